@@ -1,0 +1,102 @@
+"""Offset-keeping tokenisation and sentence splitting for any script.
+
+Framework-free. Every token and sentence carries 0-based, end-exclusive character offsets into the
+original text (Unicode code points), so `text[t.start:t.end] == t.text` always holds.
+
+Rules (deliberately simple and predictable):
+- a run of letters (with combining marks) is a word, a run of digits (with inner "." or "," between
+  digits, e.g. "2.5", "10,000") is a number, every other non-space character is its own token;
+- each CJK ideograph, kana and Hangul syllable block is its own token, so character-based scripts
+  (Chinese, Japanese) and Korean work without a word segmenter;
+- sentences end after ".", "!", "?" (or a run of them, with closing quotes/brackets) followed by
+  whitespace and a character that is not a lower-case letter, unless the word before the dot is a
+  known abbreviation or a single letter; after "。", "！", "？" always; at a blank line; and at a line
+  break when the next line does not start with a lower-case letter (wrapped text continues).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["Token", "tokenize", "sentence_spans"]
+
+# CJK unified ideographs (+ extension A, compatibility, extensions B..), kana, Hangul syllables / jamo.
+_CJK = (
+    "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\u1100-\u11ff\u3130-\u318f"
+    "\U00020000-\U0002ffff"
+)
+_TOKEN_RE = re.compile(
+    rf"(?P<cjk>[{_CJK}])"
+    r"|(?P<num>\d+(?:[.,]\d+)*)"
+    rf"|(?P<word>(?:(?![{_CJK}])[^\W\d_])(?:(?![{_CJK}])[^\W\d_]|[\u0300-\u036f])*)"
+    r"|(?P<other>\S)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    start: int
+    end: int
+    text: str
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split `text` into word, number, punctuation and single CJK/Hangul character tokens.
+
+    Args: text: any string. Returns: tokens in order, with character offsets; whitespace is never
+    part of a token.
+    """
+    return [Token(m.start(), m.end(), m.group()) for m in _TOKEN_RE.finditer(text)]
+
+
+_ABBREVIATIONS = frozenset(
+    "dr mr mrs ms prof st vs etc eg ie e.g i.e al fig figs no nr approx ca cf resp inc ltd jr sr "
+    "mg ml kg pt pts mos yrs hrs min max dept univ med jan feb mar apr jun jul aug sep sept oct nov dec "
+    "bl ev pga t.ex dvs osv ffa mm".split()
+)
+_LATIN_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s)")
+_CJK_END = re.compile(r"[。！？]+[”’」』）)]*")
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+
+
+def _boundaries(text: str) -> set[int]:
+    cuts: set[int] = set()
+    for m in _LATIN_END.finditer(text):
+        end = m.end()
+        rest = text[end:].lstrip()
+        if rest and rest[0].islower():
+            continue
+        if text[m.start()] == ".":
+            before = re.search(r"(\S+)$", text[: m.start()])
+            word = before.group(1).lower().lstrip("([\"'") if before else ""
+            if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+                continue
+        cuts.add(end)
+    for m in _CJK_END.finditer(text):
+        cuts.add(m.end())
+    for m in _BLANK_LINE.finditer(text):
+        cuts.add(m.start())
+    for m in re.finditer(r"\n", text):
+        rest = text[m.end() :].lstrip(" \t")
+        if rest and not rest[0].islower():
+            cuts.add(m.start())
+    return cuts
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Split `text` into sentences by simple rules (see module docstring).
+
+    Args: text: any string. Returns: (start, end) character offsets of each sentence, in order,
+    without surrounding whitespace; a text of only whitespace gives [].
+    """
+    spans: list[tuple[int, int]] = []
+    prev = 0
+    for cut in sorted(_boundaries(text)) + [len(text)]:
+        chunk = text[prev:cut]
+        stripped = chunk.strip()
+        if stripped:
+            start = prev + (len(chunk) - len(chunk.lstrip()))
+            spans.append((start, start + len(stripped)))
+        prev = cut
+    return spans
