@@ -7,8 +7,11 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class EntityType:
+    """`annotatable` False is brat's `!Type`: a grouping node of the hierarchy, not usable on text."""
+
     name: str
     parent: str | None = None
+    annotatable: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +24,8 @@ class RelationType:
     arg2_role: str = "Arg2"
     arg2_types: tuple[str, ...] = ("<ANY>",)
     symmetric: bool = False
+    # Extra `<KEY>:value` parts of the annotation.conf line, verbatim (e.g. "<OVL-TYPE>:contain").
+    options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +42,7 @@ class EventType:
     name: str
     roles: tuple[EventRole, ...] = ()
     parent: str | None = None
+    annotatable: bool = True
 
 
 @dataclass(frozen=True, slots=True)
