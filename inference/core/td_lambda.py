@@ -301,8 +301,12 @@ class TDSnapshot:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (for a JSON field); inverse of :meth:`from_dict`."""
         return {
-            "config": {"alpha": self.config.alpha, "gamma": self.config.gamma, "lam": self.config.lam,
-                       "trace": self.config.trace},
+            "config": {
+                "alpha": self.config.alpha,
+                "gamma": self.config.gamma,
+                "lam": self.config.lam,
+                "trace": self.config.trace,
+            },
             "weights": list(self.weights),
             "trace": list(self.trace),
             "v_old": self.v_old,
@@ -390,7 +394,16 @@ class TDLambda:
         x = self.features(state)
         x_next = self._zero if next_state is None else self.features(next_state)
         v_old, delta = td_lambda_step(
-            self.w, self.e, self.v_old, x, reward, x_next, alpha=c.alpha, gamma=c.gamma, lam=c.lam, trace=c.trace
+            self.w,
+            self.e,
+            self.v_old,
+            x,
+            reward,
+            x_next,
+            alpha=c.alpha,
+            gamma=c.gamma,
+            lam=c.lam,
+            trace=c.trace,
         )
         self.v_old = float(v_old)
         self.steps += 1

@@ -22,7 +22,9 @@ from inference.core.td_lambda import (
 )
 
 
-def _random_episodes(rng: np.random.Generator, n_states: int, n_episodes: int, max_len: int = 10) -> list[Episode]:
+def _random_episodes(
+    rng: np.random.Generator, n_states: int, n_episodes: int, max_len: int = 10
+) -> list[Episode]:
     episodes = []
     for i in range(n_episodes):
         length = int(rng.integers(1, max_len + 1))
@@ -67,7 +69,9 @@ def test_accumulating_differs_from_lambda_return_when_lambda_positive() -> None:
     features = LinearFeatures(rng.normal(size=(6, 4)))
     episodes = _random_episodes(rng, 6, n_episodes=4)
     forward = online_lambda_return(episodes, features, alpha=0.05, gamma=0.9, lam=0.8)
-    acc = TDLambda(TDConfig(alpha=0.05, gamma=0.9, lam=0.8, trace="accumulating"), features).fit_episodes(episodes)
+    acc = TDLambda(TDConfig(alpha=0.05, gamma=0.9, lam=0.8, trace="accumulating"), features).fit_episodes(
+        episodes
+    )
     assert np.abs(acc.weights - forward).max() > 1e-6
 
 
@@ -76,7 +80,9 @@ def test_accumulating_differs_from_lambda_return_when_lambda_positive() -> None:
 def test_lambda_zero_is_td0(trace: str, features: str) -> None:
     rng = np.random.default_rng(7)
     n_states = 6
-    fmap = TabularFeatures(n_states) if features == "tabular" else LinearFeatures(rng.normal(size=(n_states, 4)))
+    fmap = (
+        TabularFeatures(n_states) if features == "tabular" else LinearFeatures(rng.normal(size=(n_states, 4)))
+    )
     episodes = _random_episodes(rng, n_states, n_episodes=10)
     w = TDLambda(TDConfig(alpha=0.1, gamma=0.9, lam=0.0, trace=trace), fmap).fit_episodes(episodes).weights
     np.testing.assert_allclose(w, _td0_reference(episodes, fmap, 0.1, 0.9), rtol=0, atol=1e-12)
@@ -148,7 +154,9 @@ def test_batched_kernel_matches_single_rows() -> None:
         v_old = np.zeros(3)
         for s, r, s2 in ep.transitions():
             x2 = np.zeros(5) if s2 is None else fmap(s2)
-            v_old, _ = td_lambda_step(w, e, v_old, fmap(s), r, x2, alpha=alphas, gamma=1.0, lam=lams, trace=trace)
+            v_old, _ = td_lambda_step(
+                w, e, v_old, fmap(s), r, x2, alpha=alphas, gamma=1.0, lam=lams, trace=trace
+            )
         for i in range(3):
             single = fit_td([ep], TDConfig(alpha=alphas[i], gamma=1.0, lam=lams[i], trace=trace), fmap)
             np.testing.assert_allclose(w[i], single.weights, rtol=0, atol=1e-12)
