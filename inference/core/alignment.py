@@ -1,0 +1,223 @@
+"""Character spans <-> subword tokens, and sliding windows over long notes (framework-free).
+
+Alignment follows transformers' `run_ner.py` (`tokenize_and_align_labels`): the fast tokenizer's offset
+mapping ties every subword to its characters; labels live on the first subword of a *unit* and the
+continuation and special tokens carry none. A unit is, by default, a pre-tokenizer word (whitespace and
+punctuation split, every CJK character its own word), so Chinese entities can start at any character and
+English ones at any word. `units="token"` makes every subword that starts a new character its own unit
+(finer boundaries, e.g. Korean particles glued to a noun, at the price of more candidate spans).
+
+A character span maps exactly onto units when its start is a unit start and its end a unit end; otherwise
+it is snapped outward to the smallest covering unit span (`align_span` says which happened).
+
+Windows. A note longer than the encoder's maximum length is cut into windows of whole units of at most
+`max_tokens` subwords, consecutive windows overlapping by about `stride` subwords. **Merging rule**: a
+span is decided by its *owner* window only: among the windows that contain the whole span, the one where
+the span is farthest from the nearest window edge (measured in units; ties go to the earlier window).
+Every span that fits in some window therefore has exactly one prediction, taken where it has the most
+context on both sides; no voting, no duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+OUTSIDE = "O"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenizedText:
+    """A text's subwords (no special tokens) and its units.
+
+    `offsets[i]` are the character offsets of subword i; `units[u]` the character span of unit u and
+    `unit_tokens[u]` its first and last subword index (inclusive).
+    """
+
+    text: str
+    input_ids: tuple[int, ...]
+    offsets: tuple[tuple[int, int], ...]
+    units: tuple[tuple[int, int], ...]
+    unit_tokens: tuple[tuple[int, int], ...]
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Units [unit_start, unit_end) and their subwords [token_start, token_end) of a TokenizedText."""
+
+    unit_start: int
+    unit_end: int
+    token_start: int
+    token_end: int
+
+    @property
+    def n_units(self) -> int:
+        return self.unit_end - self.unit_start
+
+    @property
+    def n_tokens(self) -> int:
+        return self.token_end - self.token_start
+
+
+def _backend(tokenizer):
+    return getattr(tokenizer, "backend_tokenizer", None) or tokenizer._tokenizer
+
+
+def tokenize_texts(tokenizer, texts: Sequence[str], units: str = "word") -> list[TokenizedText]:
+    """Tokenize texts without special tokens and group their subwords into units.
+
+    Args: a Hugging Face fast tokenizer, the texts, "word" or "token" units. Result: one TokenizedText per
+    text. Subwords with empty offsets (nothing in the text) are dropped.
+    """
+    if units not in ("word", "token"):
+        raise ValueError(f"units must be 'word' or 'token', not {units!r}")
+    encodings = _backend(tokenizer).encode_batch(list(texts), add_special_tokens=False)
+    out = []
+    for text, enc in zip(texts, encodings, strict=True):
+        ids, offs, words = [], [], []
+        for tid, (s, e), w in zip(enc.ids, enc.offsets, enc.word_ids, strict=True):
+            if e <= s:
+                continue
+            ids.append(tid)
+            offs.append((s, e))
+            words.append(w)
+        unit_spans: list[list[int]] = []
+        unit_toks: list[list[int]] = []
+        for i, (s, e) in enumerate(offs):
+            if units == "word":
+                new = i == 0 or words[i] is None or words[i] != words[i - 1]
+            else:
+                new = i == 0 or s >= unit_spans[-1][1]
+            if new:
+                unit_spans.append([s, e])
+                unit_toks.append([i, i])
+            else:
+                unit_spans[-1][1] = max(unit_spans[-1][1], e)
+                unit_toks[-1][1] = i
+        out.append(
+            TokenizedText(
+                text=text,
+                input_ids=tuple(ids),
+                offsets=tuple(offs),
+                units=tuple((s, e) for s, e in unit_spans),
+                unit_tokens=tuple((a, b) for a, b in unit_toks),
+            )
+        )
+    return out
+
+
+def tokenize_text(tokenizer, text: str, units: str = "word") -> TokenizedText:
+    return tokenize_texts(tokenizer, [text], units)[0]
+
+
+def align_span(tt: TokenizedText, start: int, end: int) -> tuple[int, int, bool] | None:
+    """Units (first, last inclusive) covering characters [start, end), and whether the match is exact.
+
+    Result: None when no unit overlaps the span (it covers only whitespace or dropped characters).
+    """
+    first = last = None
+    for u, (s, e) in enumerate(tt.units):
+        if e <= start:
+            continue
+        if s >= end:
+            break
+        if first is None:
+            first = u
+        last = u
+    if first is None:
+        return None
+    exact = tt.units[first][0] == start and tt.units[last][1] == end
+    return first, last, exact
+
+
+def unit_span_to_chars(tt: TokenizedText, first: int, last: int) -> tuple[int, int]:
+    """Character span [start, end) of units first..last (inclusive)."""
+    return tt.units[first][0], tt.units[last][1]
+
+
+def make_windows(tt: TokenizedText, max_tokens: int, stride: int = 0) -> list[Window]:
+    """Cut a text into windows of whole units with at most `max_tokens` subwords each.
+
+    Consecutive windows overlap by at least `stride` subwords where possible (stride < max_tokens). A
+    single unit longer than `max_tokens` gets a window of its own, cut to its first `max_tokens` subwords.
+    """
+    if max_tokens < 1:
+        raise ValueError("max_tokens must be positive")
+    stride = max(0, min(stride, max_tokens - 1))
+    n = len(tt.units)
+    if n == 0:
+        return [Window(0, 0, 0, 0)]
+    windows = []
+    u = 0
+    while True:
+        t0 = tt.unit_tokens[u][0]
+        end = u
+        while end < n and tt.unit_tokens[end][1] + 1 - t0 <= max_tokens:
+            end += 1
+        if end == u:  # a unit longer than the window
+            windows.append(Window(u, u + 1, t0, t0 + max_tokens))
+            end = u + 1
+        else:
+            windows.append(Window(u, end, t0, tt.unit_tokens[end - 1][1] + 1))
+        if end >= n:
+            break
+        # next start: the first unit whose tokens begin within `stride` subwords of the window end
+        limit = tt.unit_tokens[end - 1][1] + 1 - stride
+        nxt = end
+        while nxt - 1 > u and tt.unit_tokens[nxt - 1][0] >= limit:
+            nxt -= 1
+        u = max(nxt, u + 1)
+    return windows
+
+
+def span_owner(windows: Sequence[Window], first: int, last: int) -> int | None:
+    """Index of the window that decides units first..last (see the merging rule), None if none holds it."""
+    best, best_margin = None, -1
+    for i, w in enumerate(windows):
+        if w.unit_start <= first and last < w.unit_end:
+            margin = min(first - w.unit_start, w.unit_end - 1 - last)
+            if margin > best_margin:
+                best, best_margin = i, margin
+    return best
+
+
+def enumerate_spans(n_units: int, max_width: int) -> list[tuple[int, int]]:
+    """All (first, last) unit spans of at most `max_width` units, in order."""
+    return [(i, j) for i in range(n_units) for j in range(i, min(n_units, i + max_width))]
+
+
+def spans_to_bio(n_units: int, spans: Iterable[tuple[int, int, str]]) -> list[str]:
+    """BIO tags for non-overlapping (first, last, type) unit spans; overlapping ones raise ValueError."""
+    tags = [OUTSIDE] * n_units
+    for first, last, typ in sorted(spans):
+        if any(t != OUTSIDE for t in tags[first : last + 1]):
+            raise ValueError(f"span {first}-{last} overlaps another; BIO cannot represent it")
+        tags[first] = f"B-{typ}"
+        for k in range(first + 1, last + 1):
+            tags[k] = f"I-{typ}"
+    return tags
+
+
+def bio_to_spans(tags: Sequence[str]) -> list[tuple[int, int, str]]:
+    """(first, last, type) spans of a BIO sequence; an I- without its B- starts a new span (conlleval)."""
+    spans = []
+    cur = None
+    for i, tag in enumerate(list(tags) + [OUTSIDE]):
+        if cur is not None and (tag == OUTSIDE or tag.startswith("B-") or tag[2:] != cur[2]):
+            spans.append((cur[0], i - 1, cur[2]))
+            cur = None
+        if tag != OUTSIDE and cur is None:
+            cur = (i, i, tag[2:])
+    return spans
+
+
+def drop_overlaps(spans: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Keep a non-overlapping subset (longest first, then leftmost) for tagging heads."""
+    kept: list[tuple[int, int, str]] = []
+    for s in sorted(set(spans), key=lambda x: (-(x[1] - x[0]), x[0], x[2])):
+        if all(s[1] < k[0] or k[1] < s[0] for k in kept):
+            kept.append(s)
+    return sorted(kept)

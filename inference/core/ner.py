@@ -1,0 +1,566 @@
+"""Transformer NER with character offsets out, one confidence per entity (framework-free).
+
+Choice of scheme: **span classification** (the default, head "linear"). Every span of up to `max_width`
+units (word-start subwords, see alignment.py) of a window is classified into one of the entity types or
+"none" from [first subword of its first unit; last subword of its last unit; width embedding] through an
+MLP. Because each span is decided on its own, nested and overlapping entities (ADE-Corpus-V2 has 120
+overlapping pairs, e.g. a drug inside its "drug-induced ..." adverse effect) are represented; a BIO
+tagger cannot. At decoding, `overlap` says what may overlap: "all", "cross_type" (the default: a span
+may overlap spans of other types but not a more confident span of its own type) or "none".
+
+Heads (NERConfig.head):
+- "linear": span classifier over the encoder's states.
+- "crf": a BIO tagger over the units with a linear-chain CRF written in torch (constrained BIO
+  transitions, Viterbi decoding, forward-backward marginals for confidences). No overlaps: overlapping
+  gold entities are reduced to a non-overlapping subset (longest first) for training.
+- "hybrid" (method 3): BiLSTM -> dilated gated CNN -> multi-head self-attention stacked on the encoder,
+  then a CRF tagger (`hybrid_decoder="crf"`, the default) or the span classifier (`"span"`).
+
+Long notes are cut into overlapping windows; each span is decided by its owner window (alignment.py).
+Discontinuous gold entities are trained on as their hull (first start to last end).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from annotations.formats.document import Document, Entity, Span
+from inference.core import alignment as al
+from inference.core.training import pad
+
+NONE = "none"
+
+
+@dataclass
+class NERConfig:
+    head: str = "linear"  # "linear" | "crf" | "hybrid"
+    hybrid_decoder: str = "crf"  # "crf" | "span" (head "hybrid" only)
+    max_width: int = 16  # units per span (span heads)
+    max_length: int = 256  # subwords per window, special tokens included
+    stride: int = 64  # overlap between windows, in subwords
+    units: str = "word"  # "word" | "token" (alignment.py)
+    width_dim: int = 32
+    hidden_dim: int = 256
+    dropout: float = 0.1
+    overlap: str = "cross_type"  # "all" | "cross_type" | "none"
+    hybrid_heads: int = 4
+    hybrid_dilations: tuple[int, ...] = (1, 2, 4)
+
+    @property
+    def tagging(self) -> bool:
+        return self.head == "crf" or (self.head == "hybrid" and self.hybrid_decoder == "crf")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["hybrid_dilations"] = list(self.hybrid_dilations)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> NERConfig:
+        d = {k: v for k, v in d.items() if k in {f.name for f in dataclasses.fields(cls)}}
+        if "hybrid_dilations" in d:
+            d["hybrid_dilations"] = tuple(d["hybrid_dilations"])
+        return cls(**d)
+
+    def validate(self) -> None:
+        if self.head not in ("linear", "crf", "hybrid"):
+            raise ValueError(f"NER head must be linear, crf or hybrid, not {self.head!r}")
+        if self.hybrid_decoder not in ("crf", "span"):
+            raise ValueError(f"hybrid_decoder must be crf or span, not {self.hybrid_decoder!r}")
+        if self.overlap not in ("all", "cross_type", "none"):
+            raise ValueError(f"overlap must be all, cross_type or none, not {self.overlap!r}")
+
+
+# --------------------------------------------------------------------------------------------- layers
+
+
+class CRF(nn.Module):
+    """Linear-chain CRF with optional forbidden transitions (log space, batch first)."""
+
+    def __init__(self, n_tags: int, allowed: torch.Tensor | None = None):
+        super().__init__()
+        self.n_tags = n_tags
+        self.transitions = nn.Parameter(torch.zeros(n_tags, n_tags))
+        self.start = nn.Parameter(torch.zeros(n_tags))
+        self.end = nn.Parameter(torch.zeros(n_tags))
+        if allowed is None:
+            allowed = torch.ones(n_tags, n_tags, dtype=torch.bool)
+        self.register_buffer("allowed", allowed.bool(), persistent=False)
+        start_allowed = torch.ones(n_tags, dtype=torch.bool)
+        self.register_buffer("start_allowed", start_allowed, persistent=False)
+
+    def set_start_allowed(self, allowed: torch.Tensor) -> None:
+        self.start_allowed = allowed.bool()
+
+    def _trans(self) -> torch.Tensor:
+        return self.transitions.masked_fill(~self.allowed, -1e4)
+
+    def _start(self) -> torch.Tensor:
+        return self.start.masked_fill(~self.start_allowed, -1e4)
+
+    def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        trans = self._trans()
+        alpha = self._start() + emissions[:, 0]
+        for t in range(1, emissions.size(1)):
+            nxt = torch.logsumexp(alpha.unsqueeze(2) + trans.unsqueeze(0), dim=1) + emissions[:, t]
+            alpha = torch.where(mask[:, t].unsqueeze(1), nxt, alpha)
+        return torch.logsumexp(alpha + self.end, dim=1)
+
+    def score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        trans = self._trans()
+        b = torch.arange(emissions.size(0), device=emissions.device)
+        s = self._start()[tags[:, 0]] + emissions[b, 0, tags[:, 0]]
+        for t in range(1, emissions.size(1)):
+            step = trans[tags[:, t - 1], tags[:, t]] + emissions[b, t, tags[:, t]]
+            s = s + step * mask[:, t]
+        last = mask.long().sum(1) - 1
+        return s + self.end[tags[b, last]]
+
+    def nll(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Mean negative log-likelihood over the sequences (every sequence has length >= 1)."""
+        return (self.log_partition(emissions, mask) - self.score(emissions, tags, mask)).mean()
+
+    def viterbi(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
+        trans = self._trans()
+        score = self._start() + emissions[:, 0]
+        history = []
+        for t in range(1, emissions.size(1)):
+            best, idx = (score.unsqueeze(2) + trans.unsqueeze(0)).max(dim=1)
+            nxt = best + emissions[:, t]
+            score = torch.where(mask[:, t].unsqueeze(1), nxt, score)
+            history.append(idx)
+        score = score + self.end
+        lengths = mask.long().sum(1).tolist()
+        paths = []
+        for i, n in enumerate(lengths):
+            tag = int(score[i].argmax())
+            path = [tag]
+            for t in range(n - 1, 0, -1):
+                tag = int(history[t - 1][i, tag])
+                path.append(tag)
+            paths.append(path[::-1])
+        return paths
+
+    def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """P(tag at position t) by forward-backward, [B, T, K]."""
+        trans = self._trans()
+        B, T, K = emissions.shape
+        alphas = [self._start() + emissions[:, 0]]
+        for t in range(1, T):
+            nxt = torch.logsumexp(alphas[-1].unsqueeze(2) + trans.unsqueeze(0), dim=1) + emissions[:, t]
+            alphas.append(torch.where(mask[:, t].unsqueeze(1), nxt, alphas[-1]))
+        lengths = mask.long().sum(1)
+        betas = [None] * T
+        beta = self.end.expand(B, K).clone()
+        for t in range(T - 1, -1, -1):
+            is_last = (lengths - 1 == t).unsqueeze(1)
+            if t == T - 1:
+                cur = beta
+            else:
+                step = torch.logsumexp(
+                    trans.unsqueeze(0) + (emissions[:, t + 1] + betas[t + 1]).unsqueeze(1), dim=2
+                )
+                cur = torch.where(is_last, self.end.expand(B, K), step)
+            betas[t] = cur
+        alpha = torch.stack(alphas, 1)
+        beta = torch.stack(betas, 1)
+        logz = torch.logsumexp(alpha + beta, dim=2, keepdim=True)
+        return torch.exp(alpha + beta - logz)
+
+
+class HybridStack(nn.Module):
+    """BiLSTM -> dilated gated CNN -> multi-head self-attention, each with a residual and layer norm."""
+
+    def __init__(
+        self, hidden: int, heads: int = 4, dilations: Sequence[int] = (1, 2, 4), dropout: float = 0.1
+    ):
+        super().__init__()
+        heads = math.gcd(hidden, heads) or 1
+        self.lstm = nn.LSTM(hidden, hidden // 2, batch_first=True, bidirectional=True)
+        self.lstm_proj = nn.Linear(2 * (hidden // 2), hidden)
+        self.norm1 = nn.LayerNorm(hidden)
+        self.convs = nn.ModuleList(
+            nn.Conv1d(hidden, 2 * hidden, kernel_size=3, dilation=d, padding=d) for d in dilations
+        )
+        self.norm2 = nn.LayerNorm(hidden)
+        self.attn = nn.MultiheadAttention(hidden, heads, dropout=dropout, batch_first=True)
+        self.norm3 = nn.LayerNorm(hidden)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        lengths = mask.long().sum(1).clamp(min=1).cpu()
+        packed = nn.utils.rnn.pack_padded_sequence(h, lengths, batch_first=True, enforce_sorted=False)
+        out, _ = self.lstm(packed)
+        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=h.size(1))
+        x = self.norm1(h + self.drop(self.lstm_proj(out)))
+        m = mask.unsqueeze(2).to(x.dtype)
+        for conv in self.convs:
+            y = conv((x * m).transpose(1, 2))
+            a, g = y.chunk(2, dim=1)
+            x = x + self.drop((a * torch.sigmoid(g)).transpose(1, 2))
+        x = self.norm2(x) * m
+        att, _ = self.attn(x, x, x, key_padding_mask=~mask, need_weights=False)
+        return self.norm3(x + self.drop(att)) * m
+
+
+class NERModule(nn.Module):
+    def __init__(self, encoder: nn.Module, config: NERConfig, n_types: int):
+        super().__init__()
+        self.encoder = encoder
+        self.config = config
+        H = encoder.config.hidden_size
+        self.stack = (
+            HybridStack(H, config.hybrid_heads, config.hybrid_dilations, config.dropout)
+            if config.head == "hybrid"
+            else None
+        )
+        self.drop = nn.Dropout(config.dropout)
+        if config.tagging:
+            n_tags = 1 + 2 * n_types
+            self.emit = nn.Linear(H, n_tags)
+            allowed, start_allowed = bio_constraints(n_types)
+            self.crf = CRF(n_tags, allowed)
+            self.crf.set_start_allowed(start_allowed)
+        else:
+            self.width = nn.Embedding(config.max_width + 1, config.width_dim)
+            self.span_mlp = nn.Sequential(
+                nn.Linear(2 * H + config.width_dim, config.hidden_dim),
+                nn.GELU(),
+                nn.Dropout(config.dropout),
+                nn.Linear(config.hidden_dim, n_types + 1),
+            )
+
+    def hidden(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        h = self.encoder(input_ids=input_ids, attention_mask=attention_mask.long()).last_hidden_state
+        if self.stack is not None:
+            h = self.stack(h, attention_mask)
+        return self.drop(h)
+
+    def span_logits(self, h, span_batch, span_first, span_last, span_width) -> torch.Tensor:
+        rep = torch.cat([h[span_batch, span_first], h[span_batch, span_last], self.width(span_width)], dim=1)
+        return self.span_mlp(rep)
+
+    def emissions(self, h, unit_pos, unit_mask) -> torch.Tensor:
+        b = torch.arange(h.size(0), device=h.device).unsqueeze(1)
+        return self.emit(h[b, unit_pos]) * unit_mask.unsqueeze(2)
+
+
+def bio_constraints(n_types: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Allowed transitions for tags [O, B-1, I-1, B-2, I-2, ...]: I-x only after B-x or I-x."""
+    K = 1 + 2 * n_types
+    allowed = torch.ones(K, K, dtype=torch.bool)
+    start = torch.ones(K, dtype=torch.bool)
+    for t in range(n_types):
+        i_tag = 2 + 2 * t
+        allowed[:, i_tag] = False
+        allowed[1 + 2 * t, i_tag] = True
+        allowed[i_tag, i_tag] = True
+        start[i_tag] = False
+    return allowed, start
+
+
+# ------------------------------------------------------------------------------------------ component
+
+
+@dataclass(frozen=True)
+class _WindowRef:
+    doc: int
+    window: int
+
+
+class NER:
+    """Trainable span-classification (or CRF tagging) NER component.
+
+    Use `NER(config)`, then `initialize(docs, encoder=...)` (label set from the documents), `update` or
+    `training.train_component` to fit, `predict(docs)` for documents with predicted entities.
+    """
+
+    name = "ner"
+
+    def __init__(self, config: NERConfig | None = None):
+        self.config = config or NERConfig()
+        self.config.validate()
+        self.labels: list[str] = []
+        self.tokenizer = None
+        self.module: NERModule | None = None
+
+    # -- set-up
+    def initialize(
+        self, docs: Sequence[Document] = (), *, encoder=None, labels: Sequence[str] | None = None
+    ) -> NER:
+        """Build the model on an encoder directory; labels are the entity types of `docs` unless given."""
+        from inference.core.encoder import load_encoder_model, load_tokenizer, resolve_encoder
+
+        path = resolve_encoder(encoder)
+        self.labels = sorted(
+            set(labels) if labels is not None else {e.type for d in docs for e in d.entities}
+        )
+        if not self.labels:
+            raise ValueError("NER needs at least one entity type")
+        self.tokenizer = load_tokenizer(path)
+        self.module = NERModule(load_encoder_model(path), self.config, len(self.labels))
+        self.module.eval()
+        return self
+
+    def build(self, encoder_module: nn.Module, tokenizer, labels: Sequence[str]) -> NER:
+        """Assemble from parts (artifact loading)."""
+        self.labels = list(labels)
+        self.tokenizer = tokenizer
+        self.module = NERModule(encoder_module, self.config, len(self.labels))
+        self.module.eval()
+        return self
+
+    @property
+    def tag_names(self) -> list[str]:
+        return ["O"] + [f"{p}-{t}" for t in self.labels for p in ("B", "I")]
+
+    # -- features
+    def _windows(self, docs: Sequence[Document]):
+        cfg = self.config
+        tts = al.tokenize_texts(self.tokenizer, [d.text for d in docs], cfg.units)
+        return tts, [al.make_windows(tt, cfg.max_length - 2, cfg.stride) for tt in tts]
+
+    def _window_example(self, tt: al.TokenizedText, w: al.Window) -> dict:
+        tok = self.tokenizer
+        ids = [tok.cls_token_id, *tt.input_ids[w.token_start : w.token_end], tok.sep_token_id]
+        first, last = [], []
+        for u in range(w.unit_start, w.unit_end):
+            a, b = tt.unit_tokens[u]
+            first.append(min(a, w.token_end - 1) - w.token_start + 1)
+            last.append(min(b, w.token_end - 1) - w.token_start + 1)
+        return {"input_ids": ids, "unit_first": first, "unit_last": last, "length": len(ids)}
+
+    def gold_units(self, doc: Document, tt: al.TokenizedText) -> tuple[list[tuple[int, int, str]], int]:
+        """Gold entities as (first, last, type) unit spans and the count of inexact alignments."""
+        out, inexact = [], 0
+        for e in doc.entities:
+            if e.type not in self.labels:
+                continue
+            a = al.align_span(tt, e.start, e.end)
+            if a is None:
+                inexact += 1
+                continue
+            inexact += not a[2]
+            out.append((a[0], a[1], e.type))
+        return sorted(set(out)), inexact
+
+    def featurize(self, docs: Sequence[Document], train: bool = True) -> list[dict]:
+        tts, wins = self._windows(docs)
+        examples = []
+        for d, (doc, tt, windows) in enumerate(zip(docs, tts, wins, strict=True)):
+            gold = self.gold_units(doc, tt)[0] if train else []
+            for wi, w in enumerate(windows):
+                ex = self._window_example(tt, w)
+                ex["ref"] = _WindowRef(d, wi)
+                inside = [
+                    (f - w.unit_start, la - w.unit_start, self.labels.index(t) + 1)
+                    for f, la, t in gold
+                    if f >= w.unit_start and la < w.unit_end
+                ]
+                ex["gold"] = inside
+                examples.append(ex)
+        return examples
+
+    def collate(self, examples: Sequence[dict]) -> dict[str, torch.Tensor]:
+        cfg = self.config
+        ids, mask = pad([ex["input_ids"] for ex in examples], self.tokenizer.pad_token_id or 0)
+        batch: dict[str, Any] = {"input_ids": ids, "attention_mask": mask}
+        if cfg.tagging:
+            pos, umask = pad([ex["unit_first"] for ex in examples], 0)
+            batch["unit_pos"], batch["unit_mask"] = pos, umask
+            tags = torch.zeros_like(pos)
+            for i, ex in enumerate(examples):
+                for f, la, t in al.drop_overlaps([(f, la, str(t)) for f, la, t in ex.get("gold", [])]):
+                    t = int(t)
+                    tags[i, f] = 2 * t - 1
+                    tags[i, f + 1 : la + 1] = 2 * t
+            batch["tags"] = tags
+            return batch
+        sb, sf, sl, sw, lab, keys = [], [], [], [], [], []
+        for i, ex in enumerate(examples):
+            gold = {(f, la): t for f, la, t in ex.get("gold", [])}
+            n = len(ex["unit_first"])
+            for f, la in al.enumerate_spans(n, cfg.max_width):
+                sb.append(i)
+                sf.append(ex["unit_first"][f])
+                sl.append(ex["unit_last"][la])
+                sw.append(la - f + 1)
+                lab.append(gold.get((f, la), 0))
+                keys.append((i, f, la))
+        batch.update(
+            span_batch=torch.tensor(sb, dtype=torch.long),
+            span_first=torch.tensor(sf, dtype=torch.long),
+            span_last=torch.tensor(sl, dtype=torch.long),
+            span_width=torch.tensor(sw, dtype=torch.long),
+            labels=torch.tensor(lab, dtype=torch.long),
+            span_keys=keys,
+        )
+        return batch
+
+    def _to(self, batch: dict) -> dict:
+        dev = next(self.module.parameters()).device
+        return {k: (v.to(dev) if isinstance(v, torch.Tensor) else v) for k, v in batch.items()}
+
+    def loss(self, batch: dict) -> torch.Tensor:
+        batch = self._to(batch)
+        m = self.module
+        h = m.hidden(batch["input_ids"], batch["attention_mask"])
+        if self.config.tagging:
+            em = m.emissions(h, batch["unit_pos"], batch["unit_mask"])
+            keep = batch["unit_mask"].any(1)
+            if not bool(keep.any()):
+                return em.sum() * 0.0
+            return m.crf.nll(em[keep], batch["tags"][keep], batch["unit_mask"][keep])
+        if batch["span_batch"].numel() == 0:
+            return h.sum() * 0.0
+        logits = m.span_logits(
+            h, batch["span_batch"], batch["span_first"], batch["span_last"], batch["span_width"]
+        )
+        return nn.functional.cross_entropy(logits, batch["labels"])
+
+    def update(
+        self, docs: Sequence[Document], optimizer: torch.optim.Optimizer | None = None, lr: float = 1e-3
+    ) -> dict[str, float]:
+        """One gradient step on `docs`; returns {"ner": loss}. Creates an Adam optimizer when none is given."""
+        if optimizer is None:
+            optimizer = torch.optim.Adam(self.module.parameters(), lr=lr)
+        self.module.train()
+        loss = self.loss(self.collate(self.featurize(docs, train=True)))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        self.module.eval()
+        return {self.name: float(loss.detach())}
+
+    # -- inference
+    def predict_units(self, docs: Sequence[Document], batch_size: int = 32):
+        """Per document: {(first, last): (type, confidence)} of predicted unit spans, and the tokenized text."""
+        from inference.core.training import length_batches
+
+        tts, wins = self._windows(docs)
+        examples = []
+        for d, (tt, windows) in enumerate(zip(tts, wins, strict=True)):
+            for wi, w in enumerate(windows):
+                ex = self._window_example(tt, w)
+                ex["ref"] = _WindowRef(d, wi)
+                examples.append(ex)
+        found: list[dict[tuple[int, int], tuple[str, float]]] = [{} for _ in docs]
+        m = self.module
+        was_training = m.training
+        m.eval()
+        with torch.inference_mode():
+            for idx in length_batches([ex["length"] for ex in examples], batch_size):
+                exs = [examples[i] for i in idx]
+                batch = self._to(self.collate(exs))
+                h = m.hidden(batch["input_ids"], batch["attention_mask"])
+                if self.config.tagging:
+                    self._decode_tagging(m, h, batch, exs, wins, found)
+                else:
+                    self._decode_spans(m, h, batch, exs, wins, found)
+        m.train(was_training)
+        return found, tts
+
+    def _decode_spans(self, m, h, batch, exs, wins, found) -> None:
+        if batch["span_batch"].numel() == 0:
+            return
+        probs = torch.softmax(
+            m.span_logits(
+                h, batch["span_batch"], batch["span_first"], batch["span_last"], batch["span_width"]
+            ).float(),
+            dim=1,
+        )
+        conf, label = probs.max(dim=1)
+        hit = (label > 0).nonzero().flatten().tolist()
+        conf, label = conf.tolist(), label.tolist()
+        for s in hit:
+            i, f, la = batch["span_keys"][s]
+            ref = exs[i]["ref"]
+            windows = wins[ref.doc]
+            w = windows[ref.window]
+            gf, gl = f + w.unit_start, la + w.unit_start
+            if len(windows) > 1 and al.span_owner(windows, gf, gl) != ref.window:
+                continue
+            found[ref.doc][(gf, gl)] = (self.labels[label[s] - 1], conf[s])
+
+    def _decode_tagging(self, m, h, batch, exs, wins, found) -> None:
+        em = m.emissions(h, batch["unit_pos"], batch["unit_mask"]).float()
+        umask = batch["unit_mask"]
+        keep = umask.any(1)
+        if not bool(keep.any()):
+            return
+        rows = keep.nonzero().flatten().tolist()
+        paths = m.crf.viterbi(em[keep], umask[keep])
+        marg = m.crf.marginals(em[keep], umask[keep])
+        names = self.tag_names
+        for r, (i, path) in enumerate(zip(rows, paths, strict=True)):
+            ref = exs[i]["ref"]
+            windows = wins[ref.doc]
+            w = windows[ref.window]
+            for f, la, typ in al.bio_to_spans([names[t] for t in path]):
+                gf, gl = f + w.unit_start, la + w.unit_start
+                if len(windows) > 1 and al.span_owner(windows, gf, gl) != ref.window:
+                    continue
+                conf = min(float(marg[r, k, path[k]]) for k in range(f, la + 1))
+                found[ref.doc][(gf, gl)] = (typ, conf)
+
+    def _select(self, spans: dict[tuple[int, int], tuple[str, float]]) -> list[tuple[int, int, str, float]]:
+        items = sorted(
+            ((f, la, t, c) for (f, la), (t, c) in spans.items()), key=lambda x: (-x[3], x[0], x[1])
+        )
+        mode = self.config.overlap
+        if mode == "all" or self.config.tagging:
+            return sorted(items)
+        kept: list[tuple[int, int, str, float]] = []
+        for s in items:
+            clash = any(not (s[1] < k[0] or k[1] < s[0]) and (mode == "none" or k[2] == s[2]) for k in kept)
+            if not clash:
+                kept.append(s)
+        return sorted(kept)
+
+    def predict(self, docs: Sequence[Document], batch_size: int = 32) -> list[Document]:
+        """Documents with predicted entities (ids T1.., character offsets, confidence); no side effects.
+
+        Relations, events and attributes of the input are dropped (they referred to the gold entities).
+        """
+        found, tts = self.predict_units(docs, batch_size)
+        out = []
+        for doc, spans, tt in zip(docs, found, tts, strict=True):
+            ents = []
+            for n, (f, la, typ, conf) in enumerate(self._select(spans), start=1):
+                s, e = al.unit_span_to_chars(tt, f, la)
+                ents.append(
+                    Entity(id=f"T{n}", type=typ, spans=(Span(s, e),), text=doc.text[s:e], confidence=conf)
+                )
+            out.append(
+                dataclasses.replace(
+                    doc,
+                    entities=tuple(ents),
+                    relations=(),
+                    events=(),
+                    attributes=(),
+                    normalizations=(),
+                    notes=(),
+                    equivalences=(),
+                )
+            )
+        return out
+
+    def score(
+        self, docs: Sequence[Document], predicted: Sequence[Document] | None = None
+    ) -> dict[str, float]:
+        """Flat strict/relaxed NER metrics of `predicted` (predicted now when None) against `docs`."""
+        from inference.core.evaluation import ner_scores
+
+        predicted = self.predict(docs) if predicted is None else predicted
+        return {
+            f"ner_{k}": v
+            for k, v in ner_scores(list(docs), list(predicted)).items()
+            if isinstance(v, int | float)
+        }
