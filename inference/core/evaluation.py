@@ -1,0 +1,635 @@
+"""Scorers for NER, RE and note-level ADE detection, and an error report (framework-free).
+
+Everyone scores with these functions: the transformer models, the baselines, the benchmarks, the
+product's evaluation screens. Inputs are `Document` records; gold and predicted documents are matched by
+`Document.id` (order does not matter).
+
+Conventions (docs/domain.md, "Evaluation conventions"):
+
+- NER **strict**: same type and identical fragments (every fragment of a discontinuous entity, compared
+  as a sorted set of (start, end)). **Relaxed**: same type and at least one character of overlap between
+  any fragment of the gold and any fragment of the prediction. Relaxed matching is *one-to-one*: the
+  relaxed true positives are the size of a maximum matching between gold and predicted entities (exact
+  matches are preferred, then larger overlaps), so one long prediction covering two gold entities counts
+  one TP, one FN and no FP, and two predictions inside one gold entity count one TP and one FP.
+- RE **strict**: same relation type, both argument spans exact and, when `with_entity_types`, both
+  argument entity types equal. **Relaxed**: same relation type, argument spans overlap (argument types
+  still compared when `with_entity_types`); also one-to-one. Direction matters (arg1 with arg1) unless
+  the relation type is listed in `symmetric`. An argument that is an event id is scored by its trigger.
+- Identical items are counted as a multiset: two identical predictions against one gold give 1 TP, 1 FP.
+- Division by zero is defined as 0: precision with no predictions is 0, recall with no gold is 0, F1 is
+  0 when precision + recall is 0. So empty predictions score p = r = f1 = 0, never an exception.
+- Micro = P/R/F1 of the counts summed over types; macro = unweighted mean of the per-type P, R and F1
+  (macro F1 is the mean of per-type F1s, as SpERT/PFN report it), over `types` when given, else over the
+  sorted union of gold and predicted types. When `types` is given, items of other types are ignored.
+- A gold document without a prediction counts as predicted empty; a predicted document whose id is not
+  in gold, a duplicated id, or a predicted text different from the gold text raises ValueError.
+
+Every scorer returns a flat `dict[str, float]` with keys `"{mode}_{type}_{p|r|f1|tp|fp|fn}"` and
+`"{mode}_{micro|macro}_{p|r|f1}"` (plus `"{mode}_micro_{tp|fp|fn}"`), mode in ("strict", "relaxed").
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from annotations.formats.document import Document
+
+__all__ = [
+    "MODES",
+    "prf",
+    "ner_scores",
+    "re_scores",
+    "note_scores",
+    "ErrorItem",
+    "ErrorReport",
+    "error_report",
+]
+
+MODES = ("strict", "relaxed")
+_Frags = tuple[tuple[int, int], ...]
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    """Precision, recall and F1 from counts; every 0/0 is defined as 0.0."""
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * p * r / (p + r) if p + r else 0.0
+    return p, r, f1
+
+
+@dataclass(frozen=True, slots=True)
+class _Ent:
+    id: str
+    type: str
+    frags: _Frags
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Rel:
+    id: str
+    type: str
+    arg1: _Ent
+    arg2: _Ent
+
+
+def _overlaps(a: _Frags, b: _Frags) -> int:
+    """Number of characters shared by two fragment sets (0 when disjoint)."""
+    return sum(max(0, min(e1, e2) - max(s1, s2)) for s1, e1 in a for s2, e2 in b)
+
+
+def _entities(doc: Document) -> dict[str, _Ent]:
+    out: dict[str, _Ent] = {}
+    for e in doc.entities:
+        frags = tuple(sorted((s.start, s.end) for s in e.spans))
+        out[e.id] = _Ent(e.id, e.type, frags, " ".join(doc.text[s:t] for s, t in frags) or e.text)
+    for ev in doc.events:  # an event used as a relation argument is scored by its trigger
+        if ev.trigger in out and ev.id not in out:
+            out[ev.id] = out[ev.trigger]
+    return out
+
+
+def _relations(doc: Document) -> list[_Rel]:
+    ents = _entities(doc)
+    rels: list[_Rel] = []
+    for r in doc.relations:
+        for arg in (r.arg1, r.arg2):
+            if arg not in ents:
+                raise ValueError(f"document {doc.id!r}: relation {r.id} argument {arg!r} is not an entity")
+        rels.append(_Rel(r.id, r.type, ents[r.arg1], ents[r.arg2]))
+    return rels
+
+
+def _pairs(gold: Sequence[Document], pred: Sequence[Document]) -> list[tuple[Document, Document]]:
+    """Gold documents with their prediction (an empty copy when none was given)."""
+    by_id: dict[str, Document] = {}
+    for d in pred:
+        if d.id in by_id:
+            raise ValueError(f"predicted document id {d.id!r} occurs twice")
+        by_id[d.id] = d
+    gold_ids: set[str] = set()
+    out: list[tuple[Document, Document]] = []
+    for g in gold:
+        if g.id in gold_ids:
+            raise ValueError(f"gold document id {g.id!r} occurs twice")
+        gold_ids.add(g.id)
+        p = by_id.get(g.id)
+        if p is None:
+            p = Document(id=g.id, text=g.text)
+        elif p.text and p.text != g.text:
+            raise ValueError(f"document {g.id!r}: predicted text differs from the gold text")
+        out.append((g, p))
+    unknown = sorted(set(by_id) - gold_ids)
+    if unknown:
+        raise ValueError(
+            f"predicted documents not in gold: {unknown[:5]}{' ...' if len(unknown) > 5 else ''}"
+        )
+    return out
+
+
+def _strict_match(
+    gold: Sequence[Any], pred: Sequence[Any], key: Callable[[Any], Hashable]
+) -> list[tuple[int, int]]:
+    """Multiset matching on equal keys; returns (gold index, pred index) pairs."""
+    free: dict[Hashable, list[int]] = defaultdict(list)
+    for i, g in enumerate(gold):
+        free[key(g)].append(i)
+    pairs = []
+    for j, p in enumerate(pred):
+        bucket = free.get(key(p))
+        if bucket:
+            pairs.append((bucket.pop(0), j))
+    return pairs
+
+
+def _max_match(
+    gold: Sequence[Any], pred: Sequence[Any], weight: Callable[[Any, Any], float]
+) -> list[tuple[int, int]]:
+    """Maximum one-to-one matching (Kuhn's augmenting paths) over pairs with weight > 0.
+
+    Candidate edges are tried best-first (higher weight first), so exact matches and larger overlaps are
+    preferred; the number of pairs is always maximal.
+    """
+    edges: list[list[int]] = []
+    for p in pred:
+        scored = [(weight(g, p), i) for i, g in enumerate(gold)]
+        edges.append([i for w, i in sorted(scored, key=lambda x: (-x[0], x[1])) if w > 0])
+    owner: dict[int, int] = {}  # gold index -> pred index
+
+    def augment(j: int, seen: set[int]) -> bool:
+        for i in edges[j]:
+            if i in seen:
+                continue
+            seen.add(i)
+            if i not in owner or augment(owner[i], seen):
+                owner[i] = j
+                return True
+        return False
+
+    for j in range(len(pred)):
+        if edges[j]:
+            augment(j, set())
+    return sorted((i, j) for i, j in owner.items())
+
+
+def _flatten(counts: dict[str, dict[str, list[int]]], types: Sequence[str]) -> dict[str, float]:
+    """counts[mode][type] = [tp, fp, fn] -> the flat metrics dict."""
+    out: dict[str, float] = {}
+    for mode in MODES:
+        per = counts[mode]
+        sums = [0, 0, 0]
+        ps, rs, fs = [], [], []
+        for t in types:
+            tp, fp, fn = per.get(t, [0, 0, 0])
+            p, r, f1 = prf(tp, fp, fn)
+            out.update({f"{mode}_{t}_p": p, f"{mode}_{t}_r": r, f"{mode}_{t}_f1": f1})
+            out.update({f"{mode}_{t}_tp": tp, f"{mode}_{t}_fp": fp, f"{mode}_{t}_fn": fn})
+            sums = [sums[0] + tp, sums[1] + fp, sums[2] + fn]
+            ps.append(p)
+            rs.append(r)
+            fs.append(f1)
+        p, r, f1 = prf(*sums)
+        out.update({f"{mode}_micro_p": p, f"{mode}_micro_r": r, f"{mode}_micro_f1": f1})
+        out.update({f"{mode}_micro_tp": sums[0], f"{mode}_micro_fp": sums[1], f"{mode}_micro_fn": sums[2]})
+        n = len(types)
+        out.update(
+            {
+                f"{mode}_macro_p": sum(ps) / n if n else 0.0,
+                f"{mode}_macro_r": sum(rs) / n if n else 0.0,
+                f"{mode}_macro_f1": sum(fs) / n if n else 0.0,
+            }
+        )
+    return out
+
+
+def _resolve_types(types: Sequence[str] | None, seen: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(types)) if types is not None else sorted(set(seen))
+
+
+# --------------------------------------------------------------------------- NER
+
+
+def _ner_strict_key(e: _Ent) -> Hashable:
+    return (e.type, e.frags)
+
+
+def _ner_relaxed_weight(g: _Ent, p: _Ent) -> float:
+    if g.type != p.type:
+        return 0.0
+    ov = _overlaps(g.frags, p.frags)
+    return ov + (1e6 if g.frags == p.frags else 0.0) if ov else 0.0
+
+
+def ner_scores(
+    gold: Sequence[Document], pred: Sequence[Document], *, types: Sequence[str] | None = None
+) -> dict[str, float]:
+    """Entity-level P/R/F1, strict and relaxed, per type, micro and macro (see the module docstring).
+
+    Args: gold, pred: documents matched by id; types: the entity types to score (default: the union of
+    gold and predicted types). Returns: flat dict, e.g. "strict_Drug_f1", "relaxed_macro_f1",
+    "strict_micro_tp". Errors: ValueError on unknown/duplicated ids or mismatched texts.
+    """
+    docs = _pairs(gold, pred)
+    allowed = set(types) if types is not None else None
+    counts: dict[str, dict[str, list[int]]] = {m: defaultdict(lambda: [0, 0, 0]) for m in MODES}
+    seen: set[str] = set()
+    for g_doc, p_doc in docs:
+        g_all = [e for e in _entities(g_doc).values() if allowed is None or e.type in allowed]
+        p_all = [e for e in _entities(p_doc).values() if allowed is None or e.type in allowed]
+        # events aliasing triggers appear twice in _entities(); count each entity once
+        g_all = list({e.id: e for e in g_all}.values())
+        p_all = list({e.id: e for e in p_all}.values())
+        for t in {e.type for e in g_all} | {e.type for e in p_all}:
+            seen.add(t)
+            g_t = [e for e in g_all if e.type == t]
+            p_t = [e for e in p_all if e.type == t]
+            for mode, pairs in (
+                ("strict", _strict_match(g_t, p_t, _ner_strict_key)),
+                ("relaxed", _max_match(g_t, p_t, _ner_relaxed_weight)),
+            ):
+                c = counts[mode][t]
+                c[0] += len(pairs)
+                c[1] += len(p_t) - len(pairs)
+                c[2] += len(g_t) - len(pairs)
+    return _flatten(counts, _resolve_types(types, seen))
+
+
+# --------------------------------------------------------------------------- RE
+
+
+def _arg_key(e: _Ent, with_types: bool) -> Hashable:
+    return (e.frags, e.type if with_types else None)
+
+
+def _re_strict_key(with_types: bool, symmetric: Collection[str]) -> Callable[[_Rel], Hashable]:
+    def key(r: _Rel) -> Hashable:
+        a, b = _arg_key(r.arg1, with_types), _arg_key(r.arg2, with_types)
+        if r.type in symmetric:
+            a, b = sorted((a, b), key=repr)
+        return (r.type, a, b)
+
+    return key
+
+
+def _re_relaxed_weight(with_types: bool, symmetric: Collection[str]) -> Callable[[_Rel, _Rel], float]:
+    def arg_ov(g: _Ent, p: _Ent) -> int:
+        if with_types and g.type != p.type:
+            return 0
+        return _overlaps(g.frags, p.frags)
+
+    exact = _re_strict_key(with_types, symmetric)
+
+    def weight(g: _Rel, p: _Rel) -> float:
+        if g.type != p.type:
+            return 0.0
+        best = 0.0
+        a1, a2 = arg_ov(g.arg1, p.arg1), arg_ov(g.arg2, p.arg2)
+        if a1 and a2:
+            best = float(a1 + a2)
+        if g.type in symmetric:
+            b1, b2 = arg_ov(g.arg1, p.arg2), arg_ov(g.arg2, p.arg1)
+            if b1 and b2:
+                best = max(best, float(b1 + b2))
+        if best and exact(g) == exact(p):
+            best += 1e6
+        return best
+
+    return weight
+
+
+def _re_counts(
+    docs: list[tuple[Document, Document]],
+    allowed: set[str] | None,
+    with_entity_types: bool,
+    symmetric: Collection[str],
+) -> tuple[dict[str, dict[str, list[int]]], set[str]]:
+    counts: dict[str, dict[str, list[int]]] = {m: defaultdict(lambda: [0, 0, 0]) for m in MODES}
+    seen: set[str] = set()
+    key = _re_strict_key(with_entity_types, symmetric)
+    weight = _re_relaxed_weight(with_entity_types, symmetric)
+    for g_doc, p_doc in docs:
+        g_all = [r for r in _relations(g_doc) if allowed is None or r.type in allowed]
+        p_all = [r for r in _relations(p_doc) if allowed is None or r.type in allowed]
+        for t in {r.type for r in g_all} | {r.type for r in p_all}:
+            seen.add(t)
+            g_t = [r for r in g_all if r.type == t]
+            p_t = [r for r in p_all if r.type == t]
+            for mode, pairs in (
+                ("strict", _strict_match(g_t, p_t, key)),
+                ("relaxed", _max_match(g_t, p_t, weight)),
+            ):
+                c = counts[mode][t]
+                c[0] += len(pairs)
+                c[1] += len(p_t) - len(pairs)
+                c[2] += len(g_t) - len(pairs)
+    return counts, seen
+
+
+def re_scores(
+    gold: Sequence[Document],
+    pred: Sequence[Document],
+    *,
+    types: Sequence[str] | None = None,
+    with_entity_types: bool = True,
+    symmetric: Collection[str] = (),
+) -> dict[str, float]:
+    """Relation-level P/R/F1, strict and relaxed, per relation type, micro and macro.
+
+    Args: gold, pred: documents matched by id (relations refer to their own document's entities);
+    types: relation types to score (default: union of gold and predicted); with_entity_types: argument
+    entity types must also be equal; symmetric: relation types whose argument order does not matter.
+    Returns: flat dict, e.g. "strict_Adverse-Effect_f1", "strict_micro_f1", "relaxed_macro_f1".
+    Errors: ValueError on unknown/duplicated ids, mismatched texts, or an argument that is not an entity.
+    """
+    allowed = set(types) if types is not None else None
+    counts, seen = _re_counts(_pairs(gold, pred), allowed, with_entity_types, set(symmetric))
+    return _flatten(counts, _resolve_types(types, seen))
+
+
+# --------------------------------------------------------------------------- note level
+
+
+def _positive(doc: Document, positive_label: str, relation_type: str) -> bool:
+    if doc.label is not None:
+        return doc.label == positive_label
+    return any(r.type == relation_type for r in doc.relations)
+
+
+def note_scores(
+    gold: Sequence[Document],
+    pred: Sequence[Document],
+    *,
+    positive_label: str = "ade",
+    relation_type: str = "Adverse-Effect",
+) -> dict[str, float]:
+    """Note-level ADE detection: label-only and evidence-grounded P/R/F1.
+
+    A document is positive when its `label` equals `positive_label`; when `label` is None it is positive
+    when it has a relation of `relation_type`. Label-only keys: "label_{p,r,f1,accuracy,tp,fp,fn,tn}".
+    Evidence-grounded keys "evidence_{strict,relaxed}_{p,r,f1,tp,fp,fn}": a predicted positive is a TP
+    only when the gold is positive and at least one predicted `relation_type` relation matches a gold one
+    (strict: exact argument spans and types; relaxed: overlapping arguments, same types). FP = predicted
+    positives - TP (a right label with wrong or no evidence is an FP), FN = gold positives - TP; so a
+    wrong-evidence note lowers both precision and recall. Also "n_docs". Zero divisions give 0.
+    """
+    docs = _pairs(gold, pred)
+    lab = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
+    grounded = {"strict": 0, "relaxed": 0}
+    n_pred_pos = n_gold_pos = 0
+    key = _re_strict_key(True, ())
+    weight = _re_relaxed_weight(True, ())
+    for g_doc, p_doc in docs:
+        g_pos = _positive(g_doc, positive_label, relation_type)
+        p_pos = _positive(p_doc, positive_label, relation_type)
+        n_gold_pos += g_pos
+        n_pred_pos += p_pos
+        lab["tp" if g_pos and p_pos else "fp" if p_pos else "fn" if g_pos else "tn"] += 1
+        if g_pos and p_pos:
+            g_rels = [r for r in _relations(g_doc) if r.type == relation_type]
+            p_rels = [r for r in _relations(p_doc) if r.type == relation_type]
+            gold_keys = {key(r) for r in g_rels}
+            if any(key(r) in gold_keys for r in p_rels):
+                grounded["strict"] += 1
+            if any(weight(g, p) > 0 for g in g_rels for p in p_rels):
+                grounded["relaxed"] += 1
+    p, r, f1 = prf(lab["tp"], lab["fp"], lab["fn"])
+    n = len(docs)
+    out: dict[str, float] = {
+        "n_docs": n,
+        "label_p": p,
+        "label_r": r,
+        "label_f1": f1,
+        "label_accuracy": (lab["tp"] + lab["tn"]) / n if n else 0.0,
+    }
+    out.update({f"label_{k}": v for k, v in lab.items()})
+    for mode in MODES:
+        tp = grounded[mode]
+        fp, fn = n_pred_pos - tp, n_gold_pos - tp
+        p, r, f1 = prf(tp, fp, fn)
+        out.update({f"evidence_{mode}_p": p, f"evidence_{mode}_r": r, f"evidence_{mode}_f1": f1})
+        out.update({f"evidence_{mode}_tp": tp, f"evidence_{mode}_fp": fp, f"evidence_{mode}_fn": fn})
+    return out
+
+
+# --------------------------------------------------------------------------- error report
+
+_CATEGORIES = ("fp", "fn", "boundary", "type", "direction")
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorItem:
+    """One model mistake.
+
+    task: "ner" or "re". category: "fp" (spurious prediction), "fn" (missed gold), "boundary" (relaxed
+    match but not strict: overlapping spans / arguments), "type" (same span(s) or arguments, other
+    entity/relation type or other argument types), "direction" (RE: arguments swapped). type: the gold
+    type (the predicted one for "fp"). gold / pred: the span text ("arg1 -> arg2" for relations), None
+    when absent. context: the text around the item, gold spans in [[ ]] (the prediction's for "fp"),
+    for relations arg1 in [[ ]] and arg2 in {{ }}; line breaks shown as spaces.
+    """
+
+    task: str
+    category: str
+    type: str
+    doc_id: str
+    gold: str | None
+    pred: str | None
+    gold_type: str | None
+    pred_type: str | None
+    context: str
+    gold_spans: tuple[tuple[int, int], ...] = ()
+    pred_spans: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class ErrorReport:
+    """False positives / negatives and near misses of NER and RE, listed by type."""
+
+    items: tuple[ErrorItem, ...] = field(default_factory=tuple)
+
+    def counts(self) -> dict[str, dict[str, dict[str, int]]]:
+        """{task: {type: {category: n}}}."""
+        out: dict[str, dict[str, dict[str, int]]] = {}
+        for it in self.items:
+            cat = out.setdefault(it.task, {}).setdefault(it.type, dict.fromkeys(_CATEGORIES, 0))
+            cat[it.category] += 1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable: {"counts": ..., "errors": [item dicts]} (spans as lists)."""
+        d = {"counts": self.counts(), "errors": [asdict(it) for it in self.items]}
+        return json.loads(json.dumps(d))
+
+    def to_text(self) -> str:
+        """Readable listing grouped by task, type and category."""
+        lines: list[str] = []
+        for task, title in (("ner", "NER"), ("re", "RE")):
+            items = [it for it in self.items if it.task == task]
+            lines.append(f"== {title} errors: {len(items)}")
+            for t in sorted({it.type for it in items}):
+                of_type = [it for it in items if it.type == t]
+                summary = ", ".join(
+                    f"{c} {sum(it.category == c for it in of_type)}"
+                    for c in _CATEGORIES
+                    if any(it.category == c for it in of_type)
+                )
+                lines.append(f"-- {t}: {summary}")
+                for c in _CATEGORIES:
+                    for it in (it for it in of_type if it.category == c):
+                        what = {
+                            "fp": f"predicted {it.pred!r}",
+                            "fn": f"missed {it.gold!r}",
+                            "boundary": f"gold {it.gold!r} / predicted {it.pred!r}",
+                            "type": f"{it.gold!r} is {it.gold_type}, predicted {it.pred_type}",
+                            "direction": f"gold {it.gold!r} / predicted {it.pred!r}",
+                        }[c]
+                        lines.append(f"   [{c}] doc {it.doc_id}: {what}")
+                        lines.append(f"        ... {it.context} ...")
+        return "\n".join(lines) + "\n"
+
+
+def _context(text: str, marks: list[tuple[_Frags, str, str]], chars: int) -> str:
+    frags = [f for fr, _, _ in marks for f in fr]
+    if not frags:
+        return ""
+    lo = max(0, min(s for s, _ in frags) - chars)
+    hi = min(len(text), max(e for _, e in frags) + chars)
+    inserts: list[tuple[int, int, str]] = []
+    for fr, opening, closing in marks:
+        for s, e in fr:
+            inserts.append((s, 1, opening))
+            inserts.append((e, 0, closing))
+    out, pos = [], lo
+    for at, _, mark in sorted(inserts):
+        out.append(text[pos:at])
+        out.append(mark)
+        pos = at
+    out.append(text[pos:hi])
+    return " ".join("".join(out).split())
+
+
+def _rel_text(r: _Rel) -> str:
+    return f"{r.arg1.text} [{r.arg1.type}] -> {r.arg2.text} [{r.arg2.type}]"
+
+
+def _rel_spans(r: _Rel) -> _Frags:
+    return r.arg1.frags + r.arg2.frags
+
+
+def _pair_off(gold: list[Any], pred: list[Any], ok: Callable[[Any, Any], float]) -> list[tuple[Any, Any]]:
+    """Pair remaining gold and predicted items (maximum matching) and remove them from the lists."""
+    pairs = _max_match(gold, pred, ok)
+    out = [(gold[i], pred[j]) for i, j in pairs]
+    for i in sorted((i for i, _ in pairs), reverse=True):
+        del gold[i]
+    for j in sorted((j for _, j in pairs), reverse=True):
+        del pred[j]
+    return out
+
+
+def _ent_item(cat: str, doc: Document, g: _Ent | None, p: _Ent | None, chars: int) -> ErrorItem:
+    main = g if g is not None else p
+    assert main is not None
+    return ErrorItem(
+        task="ner",
+        category=cat,
+        type=main.type,
+        doc_id=doc.id,
+        gold=g.text if g else None,
+        pred=p.text if p else None,
+        gold_type=g.type if g else None,
+        pred_type=p.type if p else None,
+        context=_context(doc.text, [(main.frags, "[[", "]]")], chars),
+        gold_spans=g.frags if g else (),
+        pred_spans=p.frags if p else (),
+    )
+
+
+def _rel_item(cat: str, doc: Document, g: _Rel | None, p: _Rel | None, chars: int) -> ErrorItem:
+    main = g if g is not None else p
+    assert main is not None
+    return ErrorItem(
+        task="re",
+        category=cat,
+        type=main.type,
+        doc_id=doc.id,
+        gold=_rel_text(g) if g else None,
+        pred=_rel_text(p) if p else None,
+        gold_type=g.type if g else None,
+        pred_type=p.type if p else None,
+        context=_context(doc.text, [(main.arg1.frags, "[[", "]]"), (main.arg2.frags, "{{", "}}")], chars),
+        gold_spans=_rel_spans(g) if g else (),
+        pred_spans=_rel_spans(p) if p else (),
+    )
+
+
+def _same_span_other_type(g: _Ent, p: _Ent) -> float:
+    return float(g.frags == p.frags and g.type != p.type)
+
+
+def _same_args_other_type(g: _Rel, p: _Rel) -> float:
+    same = g.arg1.frags == p.arg1.frags and g.arg2.frags == p.arg2.frags
+    return float(same and (g.type != p.type or (g.arg1.type, g.arg2.type) != (p.arg1.type, p.arg2.type)))
+
+
+def _swapped(g: _Rel, p: _Rel) -> float:
+    return float(g.type == p.type and g.arg1.frags == p.arg2.frags and g.arg2.frags == p.arg1.frags)
+
+
+def _unmatched(
+    gold: list[Any], pred: list[Any], key: Callable[[Any], Hashable]
+) -> tuple[list[Any], list[Any]]:
+    matched = _strict_match(gold, pred, key)
+    gi, pj = {i for i, _ in matched}, {j for _, j in matched}
+    return [x for i, x in enumerate(gold) if i not in gi], [x for j, x in enumerate(pred) if j not in pj]
+
+
+def error_report(
+    gold: Sequence[Document],
+    pred: Sequence[Document],
+    *,
+    context_chars: int = 60,
+    symmetric: Collection[str] = (),
+) -> ErrorReport:
+    """List the strict NER and RE errors of `pred` against `gold`, with text and context.
+
+    Items left unmatched by strict matching are paired, in this order, into "type" errors (same spans,
+    other type), then "direction" errors (RE: same type, swapped arguments), then "boundary" errors
+    (relaxed match); what remains is "fp" / "fn". A paired error is listed once, not also as fp and fn.
+    Argument types are compared for RE (as `re_scores(with_entity_types=True)`).
+    """
+    items: list[ErrorItem] = []
+    sym = set(symmetric)
+    key = _re_strict_key(True, sym)
+    weight = _re_relaxed_weight(True, sym)
+    for g_doc, p_doc in _pairs(gold, pred):
+        g_ents, p_ents = _unmatched(
+            list({e.id: e for e in _entities(g_doc).values()}.values()),
+            list({e.id: e for e in _entities(p_doc).values()}.values()),
+            _ner_strict_key,
+        )
+        for g, p in _pair_off(g_ents, p_ents, _same_span_other_type):
+            items.append(_ent_item("type", g_doc, g, p, context_chars))
+        for g, p in _pair_off(g_ents, p_ents, _ner_relaxed_weight):
+            items.append(_ent_item("boundary", g_doc, g, p, context_chars))
+        items.extend(_ent_item("fn", g_doc, g, None, context_chars) for g in g_ents)
+        items.extend(_ent_item("fp", g_doc, None, p, context_chars) for p in p_ents)
+
+        g_rels, p_rels = _unmatched(_relations(g_doc), _relations(p_doc), key)
+        for g, p in _pair_off(g_rels, p_rels, _same_args_other_type):
+            items.append(_rel_item("type", g_doc, g, p, context_chars))
+        for g, p in _pair_off(g_rels, p_rels, lambda g, p: 0.0 if g.type in sym else _swapped(g, p)):
+            items.append(_rel_item("direction", g_doc, g, p, context_chars))
+        for g, p in _pair_off(g_rels, p_rels, weight):
+            items.append(_rel_item("boundary", g_doc, g, p, context_chars))
+        items.extend(_rel_item("fn", g_doc, g, None, context_chars) for g in g_rels)
+        items.extend(_rel_item("fp", g_doc, None, p, context_chars) for p in p_rels)
+    return ErrorReport(tuple(items))
