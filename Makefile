@@ -1,0 +1,41 @@
+# The two commands a newcomer runs (see README):
+#   make demo  - set up and run the app on the embedded default (SQLite, tasks in-process)
+#   make test  - set up and run the whole test suite against PostgreSQL and Redis
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: venv install install-dev demo test services lint
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip wheel setuptools
+
+venv: $(PY)
+
+install: venv
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e .
+
+install-dev: venv
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e ".[dev]"
+
+demo: install
+	DATABASE_URL= CELERY_BROKER_URL= REDIS_URL= $(PY) manage.py migrate --noinput -v0
+	DATABASE_URL= CELERY_BROKER_URL= REDIS_URL= $(PY) manage.py seed_demo
+	@echo ""
+	@echo "ADE Review demo: http://$(HOST):$(PORT)/  (log in as admin, reviewer or annotator; password above)"
+	DATABASE_URL= CELERY_BROKER_URL= REDIS_URL= DEBUG=$${DEBUG:-0} $(PY) manage.py runserver --insecure $(HOST):$(PORT)
+
+services:
+	bash scripts/services.sh
+
+test: install-dev services
+	$(VENV)/bin/pytest
+
+lint: install-dev
+	$(VENV)/bin/ruff check .

@@ -1,0 +1,14 @@
+"""The embedded demo: SQLite, tasks in-process, a per-machine secret kept under var/."""
+
+import secrets
+
+from .base import *  # noqa: F403
+from .base import SECRET_KEY, VAR_DIR
+
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+if not SECRET_KEY:
+    _key_file = VAR_DIR / "secret_key"
+    if not _key_file.exists():
+        _key_file.write_text(secrets.token_urlsafe(50))
+        _key_file.chmod(0o600)
+    SECRET_KEY = _key_file.read_text().strip()

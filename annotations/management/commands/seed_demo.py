@@ -1,0 +1,41 @@
+"""Create the embedded demo: users with project roles and a small synthetic corpus, imported as usual."""
+
+import os
+import tempfile
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from annotations.demo_corpus import ANNOTATION_CONF, VISUAL_CONF, demo_documents
+from annotations.formats import registry
+from annotations.models import AnnotationSetStatus, ProjectMembership, ProjectRole
+from annotations.services.corpus_import import corpus_import, project_get_or_create
+
+DEMO_USERS = [("admin", ProjectRole.ADMIN), ("reviewer", ProjectRole.REVIEWER), ("annotator", ProjectRole.ANNOTATOR)]
+
+
+class Command(BaseCommand):
+    help = "Create demo users and import a synthetic demo corpus (idempotent)."
+
+    def handle(self, *args, **options):
+        password = os.environ.get("ADE_REVIEW_DEMO_PASSWORD", "demo-password")
+        project = project_get_or_create(slug="demo", name="Demo (synthetic notes)")
+        User = get_user_model()
+        for username, role in DEMO_USERS:
+            user, created = User.objects.get_or_create(username=username)
+            if created:
+                user.set_password(password)
+                user.is_staff = role == ProjectRole.ADMIN
+                user.save()
+            ProjectMembership.objects.get_or_create(project=project, user=user, defaults={"role": role})
+        with tempfile.TemporaryDirectory() as tmp:
+            corpus = Path(tmp) / "demo"
+            registry.write_corpus(demo_documents(), corpus, "brat")
+            (corpus / "annotation.conf").write_text(ANNOTATION_CONF, encoding="utf-8")
+            (corpus / "visual.conf").write_text(VISUAL_CONF, encoding="utf-8")
+            report = corpus_import(
+                project=project, path=corpus, fmt="brat", source_name="demo-gold", status=AnnotationSetStatus.GOLD
+            )
+        self.stdout.write(report.summary().splitlines()[0])
+        self.stdout.write(f"demo users: {', '.join(u for u, _ in DEMO_USERS)} (password: {password})")

@@ -1,0 +1,65 @@
+"""Writes to annotation sets. Every writer (imports, jobs, the editor, the API) goes through here,
+so the same rules hold whatever the door: offsets inside the text, references resolve, schema types."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from annotations.errors import ApplicationError, ConflictError
+from annotations.formats.document import Document, ParseProblem
+from annotations.formats.schema import Schema
+from annotations.formats.validation import document_problems
+from annotations.models import AnnotationSet, AnnotationSetStatus, Note
+
+from .document_store import annotation_set_clear, annotation_sets_write
+
+
+def annotation_set_check(
+    *, document: Document, schema: Schema | None, source: str = "", lines: dict[str, int] | None = None
+) -> list[ParseProblem]:
+    """Every rule problem of a document against a note text and a schema; empty when it may be stored."""
+    return document_problems(document, schema, source=source, lines=lines or {})
+
+
+def annotation_set_replace(
+    *,
+    annotation_set: AnnotationSet,
+    document: Document,
+    schema: Schema | None,
+    expected_version: int | None,
+    origin: str,
+    status: str | None = None,
+) -> AnnotationSet:
+    """Replace all annotations of a set with those of `document`, bumping its version.
+
+    Raises ConflictError when `expected_version` is given and the set changed since the caller read it,
+    ApplicationError("invalid_annotations") with the problems when the document breaks a rule.
+    """
+    note: Note = annotation_set.note
+    if document.text != note.text:
+        raise ApplicationError("text_mismatch", "The annotations were made on a different text than the note's.")
+    problems = annotation_set_check(document=document, schema=schema, source=note.external_id)
+    if problems:
+        raise ApplicationError(
+            "invalid_annotations", "; ".join(str(p) for p in problems[:20]), details=[str(p) for p in problems]
+        )
+    with transaction.atomic():
+        locked = AnnotationSet.objects.select_for_update().get(pk=annotation_set.pk)
+        if expected_version is not None and locked.version != expected_version:
+            raise ConflictError(
+                f"This note was changed by someone else (version {locked.version}, you had {expected_version}). "
+                "Reload to see their changes; nothing of yours was saved.",
+                current_version=locked.version,
+            )
+        annotation_set_clear(locked)
+        annotation_sets_write([(locked, document)], origin=origin)
+        updates = {"version": F("version") + 1, "updated_at": timezone.now()}
+        if status:
+            updates["status"] = status
+            if status in (AnnotationSetStatus.SUBMITTED, AnnotationSetStatus.GOLD):
+                updates["submitted_at"] = timezone.now()
+        AnnotationSet.objects.filter(pk=locked.pk).update(**updates)
+    locked.refresh_from_db()
+    return locked

@@ -1,0 +1,249 @@
+"""Import a corpus (directory or .zip) into a project.
+
+reader (annotations.formats) -> rule check -> bulk-saving writer. A document with any
+problem is reported (file, line, reason) and skipped; the others are imported. Valid
+documents are written in batches inside one transaction each; if a batch fails in the
+database, it is retried one document per transaction so that only the offending
+document is skipped and nothing is ever half-imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.utils.dateparse import parse_datetime
+
+from annotations.formats import registry
+from annotations.formats.brat_conf import load_schema
+from annotations.formats.document import Document, ParseProblem
+from annotations.formats.schema import Schema
+from annotations.formats.infer import schema_infer
+from annotations.models import (
+    AnnotationSet,
+    AnnotationSetSource,
+    AnnotationSetStatus,
+    Note,
+    Origin,
+    Patient,
+    Project,
+)
+
+from .annotation_sets import annotation_set_check
+from .document_store import annotation_sets_write
+from .schemas import project_schema_get, project_schema_set, schema_merge
+
+logger = logging.getLogger(__name__)
+
+NOTE_FIELDS = ("unit", "author_role", "note_type")
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    already_present: int = 0
+    skipped: list[ParseProblem] = field(default_factory=list)
+    entities: int = 0
+    relations: int = 0
+    events: int = 0
+    schema_source: str = ""
+
+    @property
+    def skipped_documents(self) -> int:
+        return len({p.file for p in self.skipped})
+
+    def summary(self) -> str:
+        lines = [
+            f"imported {self.imported} notes ({self.entities} entities, {self.relations} relations, "
+            f"{self.events} events); {self.already_present} already present; "
+            f"{self.skipped_documents} skipped; schema: {self.schema_source}"
+        ]
+        lines += [f"  skipped {p}" for p in self.skipped]
+        return "\n".join(lines)
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def project_get_or_create(*, slug: str, name: str | None = None) -> Project:
+    project, _ = Project.objects.get_or_create(slug=slug, defaults={"name": name or slug})
+    return project
+
+
+def _schema_from_files(path: Path) -> tuple[Schema, str, str]:
+    """A schema from an annotation.conf file, or a directory holding annotation.conf (+ visual.conf).
+
+    Raises FormatError (file, line, reason) when either file is malformed.
+    """
+    conf = path / "annotation.conf" if path.is_dir() else path
+    annotation_conf = conf.read_text(encoding="utf-8")
+    visual_path = conf.with_name("visual.conf")
+    visual_conf = visual_path.read_text(encoding="utf-8") if visual_path.exists() else None
+    schema = load_schema(annotation_conf, visual_conf, source=str(conf), visual_source=str(visual_path))
+    return schema, annotation_conf, visual_conf or ""
+
+
+def _resolve_schema(project: Project, path: Path, fmt: str, schema_path: Path | None, max_bytes: int, report):
+    """The schema to validate against: given > shipped with the corpus > the project's > inferred from data."""
+    if schema_path is not None:
+        schema, conf, visual = _schema_from_files(schema_path)
+        project_schema_set(project=project, schema=schema, inferred=False, annotation_conf=conf, visual_conf=visual)
+        report.schema_source = f"given ({schema_path})"
+        return schema
+    shipped = registry.find_schema(path)
+    current = project_schema_get(project=project)
+    stored = getattr(project, "schema", None) if current else None
+    if shipped is not None and (current is None or stored.inferred):
+        project_schema_set(project=project, schema=shipped, inferred=False)
+        report.schema_source = "annotation.conf in the corpus"
+        return shipped
+    if current is not None and not stored.inferred:
+        report.schema_source = "the project's"
+        return current
+    # No schema anywhere: infer one from the documents that parse (a first, streaming pass).
+    inferred = schema_infer(r.document for r in registry.read_corpus(path, fmt, max_bytes=max_bytes) if r.ok)
+    schema = schema_merge(current, inferred) if current is not None else inferred
+    project_schema_set(project=project, schema=schema, inferred=True)
+    report.schema_source = "inferred from the data"
+    return schema
+
+
+def corpus_import(
+    *,
+    project: Project,
+    path: Path,
+    fmt: str,
+    schema_path: Path | None = None,
+    source_name: str = "import",
+    status: str = AnnotationSetStatus.GOLD,
+    batch_size: int = 200,
+    max_bytes: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Import every document of a corpus into `project`; returns what was imported and what was skipped.
+
+    Notes already in the project with the same external id and text are left alone (re-importing does
+    not duplicate); the same id with a different text is refused (note text is immutable).
+    """
+    path = Path(path)
+    max_bytes = max_bytes or settings.ADE_REVIEW_MAX_IMPORT_BYTES
+    report = ImportReport()
+    schema = _resolve_schema(project, path, fmt, schema_path, max_bytes, report)
+    seen: set[str] = set()
+    batch: list[tuple[str, Document]] = []
+    done = 0
+
+    def flush() -> None:
+        nonlocal batch
+        if batch:
+            _write_batch(project, batch, source_name, status, report)
+            batch = []
+
+    for result in registry.read_corpus(path, fmt, max_bytes=max_bytes):
+        done += 1
+        if not result.ok:
+            report.skipped.extend(result.problems or [ParseProblem(result.source, 0, "could not be read")])
+            continue
+        doc = result.document
+        problems = annotation_set_check(document=doc, schema=schema, source=result.source, lines=result.lines)
+        if doc.id in seen:
+            problems.append(ParseProblem(result.source, 0, f"document id {doc.id!r} occurs twice in the corpus"))
+        if problems:
+            report.skipped.extend(problems)
+            continue
+        seen.add(doc.id)
+        batch.append((result.source, doc))
+        if len(batch) >= batch_size:
+            flush()
+        if progress:
+            progress(done, report.imported)
+    flush()
+    if progress:
+        progress(done, report.imported)
+    logger.info(
+        "corpus import into %s: %d imported, %d present, %d skipped",
+        project.slug, report.imported, report.already_present, report.skipped_documents,
+    )
+    return report
+
+
+def _write_batch(project: Project, batch: list[tuple[str, Document]], source_name, status, report) -> None:
+    existing = dict(
+        Note.objects.filter(project=project, external_id__in=[d.id for _, d in batch]).values_list(
+            "external_id", "text_hash"
+        )
+    )
+    fresh = []
+    for source, doc in batch:
+        if doc.id in existing:
+            if existing[doc.id] == text_hash(doc.text):
+                report.already_present += 1
+            else:
+                report.skipped.append(
+                    ParseProblem(source, 0, f"note {doc.id!r} exists with a different text (note text is immutable)")
+                )
+            continue
+        fresh.append((source, doc))
+    if not fresh:
+        return
+    try:
+        with transaction.atomic():
+            _insert(project, [d for _, d in fresh], source_name, status)
+        _count(report, [d for _, d in fresh])
+    except DatabaseError:
+        # Find the offending document: one transaction per document.
+        for source, doc in fresh:
+            try:
+                with transaction.atomic():
+                    _insert(project, [doc], source_name, status)
+                _count(report, [doc])
+            except DatabaseError as exc:
+                report.skipped.append(ParseProblem(source, 0, f"refused by the database: {type(exc).__name__}: {exc}"))
+
+
+def _count(report: ImportReport, docs: list[Document]) -> None:
+    report.imported += len(docs)
+    report.entities += sum(len(d.entities) for d in docs)
+    report.relations += sum(len(d.relations) for d in docs)
+    report.events += sum(len(d.events) for d in docs)
+
+
+def _insert(project: Project, docs: list[Document], source_name: str, status: str) -> None:
+    patients = {}
+    patient_ids = {str(d.metadata["patient"]) for d in docs if d.metadata.get("patient")}
+    if patient_ids:
+        Patient.objects.bulk_create(
+            [Patient(project=project, external_id=pid) for pid in patient_ids], ignore_conflicts=True
+        )
+        patients = {p.external_id: p for p in Patient.objects.filter(project=project, external_id__in=patient_ids)}
+    notes = []
+    for d in docs:
+        meta = dict(d.metadata)
+        timestamp = meta.pop("timestamp", None)
+        patient = meta.pop("patient", None)
+        notes.append(
+            Note(
+                project=project,
+                external_id=d.id,
+                text=d.text,
+                text_hash=text_hash(d.text),
+                timestamp=parse_datetime(timestamp) if isinstance(timestamp, str) else timestamp,
+                patient=patients.get(str(patient)) if patient else None,
+                metadata={k: v for k, v in meta.items() if k not in NOTE_FIELDS and not k.startswith("_")},
+                **{k: str(meta[k]) for k in NOTE_FIELDS if meta.get(k)},
+            )
+        )
+    Note.objects.bulk_create(notes)
+    sets = AnnotationSet.objects.bulk_create(
+        [
+            AnnotationSet(note=n, source_kind=AnnotationSetSource.IMPORT, source_name=source_name, status=status)
+            for n in notes
+        ]
+    )
+    annotation_sets_write(list(zip(sets, docs, strict=True)), origin=Origin.IMPORT)
