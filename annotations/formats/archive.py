@@ -1,0 +1,173 @@
+"""Read corpus files safely from a directory, a .zip, or a single file.
+
+Refused (FormatError naming the archive, raised before any file is yielded): members with absolute
+paths, drive letters, `..` components or backslash tricks, symlinks (zip members flagged as links, and
+symlinks inside a directory), and archives whose declared uncompressed total exceeds `max_bytes`.
+While reading, the bytes actually produced are counted too, so a zip whose headers lie about sizes is
+stopped at `max_bytes` (and zipfile's CRC check rejects truncated members). Hidden files
+(`.name`) and `__MACOSX/` folders are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+from .document import FormatError, ParseProblem
+
+__all__ = ["Corpus", "iter_archive", "DEFAULT_MAX_BYTES"]
+
+DEFAULT_MAX_BYTES = 2 * 1024**3
+_CHUNK = 1 << 20
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def _unsafe_reason(name: str) -> str | None:
+    if name.startswith(("/", "\\")):
+        return "absolute path"
+    if _DRIVE.match(name):
+        return "drive letter"
+    if "\\" in name:
+        return "backslash in path"
+    if any(part == ".." for part in name.split("/")):
+        return "'..' component"
+    if "\x00" in name:
+        return "NUL in name"
+    return None
+
+
+def _skipped(rel: str) -> bool:
+    parts = PurePosixPath(rel).parts
+    return any(p.startswith(".") or p == "__MACOSX" for p in parts)
+
+
+class Corpus:
+    """An opened corpus: `members` (sorted relative POSIX paths), `read(member)`, `iter_files()`.
+
+    Use as a context manager. `name` is what users see in problems (the archive or folder name).
+    """
+
+    def __init__(self, path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES):
+        self.path = Path(path)
+        self.name = self.path.name
+        self.max_bytes = max_bytes
+        self.bytes_read = 0
+        self._zip: zipfile.ZipFile | None = None
+        self._sizes: dict[str, int] = {}
+        problems: list[ParseProblem] = []
+        if self.path.is_dir():
+            self.members = self._scan_dir(problems)
+        elif self.path.is_file() and zipfile.is_zipfile(self.path):
+            self.members = self._scan_zip(problems)
+        elif self.path.is_file():
+            self.members = [self.path.name]
+            self._sizes[self.path.name] = self.path.stat().st_size
+        else:
+            raise FormatError(ParseProblem(str(self.path), 0, "no such file or directory"))
+        total = sum(self._sizes.values())
+        if total > max_bytes:
+            problems.append(
+                ParseProblem(self.name, 0, f"uncompressed size {total} bytes exceeds the limit of {max_bytes} bytes")
+            )
+        if problems:
+            self.close()
+            raise FormatError(problems)
+
+    def _scan_dir(self, problems: list[ParseProblem]) -> list[str]:
+        members = []
+        for dirpath, dirnames, filenames in os.walk(self.path, followlinks=False):
+            base = Path(dirpath)
+            for d in list(dirnames):
+                if (base / d).is_symlink():
+                    rel = (base / d).relative_to(self.path).as_posix()
+                    problems.append(ParseProblem(self.name, 0, f"{rel}: symbolic links are refused"))
+                    dirnames.remove(d)
+            for f in filenames:
+                full = base / f
+                rel = full.relative_to(self.path).as_posix()
+                if _skipped(rel):
+                    continue
+                if full.is_symlink():
+                    problems.append(ParseProblem(self.name, 0, f"{rel}: symbolic links are refused"))
+                    continue
+                members.append(rel)
+                self._sizes[rel] = full.stat().st_size
+        return sorted(members)
+
+    def _scan_zip(self, problems: list[ParseProblem]) -> list[str]:
+        try:
+            self._zip = zipfile.ZipFile(self.path)
+            infos = self._zip.infolist()
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise FormatError(ParseProblem(self.name, 0, f"not a readable zip file: {exc}")) from exc
+        members = []
+        for info in infos:
+            name = info.filename
+            reason = _unsafe_reason(name)
+            if reason:
+                problems.append(ParseProblem(self.name, 0, f"member {name!r} refused: {reason}"))
+                continue
+            if stat.S_ISLNK(info.external_attr >> 16):
+                problems.append(ParseProblem(self.name, 0, f"member {name!r} refused: symbolic link"))
+                continue
+            if info.is_dir() or _skipped(name):
+                continue
+            if name in self._sizes:
+                problems.append(ParseProblem(self.name, 0, f"member {name!r} appears twice"))
+                continue
+            members.append(name)
+            self._sizes[name] = info.file_size
+        return sorted(members)
+
+    def read(self, member: str) -> bytes:
+        """The bytes of `member`; raises FormatError when the corpus grows past `max_bytes`."""
+        if member not in self._sizes:
+            raise KeyError(member)
+        chunks = []
+        try:
+            if self._zip is not None:
+                stream = self._zip.open(member)
+            elif self.path.is_dir():
+                stream = open(self.path / member, "rb")  # noqa: SIM115 - closed below
+            else:
+                stream = open(self.path, "rb")  # noqa: SIM115
+            with stream:
+                while chunk := stream.read(_CHUNK):
+                    self.bytes_read += len(chunk)
+                    if self.bytes_read > self.max_bytes:
+                        raise FormatError(
+                            ParseProblem(
+                                self.name, 0,
+                                f"{member}: more than {self.max_bytes} bytes read (sizes in the archive are wrong)",
+                            )
+                        )
+                    chunks.append(chunk)
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise FormatError(ParseProblem(self.name, 0, f"{member}: cannot be read: {exc}")) from exc
+        return b"".join(chunks)
+
+    def iter_files(self) -> Iterator[tuple[str, bytes]]:
+        """Yield (relative_path, bytes) for every member, lazily, in sorted order."""
+        for member in self.members:
+            yield member, self.read(member)
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+            self._zip = None
+
+    def __enter__(self) -> Corpus:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def iter_archive(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[tuple[str, bytes]]:
+    """Yield (relative_path, bytes) pairs from a directory, a .zip or a single file, lazily and safely."""
+    with Corpus(path, max_bytes=max_bytes) as corpus:
+        yield from corpus.iter_files()

@@ -1,0 +1,167 @@
+"""Streaming corpus writers: each takes an iterable of Documents and writes one document at a time.
+
+The target is a directory, or a .zip when the path ends in ".zip" (one member written at a time).
+Each writer returns the number of documents written.
+
+- `write_brat`: `<id>.txt` + `<id>.ann` per document (ids with "/" make sub-folders), plus
+  annotation.conf / visual.conf at the root when a Schema is given.
+- `write_jsonl`: `documents.jsonl` in a directory or zip, or the file itself when the path ends in
+  ".jsonl". Lossless.
+- `write_conll`: `documents.conll` likewise. Lossy, see `conll_lines`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+from .brat import write_ann, write_txt
+from .brat_conf import write_annotation_conf, write_visual_conf
+from .document import Document, FormatError, ParseProblem
+from .jsonl import dumps_document
+from .schema import Schema
+
+__all__ = ["write_brat", "write_jsonl", "write_conll", "conll_lines", "tokenize"]
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+class _Sink:
+    """Files under a directory or members of a zip, written one at a time."""
+
+    def __init__(self, target: str | os.PathLike):
+        self.target = Path(target)
+        self.zip: zipfile.ZipFile | None = None
+        if self.target.suffix.lower() == ".zip":
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            self.zip = zipfile.ZipFile(self.target, "w", compression=zipfile.ZIP_DEFLATED)
+        else:
+            self.target.mkdir(parents=True, exist_ok=True)
+
+    def open(self, rel: str) -> IO[bytes]:
+        if self.zip is not None:
+            return self.zip.open(rel, "w", force_zip64=True)
+        path = self.target / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return open(path, "wb")  # noqa: SIM115 - the caller closes it
+
+    def write(self, rel: str, data: bytes) -> None:
+        with self.open(rel) as f:
+            f.write(data)
+
+    def close(self) -> None:
+        if self.zip is not None:
+            self.zip.close()
+
+    def __enter__(self) -> _Sink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _safe_name(doc_id: str) -> str:
+    """The relative path stem for a document id; refuses ids that would escape the target."""
+    parts = doc_id.replace("\\", "/").split("/")
+    if not doc_id or doc_id.startswith("/") or any(p in ("", ".", "..") for p in parts) or ":" in parts[0]:
+        raise FormatError(ParseProblem(doc_id, 0, f"document id {doc_id!r} cannot be used as a file name"))
+    return "/".join(parts)
+
+
+def write_brat(documents: Iterable[Document], target: str | os.PathLike, *, schema: Schema | None = None) -> int:
+    """Write `.txt` (text unchanged, UTF-8) and `.ann` per document; configs when `schema` is given."""
+    n = 0
+    with _Sink(target) as sink:
+        if schema is not None:
+            sink.write("annotation.conf", write_annotation_conf(schema).encode("utf-8"))
+            sink.write("visual.conf", write_visual_conf(schema).encode("utf-8"))
+        for doc in documents:
+            name = _safe_name(doc.id)
+            sink.write(f"{name}.txt", write_txt(doc))
+            sink.write(f"{name}.ann", write_ann(doc).encode("utf-8"))
+            n += 1
+    return n
+
+
+def _write_lines(target: str | os.PathLike, default_name: str, suffix: str, chunks: Iterator[str]) -> None:
+    path = Path(target)
+    if path.suffix.lower() == suffix:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as f:
+            for chunk in chunks:
+                f.write(chunk.encode("utf-8"))
+        return
+    with _Sink(path) as sink, sink.open(default_name) as f:
+        for chunk in chunks:
+            f.write(chunk.encode("utf-8"))
+
+
+def write_jsonl(documents: Iterable[Document], target: str | os.PathLike, *, schema: Schema | None = None) -> int:
+    """Write one JSON line per document (the schema, if any, is not part of this format)."""
+    count = [0]
+
+    def chunks() -> Iterator[str]:
+        for doc in documents:
+            count[0] += 1
+            yield dumps_document(doc) + "\n"
+
+    _write_lines(target, "documents.jsonl", ".jsonl", chunks())
+    return count[0]
+
+
+def tokenize(text: str) -> list[tuple[str, int, int]]:
+    """Word and punctuation tokens with their offsets (`\\w+` runs and single other characters)."""
+    return [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+def conll_lines(doc: Document) -> Iterator[str]:
+    """CoNLL lines for `doc`: `-DOCSTART- <id>`, then `token<TAB>tag` per token (BIO), a blank line
+    between text lines (sentences are the text's lines; nothing else splits them).
+
+    Lossy choices: only entities are kept (no relations, events, attributes, ...); a discontinuous
+    entity keeps its first fragment only; of overlapping entities the longest (then earliest, then
+    first in the document) is kept and the others are dropped; a token is tagged when it overlaps an
+    entity's span, so an entity boundary inside a token widens to the whole token; offsets and
+    whitespace are not kept.
+    """
+    yield f"-DOCSTART- {doc.id}"
+    tokens = tokenize(doc.text)
+    tags = ["O"] * len(tokens)
+    order = sorted(
+        range(len(doc.entities)),
+        key=lambda i: (-(doc.entities[i].spans[0].end - doc.entities[i].spans[0].start), doc.entities[i].spans[0].start, i),
+    )
+    for i in order:
+        e = doc.entities[i]
+        span = e.spans[0]
+        covered = [k for k, (_, s, t) in enumerate(tokens) if s < span.end and t > span.start]
+        if not covered or any(tags[k] != "O" for k in covered):
+            continue
+        for j, k in enumerate(covered):
+            tags[k] = ("B-" if j == 0 else "I-") + e.type
+    yield ""
+    previous_end = 0
+    for k, (tok, start, end) in enumerate(tokens):
+        if k and "\n" in doc.text[previous_end:start]:
+            yield ""
+        yield f"{tok}\t{tags[k]}"
+        previous_end = end
+    yield ""
+
+
+def write_conll(documents: Iterable[Document], target: str | os.PathLike, *, schema: Schema | None = None) -> int:
+    """Write BIO-tagged tokens for every document (see `conll_lines` for what is lost)."""
+    count = [0]
+
+    def chunks() -> Iterator[str]:
+        for doc in documents:
+            count[0] += 1
+            for line in conll_lines(doc):
+                yield line + "\n"
+
+    _write_lines(target, "documents.conll", ".conll", chunks())
+    return count[0]
