@@ -303,12 +303,18 @@ class Equivalence(models.Model):
 
 
 class EquivalenceMember(models.Model):
+    """A member of an equivalence class: an entity or (MACCROBAT has these) an event."""
+
     equivalence = models.ForeignKey(Equivalence, on_delete=models.CASCADE, related_name="members")
-    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="+")
+    entity = models.ForeignKey(Entity, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     position = models.PositiveSmallIntegerField()
 
     class Meta:
         ordering = ["position"]
+        constraints = [
+            models.CheckConstraint(condition=_exactly_one("entity", "event"), name="equivalence_member_one_target")
+        ]
 
 
 class NoteLabelValue(models.TextChoices):

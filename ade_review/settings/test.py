@@ -9,7 +9,7 @@ from .base import *  # noqa: F403
 SECRET_KEY = "test-only-secret-key-not-for-production"
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ade_review"), conn_max_age=0
+        os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/ade_review", conn_max_age=0
     )
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

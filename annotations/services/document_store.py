@@ -163,7 +163,12 @@ def annotation_sets_write(pairs: Sequence[tuple[AnnotationSet, Document]], *, or
     Equivalence.objects.bulk_create((q for q, _, _ in equivalences), batch_size=BATCH)
     EquivalenceMember.objects.bulk_create(
         (
-            EquivalenceMember(equivalence=q, entity=entities[(aset_pk, member)], position=pos)
+            EquivalenceMember(
+                equivalence=q,
+                entity=entities.get((aset_pk, member)),
+                event=None if (aset_pk, member) in entities else events[(aset_pk, member)],
+                position=pos,
+            )
             for q, aset_pk, members in equivalences
             for pos, member in enumerate(members)
         ),
@@ -261,7 +266,7 @@ def annotation_sets_to_documents(annotation_sets: Iterable[AnnotationSet]) -> di
         )
     members: dict[int, list[str]] = defaultdict(list)
     for m in EquivalenceMember.objects.filter(equivalence__annotation_set_id__in=ids).order_by("equivalence_id", "position"):
-        members[m.equivalence_id].append(entity_ids[m.entity_id])
+        members[m.equivalence_id].append(entity_ids[m.entity_id] if m.entity_id else event_ids[m.event_id])
     for q in Equivalence.objects.filter(annotation_set_id__in=ids).order_by("position", "pk"):
         parts[q.annotation_set_id]["equivalences"].append(EquivalenceRecord(type=q.type, members=tuple(members[q.pk])))
     labels = dict(NoteLabel.objects.filter(annotation_set_id__in=ids).values_list("annotation_set_id", "value"))

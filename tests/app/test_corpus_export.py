@@ -63,17 +63,33 @@ def test_ncbi_subset_round_trips_through_a_zip(corpus_dir, tmp_path):
     assert assert_brat_round_trip(source, unzipped) == 10
 
 
-def test_export_writes_jsonl_and_conll(tmp_path):
+def test_jsonl_export_reimports_to_the_same_annotations(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Warfarin caused bleeding.\n")
+    (folder / "a.ann").write_text(
+        "T1\tDrug 0 8\tWarfarin\nT2\tAdverse-Effect 16 24\tbleeding\nR1\tAdverse-Effect Arg1:T1 Arg2:T2\n"
+        "A1\tNegation T2\n#1\tAnnotatorNotes T1\tchecked\n"
+    )
+    first = project_get_or_create(slug="first")
+    corpus_import(project=first, path=folder, fmt="brat")
+    assert corpus_export(project=first, out=tmp_path / "out.jsonl", fmt="jsonl") == 1
+    second = project_get_or_create(slug="second")
+    report = corpus_import(project=second, path=tmp_path / "out.jsonl", fmt="jsonl")
+    assert report.imported == 1, report.summary()
+    corpus_export(project=second, out=tmp_path / "again", fmt="brat")
+    assert assert_brat_round_trip(folder, tmp_path / "again") == 1
+
+
+def test_conll_export_tags_entities(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "a.txt").write_text("Warfarin caused bleeding.\n")
     (folder / "a.ann").write_text("T1\tDrug 0 8\tWarfarin\nT2\tAdverse-Effect 16 24\tbleeding\n")
     project = project_get_or_create(slug="p")
     corpus_import(project=project, path=folder, fmt="brat")
-    assert corpus_export(project=project, out=tmp_path / "out.jsonl", fmt="jsonl") == 1
-    assert "Warfarin" in next(iter((tmp_path).glob("out.jsonl*"))).read_text() if (tmp_path / "out.jsonl").is_file() else True
-    assert corpus_export(project=project, out=tmp_path / "conll", fmt="conll") == 1
-    conll_text = "".join(p.read_text() for p in (tmp_path / "conll").rglob("*") if p.is_file())
+    assert corpus_export(project=project, out=tmp_path / "out.conll", fmt="conll") == 1
+    conll_text = (tmp_path / "out.conll").read_text()
     assert "B-Drug" in conll_text and "B-Adverse-Effect" in conll_text
 
 

@@ -30,12 +30,18 @@ class Command(BaseCommand):
                 user.save()
             ProjectMembership.objects.get_or_create(project=project, user=user, defaults={"role": role})
         with tempfile.TemporaryDirectory() as tmp:
-            corpus = Path(tmp) / "demo"
-            registry.write_corpus(demo_documents(), corpus, "brat")
-            (corpus / "annotation.conf").write_text(ANNOTATION_CONF, encoding="utf-8")
-            (corpus / "visual.conf").write_text(VISUAL_CONF, encoding="utf-8")
+            # JSONL keeps what brat cannot: note labels, patients and timestamps.
+            corpus = Path(tmp) / "demo.jsonl"
+            registry.write_corpus(demo_documents(), corpus, "jsonl")
+            (Path(tmp) / "annotation.conf").write_text(ANNOTATION_CONF, encoding="utf-8")
+            (Path(tmp) / "visual.conf").write_text(VISUAL_CONF, encoding="utf-8")
             report = corpus_import(
-                project=project, path=corpus, fmt="brat", source_name="demo-gold", status=AnnotationSetStatus.GOLD
+                project=project,
+                path=corpus,
+                fmt="jsonl",
+                schema_path=Path(tmp),
+                source_name="demo-gold",
+                status=AnnotationSetStatus.GOLD,
             )
         self.stdout.write(report.summary().splitlines()[0])
         self.stdout.write(f"demo users: {', '.join(u for u, _ in DEMO_USERS)} (password: {password})")
