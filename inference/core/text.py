@@ -50,10 +50,12 @@ def tokenize(text: str) -> list[Token]:
     return [Token(m.start(), m.end(), m.group()) for m in _TOKEN_RE.finditer(text)]
 
 
+# Words whose trailing dot rarely ends a sentence. Units (mg, ml) are deliberately absent: "2.5 mg." at
+# the end of a sentence is common in notes.
 _ABBREVIATIONS = frozenset(
-    "dr mr mrs ms prof st vs etc eg ie e.g i.e al fig figs no nr approx ca cf resp inc ltd jr sr "
-    "mg ml kg pt pts mos yrs hrs min max dept univ med jan feb mar apr jun jul aug sep sept oct nov dec "
-    "bl ev pga t.ex dvs osv ffa mm".split()
+    "dr mr mrs ms prof vs etc eg ie e.g i.e al fig figs nr approx ca cf resp inc ltd jr sr pt pts "
+    "dept univ jan feb mar apr jun jul aug sep sept oct nov dec bl bl.a ev pga t.ex dvs osv ffa "
+    "enl ang kl".split()
 )
 _LATIN_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s)")
 _CJK_END = re.compile(r"[。！？]+[”’」』）)]*")
