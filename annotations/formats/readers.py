@@ -181,6 +181,7 @@ def _ade_document(doc_id: str, pmid: str, sentence: str, rows: list[tuple[str, i
     doc = Document(id=doc_id, text=sentence, entities=tuple(entities), relations=tuple(relations), label=label,
                    metadata={"pmid": pmid})
     problems += document_problems(doc, None, source=source, lines=lines)
+    problems.sort(key=lambda p: (p.file, p.line))
     return ReadResult(source, None if problems else doc, problems, lines)
 
 
@@ -288,6 +289,7 @@ def _pubtator_document(source: str, block: list[tuple[int, str]]) -> ReadResult:
                    normalizations=tuple(norms),
                    metadata={"pmid": pmid, "cid": [[c, d] for _, c, d in cids]})
     problems += document_problems(doc, None, source=source, lines=lines)
+    problems.sort(key=lambda p: (p.file, p.line))
     return ReadResult(source, None if problems else doc, problems, lines)
 
 

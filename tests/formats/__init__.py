@@ -1,0 +1,1 @@
+"""Tests of the framework-free formats package (no database, no Django)."""
