@@ -163,20 +163,32 @@ def _max_match(
         scored = [(weight(g, p), i) for i, g in enumerate(gold)]
         edges.append([i for w, i in sorted(scored, key=lambda x: (-x[0], x[1])) if w > 0])
     owner: dict[int, int] = {}  # gold index -> pred index
-
-    def augment(j: int, seen: set[int]) -> bool:
-        for i in edges[j]:
+    for root in range(len(pred)):
+        if not edges[root]:
+            continue
+        # iterative depth-first search for an augmenting path (no recursion limit on long documents)
+        seen: set[int] = set()
+        stack: list[tuple[int, int]] = [(root, 0)]  # (pred index, next edge position)
+        path: list[int] = []  # gold indices taken along the stack
+        while stack:
+            j, pos = stack[-1]
+            if pos >= len(edges[j]):
+                stack.pop()
+                if path:
+                    path.pop()
+                continue
+            stack[-1] = (j, pos + 1)
+            i = edges[j][pos]
             if i in seen:
                 continue
             seen.add(i)
-            if i not in owner or augment(owner[i], seen):
-                owner[i] = j
-                return True
-        return False
-
-    for j in range(len(pred)):
-        if edges[j]:
-            augment(j, set())
+            if i not in owner:
+                path.append(i)
+                for (pj, _), gi in zip(stack, path, strict=True):
+                    owner[gi] = pj
+                break
+            path.append(i)
+            stack.append((owner[i], 0))
     return sorted((i, j) for i, j in owner.items())
 
 

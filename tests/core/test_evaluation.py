@@ -291,3 +291,26 @@ def test_error_report_fp_fn_and_direction():
     fn = next(it for it in rep.items if it.category == "fn")
     assert fn.gold == "rash" and fn.pred is None and "[[rash]]" in fn.context
     assert error_report([GOLD1], [GOLD1]).items == ()
+
+
+def test_relaxed_matching_is_maximum_on_random_cases():
+    import itertools
+    import random
+
+    from inference.core.evaluation import _max_match
+
+    rng = random.Random(0)
+    for _ in range(300):
+        n_g, n_p = rng.randint(0, 5), rng.randint(0, 5)
+        adj = {(i, j) for i in range(n_g) for j in range(n_p) if rng.random() < 0.4}
+        pairs = _max_match(list(range(n_g)), list(range(n_p)), lambda g, p, adj=adj: float((g, p) in adj))
+        assert all(pair in adj for pair in pairs)
+        assert len({i for i, _ in pairs}) == len({j for _, j in pairs}) == len(pairs)
+        best = 0
+        if n_g <= n_p:
+            for perm in itertools.permutations(range(n_p), n_g):
+                best = max(best, sum((i, perm[i]) in adj for i in range(n_g)))
+        else:
+            for perm in itertools.permutations(range(n_g), n_p):
+                best = max(best, sum((perm[j], j) in adj for j in range(n_p)))
+        assert len(pairs) == best
