@@ -71,7 +71,9 @@ class Corpus:
         total = sum(self._sizes.values())
         if total > max_bytes:
             problems.append(
-                ParseProblem(self.name, 0, f"uncompressed size {total} bytes exceeds the limit of {max_bytes} bytes")
+                ParseProblem(
+                    self.name, 0, f"uncompressed size {total} bytes exceeds the limit of {max_bytes} bytes"
+                )
             )
         if problems:
             self.close()
@@ -141,7 +143,8 @@ class Corpus:
                     if self.bytes_read > self.max_bytes:
                         raise FormatError(
                             ParseProblem(
-                                self.name, 0,
+                                self.name,
+                                0,
                                 f"{member}: more than {self.max_bytes} bytes read (sizes in the archive are wrong)",
                             )
                         )
@@ -167,7 +170,9 @@ class Corpus:
         self.close()
 
 
-def iter_archive(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[tuple[str, bytes]]:
+def iter_archive(
+    path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> Iterator[tuple[str, bytes]]:
     """Yield (relative_path, bytes) pairs from a directory, a .zip or a single file, lazily and safely."""
     with Corpus(path, max_bytes=max_bytes) as corpus:
         yield from corpus.iter_files()

@@ -90,7 +90,10 @@ def parse_ann(
             bad(number, f"malformed id {ann_id!r}")
             continue
         if kind not in "TREAMN#":
-            bad(number, f"unknown annotation kind {kind!r} in id {ann_id!r} (expected T, R, E, A, M, N, # or *)")
+            bad(
+                number,
+                f"unknown annotation kind {kind!r} in id {ann_id!r} (expected T, R, E, A, M, N, # or *)",
+            )
             continue
         if ann_id in lines:
             bad(number, f"duplicate id {ann_id} (first on line {lines[ann_id]})")
@@ -112,7 +115,9 @@ def parse_ann(
                     break
                 spans.append(Span(int(nums[0]), int(nums[1])))
             if not ok or not spans:
-                bad(number, f"{ann_id}: malformed offsets {offsets!r} (expected 'START END' or 'S1 E1;S2 E2')")
+                bad(
+                    number, f"{ann_id}: malformed offsets {offsets!r} (expected 'START END' or 'S1 E1;S2 E2')"
+                )
                 continue
             in_range = all(0 <= s.start < s.end <= len(text) for s in spans)
             actual = span_text(text, spans) if in_range else None
@@ -227,7 +232,10 @@ def write_ann(doc: Document) -> str:
     for a in doc.attributes:
         out.append(f"{a.id}\t{a.name} {a.target}" + (f" {a.value}" if a.value is not None else ""))
     for n in doc.normalizations:
-        out.append(f"{n.id}\t{n.type} {n.target} {n.resource}:{n.resource_id}" + (f"\t{field_form(n.text)}" if n.text else ""))
+        out.append(
+            f"{n.id}\t{n.type} {n.target} {n.resource}:{n.resource_id}"
+            + (f"\t{field_form(n.text)}" if n.text else "")
+        )
     for note in doc.notes:
         out.append(f"{note.id}\t{note.type} {note.target}\t{field_form(note.text)}")
     for eq in doc.equivalences:

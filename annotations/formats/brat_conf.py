@@ -103,7 +103,9 @@ def parse_annotation_conf(content: str, source: str = "annotation.conf") -> tupl
 
         args = _split_args(rest)
         if args is None:
-            problems.append(ParseProblem(source, number, f"{name}: malformed arguments (expected 'Role:Type|Type, ...')"))
+            problems.append(
+                ParseProblem(source, number, f"{name}: malformed arguments (expected 'Role:Type|Type, ...')")
+            )
             continue
         if section == "entities":
             if args:
@@ -115,7 +117,9 @@ def parse_annotation_conf(content: str, source: str = "annotation.conf") -> tupl
             if not annotatable and not roles:
                 continue  # an abstract grouping node of the relation hierarchy
             if len(roles) != 2:
-                problems.append(ParseProblem(source, number, f"{name}: a relation needs exactly two arguments"))
+                problems.append(
+                    ParseProblem(source, number, f"{name}: a relation needs exactly two arguments")
+                )
                 continue
             symmetric = any(o.startswith("<REL-TYPE>:") and "symmetric" in o for o in options)
             relation_types.append(
@@ -133,8 +137,12 @@ def parse_annotation_conf(content: str, source: str = "annotation.conf") -> tupl
             event_roles = []
             for key, value in args:
                 card = key[-1] if key[-1] in "?*+" else ""
-                event_roles.append(EventRole(name=key[:-1] if card else key, types=_types(value), cardinality=card))
-            event_types.append(EventType(name=name, roles=tuple(event_roles), parent=parent, annotatable=annotatable))
+                event_roles.append(
+                    EventRole(name=key[:-1] if card else key, types=_types(value), cardinality=card)
+                )
+            event_types.append(
+                EventType(name=name, roles=tuple(event_roles), parent=parent, annotatable=annotatable)
+            )
         else:  # attributes
             targets: tuple[str, ...] = ()
             values: tuple[str, ...] = ()
@@ -144,7 +152,9 @@ def parse_annotation_conf(content: str, source: str = "annotation.conf") -> tupl
                 elif key == "Value":
                     values = _types(value)
                 else:
-                    problems.append(ParseProblem(source, number, f"{name}: unknown attribute key {key!r} (Arg or Value)"))
+                    problems.append(
+                        ParseProblem(source, number, f"{name}: unknown attribute key {key!r} (Arg or Value)")
+                    )
             if not targets:
                 problems.append(ParseProblem(source, number, f"{name}: attribute needs 'Arg:Type'"))
                 continue
@@ -159,7 +169,9 @@ def parse_annotation_conf(content: str, source: str = "annotation.conf") -> tupl
     return schema, problems
 
 
-def parse_visual_conf(content: str, source: str = "visual.conf") -> tuple[dict[str, VisualStyle], list[ParseProblem]]:
+def parse_visual_conf(
+    content: str, source: str = "visual.conf"
+) -> tuple[dict[str, VisualStyle], list[ParseProblem]]:
     """Parse visual.conf text into type name -> VisualStyle (label and colour) and problems."""
     problems: list[ParseProblem] = []
     labels: dict[str, str] = {}
@@ -180,25 +192,38 @@ def parse_visual_conf(content: str, source: str = "visual.conf") -> tuple[dict[s
         elif section == "labels":
             parts = [p.strip() for p in stripped.split("|")]
             if len(parts) < 2 or not parts[0] or not parts[1]:
-                problems.append(ParseProblem(source, number, "malformed label line (expected 'Type | Long | Short')"))
+                problems.append(
+                    ParseProblem(source, number, "malformed label line (expected 'Type | Long | Short')")
+                )
                 continue
             labels[parts[0]] = parts[1]
         elif section == "drawing":
             name, _, rest = stripped.replace("\t", " ", 1).partition(" ")
             args = _split_args(rest)
             if args is None:
-                problems.append(ParseProblem(source, number, f"{name}: malformed drawing line (expected 'Type key:value, ...')"))
+                problems.append(
+                    ParseProblem(
+                        source, number, f"{name}: malformed drawing line (expected 'Type key:value, ...')"
+                    )
+                )
                 continue
             opts = dict(args)
             colour = opts.get("bgColor") or opts.get("color")
             if colour:
                 colours[name] = colour
-    visual = {name: VisualStyle(label=labels.get(name), colour=colours.get(name)) for name in {*labels, *colours}}
+    visual = {
+        name: VisualStyle(label=labels.get(name), colour=colours.get(name)) for name in {*labels, *colours}
+    }
     return dict(sorted(visual.items())), problems
 
 
-def load_schema(annotation_conf: str, visual_conf: str | None = None, *, source: str = "annotation.conf",
-                visual_source: str = "visual.conf") -> Schema:
+def load_schema(
+    annotation_conf: str,
+    visual_conf: str | None = None,
+    *,
+    source: str = "annotation.conf",
+    visual_source: str = "visual.conf",
+) -> Schema:
     """Parse both files into one Schema; raises FormatError with every problem of both."""
     schema, problems = parse_annotation_conf(annotation_conf, source)
     visual: dict[str, VisualStyle] = {}

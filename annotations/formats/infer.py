@@ -81,13 +81,20 @@ def schema_infer(documents: Iterable[Document]) -> Schema:
     return Schema(
         entity_types=tuple(EntityType(name=n) for n in sorted(entity_names - event_names)),
         relation_types=tuple(
-            RelationType(name=k[0], arg1_role=k[1], arg1_types=tuple(sorted(v[0])), arg2_role=k[2],
-                         arg2_types=tuple(sorted(v[1])))
+            RelationType(
+                name=k[0],
+                arg1_role=k[1],
+                arg1_types=tuple(sorted(v[0])),
+                arg2_role=k[2],
+                arg2_types=tuple(sorted(v[1])),
+            )
             for k, v in sorted(rel_args.items())
         ),
         event_types=tuple(event_types),
         attribute_types=tuple(
-            AttributeType(name=n, targets=tuple(sorted(attr_targets[n])), values=tuple(sorted(attr_values[n])))
+            AttributeType(
+                name=n, targets=tuple(sorted(attr_targets[n])), values=tuple(sorted(attr_values[n]))
+            )
             for n in sorted(attr_targets)
         ),
     )

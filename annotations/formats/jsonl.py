@@ -36,23 +36,43 @@ def document_to_dict(doc: Document) -> dict[str, Any]:
         "label": doc.label,
         "metadata": doc.metadata,
         "entities": [
-            {"id": e.id, "type": e.type, "spans": [[s.start, s.end] for s in e.spans], "text": e.text,
-             "confidence": e.confidence}
+            {
+                "id": e.id,
+                "type": e.type,
+                "spans": [[s.start, s.end] for s in e.spans],
+                "text": e.text,
+                "confidence": e.confidence,
+            }
             for e in doc.entities
         ],
         "relations": [
-            {"id": r.id, "type": r.type, "arg1": r.arg1, "arg2": r.arg2, "arg1_role": r.arg1_role,
-             "arg2_role": r.arg2_role, "confidence": r.confidence}
+            {
+                "id": r.id,
+                "type": r.type,
+                "arg1": r.arg1,
+                "arg2": r.arg2,
+                "arg1_role": r.arg1_role,
+                "arg2_role": r.arg2_role,
+                "confidence": r.confidence,
+            }
             for r in doc.relations
         ],
         "events": [
             {"id": e.id, "type": e.type, "trigger": e.trigger, "args": [[role, arg] for role, arg in e.args]}
             for e in doc.events
         ],
-        "attributes": [{"id": a.id, "name": a.name, "target": a.target, "value": a.value} for a in doc.attributes],
+        "attributes": [
+            {"id": a.id, "name": a.name, "target": a.target, "value": a.value} for a in doc.attributes
+        ],
         "normalizations": [
-            {"id": n.id, "type": n.type, "target": n.target, "resource": n.resource, "resource_id": n.resource_id,
-             "text": n.text}
+            {
+                "id": n.id,
+                "type": n.type,
+                "target": n.target,
+                "resource": n.resource,
+                "resource_id": n.resource_id,
+                "text": n.text,
+            }
             for n in doc.normalizations
         ],
         "notes": [{"id": n.id, "type": n.type, "target": n.target, "text": n.text} for n in doc.notes],
@@ -82,17 +102,34 @@ def document_from_dict(d: Any) -> Document:
         entities = []
         for e in d.get("entities", []):
             spans = tuple(Span(int(s), int(t)) for s, t in e["spans"])
-            entities.append(Entity(id=_str(e, "id"), type=_str(e, "type"), spans=spans, text=_str(e, "text", ""),
-                                   confidence=_opt_float(e, "confidence")))
+            entities.append(
+                Entity(
+                    id=_str(e, "id"),
+                    type=_str(e, "type"),
+                    spans=spans,
+                    text=_str(e, "text", ""),
+                    confidence=_opt_float(e, "confidence"),
+                )
+            )
         relations = [
-            Relation(id=_str(r, "id"), type=_str(r, "type"), arg1=_str(r, "arg1"), arg2=_str(r, "arg2"),
-                     arg1_role=_str(r, "arg1_role", "Arg1"), arg2_role=_str(r, "arg2_role", "Arg2"),
-                     confidence=_opt_float(r, "confidence"))
+            Relation(
+                id=_str(r, "id"),
+                type=_str(r, "type"),
+                arg1=_str(r, "arg1"),
+                arg2=_str(r, "arg2"),
+                arg1_role=_str(r, "arg1_role", "Arg1"),
+                arg2_role=_str(r, "arg2_role", "Arg2"),
+                confidence=_opt_float(r, "confidence"),
+            )
             for r in d.get("relations", [])
         ]
         events = [
-            Event(id=_str(e, "id"), type=_str(e, "type"), trigger=_str(e, "trigger"),
-                  args=tuple((str(role), str(arg)) for role, arg in e.get("args", [])))
+            Event(
+                id=_str(e, "id"),
+                type=_str(e, "type"),
+                trigger=_str(e, "trigger"),
+                args=tuple((str(role), str(arg)) for role, arg in e.get("args", [])),
+            )
             for e in d.get("events", [])
         ]
         attributes = []
@@ -100,16 +137,27 @@ def document_from_dict(d: Any) -> Document:
             value = a.get("value")
             if value is not None and not isinstance(value, str):
                 raise ValueError("attribute 'value' must be a string or null")
-            attributes.append(Attribute(id=_str(a, "id"), name=_str(a, "name"), target=_str(a, "target"), value=value))
+            attributes.append(
+                Attribute(id=_str(a, "id"), name=_str(a, "name"), target=_str(a, "target"), value=value)
+            )
         normalizations = [
-            Normalization(id=_str(n, "id"), target=_str(n, "target"), resource=_str(n, "resource"),
-                          resource_id=_str(n, "resource_id"), text=_str(n, "text", ""),
-                          type=_str(n, "type", "Reference"))
+            Normalization(
+                id=_str(n, "id"),
+                target=_str(n, "target"),
+                resource=_str(n, "resource"),
+                resource_id=_str(n, "resource_id"),
+                text=_str(n, "text", ""),
+                type=_str(n, "type", "Reference"),
+            )
             for n in d.get("normalizations", [])
         ]
         notes = [
-            AnnotatorNote(id=_str(n, "id"), target=_str(n, "target"), text=_str(n, "text", ""),
-                          type=_str(n, "type", "AnnotatorNotes"))
+            AnnotatorNote(
+                id=_str(n, "id"),
+                target=_str(n, "target"),
+                text=_str(n, "text", ""),
+                type=_str(n, "type", "AnnotatorNotes"),
+            )
             for n in d.get("notes", [])
         ]
         equivalences = [
@@ -123,9 +171,17 @@ def document_from_dict(d: Any) -> Document:
         if not isinstance(metadata, dict):
             raise ValueError("'metadata' must be an object")
         return Document(
-            id=_str(d, "id"), text=_str(d, "text"), entities=tuple(entities), relations=tuple(relations),
-            events=tuple(events), attributes=tuple(attributes), normalizations=tuple(normalizations),
-            notes=tuple(notes), equivalences=tuple(equivalences), label=label, metadata=metadata,
+            id=_str(d, "id"),
+            text=_str(d, "text"),
+            entities=tuple(entities),
+            relations=tuple(relations),
+            events=tuple(events),
+            attributes=tuple(attributes),
+            normalizations=tuple(normalizations),
+            notes=tuple(notes),
+            equivalences=tuple(equivalences),
+            label=label,
+            metadata=metadata,
         )
     except KeyError as exc:
         raise ValueError(f"missing field {exc.args[0]!r}") from exc

@@ -100,9 +100,21 @@ def read_ade(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
                 if not line.strip():
                     continue
                 fields = line.split("|")
-                if len(fields) != 8 or not all(f.strip().isdigit() for f in (fields[3], fields[4], fields[6], fields[7])):
-                    yield ReadResult(fname, None, [ParseProblem(fname, number, "expected 8 '|'-separated fields "
-                                                                "(PMID|sentence|mention|begin|end|drug|begin|end)")])
+                if len(fields) != 8 or not all(
+                    f.strip().isdigit() for f in (fields[3], fields[4], fields[6], fields[7])
+                ):
+                    yield ReadResult(
+                        fname,
+                        None,
+                        [
+                            ParseProblem(
+                                fname,
+                                number,
+                                "expected 8 '|'-separated fields "
+                                "(PMID|sentence|mention|begin|end|drug|begin|end)",
+                            )
+                        ],
+                    )
                     continue
                 sentences.setdefault((fields[0], fields[1]), []).append((fname, number, kind, fields))
 
@@ -123,20 +135,29 @@ def read_ade(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
                     continue
                 parts = line.split(" ", 2)
                 if len(parts) != 3 or parts[1] != "NEG" or not parts[0].isdigit():
-                    yield ReadResult("ADE-NEG.txt", None, [ParseProblem("ADE-NEG.txt", number,
-                                                                        "expected 'PMID NEG sentence'")])
+                    yield ReadResult(
+                        "ADE-NEG.txt",
+                        None,
+                        [ParseProblem("ADE-NEG.txt", number, "expected 'PMID NEG sentence'")],
+                    )
                     continue
                 key = (parts[0], parts[2])
                 if key in seen or key in sentences:
                     continue
                 seen.add(key)
                 counter[parts[0]] += 1
-                doc = Document(id=f"{parts[0]}_{counter[parts[0]]}", text=parts[2], label="no_ade",
-                               metadata={"pmid": parts[0]})
+                doc = Document(
+                    id=f"{parts[0]}_{counter[parts[0]]}",
+                    text=parts[2],
+                    label="no_ade",
+                    metadata={"pmid": parts[0]},
+                )
                 yield ReadResult("ADE-NEG.txt", doc, [], {})
 
 
-def _ade_document(doc_id: str, pmid: str, sentence: str, rows: list[tuple[str, int, str, list[str]]]) -> ReadResult:
+def _ade_document(
+    doc_id: str, pmid: str, sentence: str, rows: list[tuple[str, int, str, list[str]]]
+) -> ReadResult:
     # Anchor: the sentence's offset in the abstract, from mentions occurring exactly once.
     votes: Counter[int] = Counter()
     for _, _, _, f in rows:
@@ -156,14 +177,17 @@ def _ade_document(doc_id: str, pmid: str, sentence: str, rows: list[tuple[str, i
     def entity(etype: str, mention: str, begin: str, fname: str, number: int) -> str | None:
         start = _ade_locate(sentence, mention, int(begin), anchor)
         if start is None:
-            problems.append(ParseProblem(fname, number, f"{etype} {mention!r} does not occur in the sentence"))
+            problems.append(
+                ParseProblem(fname, number, f"{etype} {mention!r} does not occur in the sentence")
+            )
             return None
         key = (etype, start, start + len(mention))
         if key not in entity_ids:
             eid = f"T{len(entities) + 1}"
             entity_ids[key] = eid
-            entities.append(Entity(id=eid, type=etype, spans=(Span(key[1], key[2]),),
-                                   text=sentence[key[1] : key[2]]))
+            entities.append(
+                Entity(id=eid, type=etype, spans=(Span(key[1], key[2]),), text=sentence[key[1] : key[2]])
+            )
             if fname == source:
                 lines[eid] = number
         return entity_ids[key]
@@ -178,8 +202,14 @@ def _ade_document(doc_id: str, pmid: str, sentence: str, rows: list[tuple[str, i
         if fname == source:
             lines[rid] = number
     label = "ade" if any(kind == "Adverse-Effect" for _, _, kind, _ in rows) else None
-    doc = Document(id=doc_id, text=sentence, entities=tuple(entities), relations=tuple(relations), label=label,
-                   metadata={"pmid": pmid})
+    doc = Document(
+        id=doc_id,
+        text=sentence,
+        entities=tuple(entities),
+        relations=tuple(relations),
+        label=label,
+        metadata={"pmid": pmid},
+    )
     problems += document_problems(doc, None, source=source, lines=lines)
     problems.sort(key=lambda p: (p.file, p.line))
     return ReadResult(source, None if problems else doc, problems, lines)
@@ -202,8 +232,12 @@ def read_pubtator(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES
     `metadata["cid"]` together with `metadata["pmid"]`.
     """
     with Corpus(path, max_bytes=max_bytes) as corpus:
-        members = [m for m in corpus.members if PurePosixPath(m).suffix.lower() in (".txt", ".pubtator")
-                   and PurePosixPath(m).name.lower() != "readme.txt"]
+        members = [
+            m
+            for m in corpus.members
+            if PurePosixPath(m).suffix.lower() in (".txt", ".pubtator")
+            and PurePosixPath(m).name.lower() != "readme.txt"
+        ]
         for member in members:
             text, problems = decode_utf8(corpus.read(member), member)
             if text is None:
@@ -240,10 +274,15 @@ def _pubtator_document(source: str, block: list[tuple[int, str]]) -> ReadResult:
             elif len(fields) in (6, 7) and fields[1].isdigit() and fields[2].isdigit():
                 mentions.append((number, fields))
             else:
-                problems.append(ParseProblem(source, number, "malformed line (expected a title, abstract, "
-                                                             "mention or CID line)"))
+                problems.append(
+                    ParseProblem(
+                        source, number, "malformed line (expected a title, abstract, mention or CID line)"
+                    )
+                )
     if title is None or abstract is None:
-        problems.append(ParseProblem(source, block[0][0], f"document {pmid or '?'} lacks a title or abstract line"))
+        problems.append(
+            ParseProblem(source, block[0][0], f"document {pmid or '?'} lacks a title or abstract line")
+        )
         return ReadResult(source, None, problems)
     text = f"{title} {abstract}"
     entities: list[Entity] = []
@@ -260,8 +299,15 @@ def _pubtator_document(source: str, block: list[tuple[int, str]]) -> ReadResult:
             if mesh in ("-1", ""):
                 continue
             nid = f"N{len(norms) + 1}"
-            norms.append(Normalization(id=nid, target=eid, resource="MESH", resource_id=mesh,
-                                       text=names[i] if i < len(names) else ""))
+            norms.append(
+                Normalization(
+                    id=nid,
+                    target=eid,
+                    resource="MESH",
+                    resource_id=mesh,
+                    text=names[i] if i < len(names) else "",
+                )
+            )
             lines[nid] = number
 
     ids_of: dict[str, set[str]] = {}
@@ -280,14 +326,21 @@ def _pubtator_document(source: str, block: list[tuple[int, str]]) -> ReadResult:
         a1, a2 = representative(chem, "Chemical"), representative(dis, "Disease")
         if a1 is None or a2 is None:
             missing = chem if a1 is None else dis
-            problems.append(ParseProblem(source, number, f"CID {chem}-{dis}: no mention of {missing} in the document"))
+            problems.append(
+                ParseProblem(source, number, f"CID {chem}-{dis}: no mention of {missing} in the document")
+            )
             continue
         rid = f"R{len(relations) + 1}"
         relations.append(Relation(id=rid, type="CID", arg1=a1, arg2=a2))
         lines[rid] = number
-    doc = Document(id=pmid, text=text, entities=tuple(entities), relations=tuple(relations),
-                   normalizations=tuple(norms),
-                   metadata={"pmid": pmid, "cid": [[c, d] for _, c, d in cids]})
+    doc = Document(
+        id=pmid,
+        text=text,
+        entities=tuple(entities),
+        relations=tuple(relations),
+        normalizations=tuple(norms),
+        metadata={"pmid": pmid, "cid": [[c, d] for _, c, d in cids]},
+    )
     problems += document_problems(doc, None, source=source, lines=lines)
     problems.sort(key=lambda p: (p.file, p.line))
     return ReadResult(source, None if problems else doc, problems, lines)
@@ -314,8 +367,18 @@ def read_jsonl(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -
                 except ValueError as exc:
                     yield ReadResult(member, None, [ParseProblem(member, number, str(exc))])
                     continue
-                ids = [x.id for group in (doc.entities, doc.relations, doc.events, doc.attributes,
-                                          doc.normalizations, doc.notes) for x in group]
+                ids = [
+                    x.id
+                    for group in (
+                        doc.entities,
+                        doc.relations,
+                        doc.events,
+                        doc.attributes,
+                        doc.normalizations,
+                        doc.notes,
+                    )
+                    for x in group
+                ]
                 lines = dict.fromkeys(ids, number)
                 lines.update({f"*{i}": number for i in range(1, len(doc.equivalences) + 1)})
                 problems = document_problems(doc, None, source=member, lines=lines)

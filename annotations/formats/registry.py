@@ -30,7 +30,9 @@ WRITERS: dict[str, Callable[..., int]] = {
 }
 
 
-def read_corpus(path: str | os.PathLike, fmt: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[ReadResult]:
+def read_corpus(
+    path: str | os.PathLike, fmt: str, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> Iterator[ReadResult]:
     """Read the corpus at `path` (directory, .zip or file) in format `fmt`, one ReadResult per document.
 
     Raises ValueError for an unknown format and FormatError (from the first `next`) when the archive

@@ -164,7 +164,9 @@ def document_problems(
         for m in eq.members:
             if not is_arg(m):
                 problems.append(
-                    ParseProblem(source, lines.get(f"*{i}", 0), f"*: {eq.type} member {m} is not an entity or event")
+                    ParseProblem(
+                        source, lines.get(f"*{i}", 0), f"*: {eq.type} member {m} is not an entity or event"
+                    )
                 )
 
     if schema is not None:
@@ -172,7 +174,9 @@ def document_problems(
     return problems
 
 
-def _schema_problems(doc: Document, idx: SchemaIndex, source: str, lines: dict[str, int]) -> list[ParseProblem]:
+def _schema_problems(
+    doc: Document, idx: SchemaIndex, source: str, lines: dict[str, int]
+) -> list[ParseProblem]:
     problems: list[ParseProblem] = []
 
     def bad(ann_id: str, message: str) -> None:
@@ -232,10 +236,15 @@ def _schema_problems(doc: Document, idx: SchemaIndex, source: str, lines: dict[s
         ):
             allowed = [t for rt in role_ok for t in getattr(rt, attr)]
             if not idx.allows(allowed, tname, kind):
-                bad(r.id, f"relation {r.type}: {role} {arg} is a {tname}, the schema allows {_allowed_text(allowed)}")
+                bad(
+                    r.id,
+                    f"relation {r.type}: {role} {arg} is a {tname}, the schema allows {_allowed_text(allowed)}",
+                )
                 reported = True
         if not reported:  # each argument fits some line, but no single line fits both
-            pairs = "; ".join(f"{_allowed_text(rt.arg1_types)} -> {_allowed_text(rt.arg2_types)}" for rt in role_ok)
+            pairs = "; ".join(
+                f"{_allowed_text(rt.arg1_types)} -> {_allowed_text(rt.arg2_types)}" for rt in role_ok
+            )
             bad(r.id, f"relation {r.type}: {a1[1]} -> {a2[1]} is not allowed, the schema allows {pairs}")
 
     for ev in doc.events:
@@ -258,7 +267,10 @@ def _schema_problems(doc: Document, idx: SchemaIndex, source: str, lines: dict[s
             counts[base] += 1
             kt = kind_and_type(arg)
             if kt is not None and not idx.allows(spec.types, kt[1], kt[0]):
-                bad(ev.id, f"event {ev.type}: {role} {arg} is a {kt[1]}, the schema allows {_allowed_text(spec.types)}")
+                bad(
+                    ev.id,
+                    f"event {ev.type}: {role} {arg} is a {kt[1]}, the schema allows {_allowed_text(spec.types)}",
+                )
         for spec in et.roles:
             n = counts[spec.name]
             if spec.cardinality in ("", "+") and n == 0:
@@ -273,12 +285,18 @@ def _schema_problems(doc: Document, idx: SchemaIndex, source: str, lines: dict[s
             continue
         kt = kind_and_type(a.target)
         if kt is not None and not idx.allows(at.targets, kt[1], kt[0]):
-            bad(a.id, f"attribute {a.name} on {a.target}, a {kt[1]}: the schema allows it on {_allowed_text(at.targets)}")
+            bad(
+                a.id,
+                f"attribute {a.name} on {a.target}, a {kt[1]}: the schema allows it on {_allowed_text(at.targets)}",
+            )
         if not at.values:
             if a.value is not None:
                 bad(a.id, f"attribute {a.name} is binary and takes no value (got {a.value!r})")
         elif a.value is None:
             bad(a.id, f"attribute {a.name} needs a value: {_allowed_text(at.values)}")
         elif a.value not in at.values:
-            bad(a.id, f"attribute {a.name} value {a.value!r} is not allowed, the schema allows {_allowed_text(at.values)}")
+            bad(
+                a.id,
+                f"attribute {a.name} value {a.value!r} is not allowed, the schema allows {_allowed_text(at.values)}",
+            )
     return problems

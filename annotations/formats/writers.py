@@ -72,7 +72,9 @@ def _safe_name(doc_id: str) -> str:
     return "/".join(parts)
 
 
-def write_brat(documents: Iterable[Document], target: str | os.PathLike, *, schema: Schema | None = None) -> int:
+def write_brat(
+    documents: Iterable[Document], target: str | os.PathLike, *, schema: Schema | None = None
+) -> int:
     """Write `.txt` (text unchanged, UTF-8) and `.ann` per document; configs when `schema` is given."""
     n = 0
     with _Sink(target) as sink:
@@ -100,7 +102,9 @@ def _write_lines(target: str | os.PathLike, default_name: str, suffix: str, chun
             f.write(chunk.encode("utf-8"))
 
 
-def write_jsonl(documents: Iterable[Document], target: str | os.PathLike, *, schema: Schema | None = None) -> int:
+def write_jsonl(
+    documents: Iterable[Document], target: str | os.PathLike, *, schema: Schema | None = None
+) -> int:
     """Write one JSON line per document (the schema, if any, is not part of this format)."""
     count = [0]
 
@@ -122,18 +126,30 @@ def conll_lines(doc: Document) -> Iterator[str]:
     """CoNLL lines for `doc`: `-DOCSTART- <id>`, then `token<TAB>tag` per token (BIO), a blank line
     between text lines (sentences are the text's lines; nothing else splits them).
 
-    Lossy choices: only entities are kept (no relations, events, attributes, ...); a discontinuous
-    entity keeps its first fragment only; of overlapping entities the longest (then earliest, then
-    first in the document) is kept and the others are dropped; a token is tagged when it overlaps an
-    entity's span, so an entity boundary inside a token widens to the whole token; offsets and
-    whitespace are not kept.
+    Tokens are `tokenize` tokens, further split at every entity boundary that falls inside one (so
+    "두통이" with the entity "두통" gives "두통" + "이", and unspaced Chinese is cut at entity edges):
+    entity boundaries are therefore always exact.
+
+    Lossy choices: only entities are kept (no relations, events, attributes, normalizations, ...);
+    a discontinuous entity keeps its first fragment only; of overlapping entities the longest (then
+    earliest, then first in the document) is kept and the others are dropped; offsets and whitespace
+    are not kept.
     """
     yield f"-DOCSTART- {doc.id}"
-    tokens = tokenize(doc.text)
+    cuts = sorted({x for e in doc.entities for x in (e.spans[0].start, e.spans[0].end)})
+    tokens = []
+    for _tok, start, end in tokenize(doc.text):
+        inner = [c for c in cuts if start < c < end]
+        for a, b in zip([start, *inner], [*inner, end], strict=True):
+            tokens.append((doc.text[a:b], a, b))
     tags = ["O"] * len(tokens)
     order = sorted(
         range(len(doc.entities)),
-        key=lambda i: (-(doc.entities[i].spans[0].end - doc.entities[i].spans[0].start), doc.entities[i].spans[0].start, i),
+        key=lambda i: (
+            -(doc.entities[i].spans[0].end - doc.entities[i].spans[0].start),
+            doc.entities[i].spans[0].start,
+            i,
+        ),
     )
     for i in order:
         e = doc.entities[i]
@@ -153,7 +169,9 @@ def conll_lines(doc: Document) -> Iterator[str]:
     yield ""
 
 
-def write_conll(documents: Iterable[Document], target: str | os.PathLike, *, schema: Schema | None = None) -> int:
+def write_conll(
+    documents: Iterable[Document], target: str | os.PathLike, *, schema: Schema | None = None
+) -> int:
     """Write BIO-tagged tokens for every document (see `conll_lines` for what is lost)."""
     count = [0]
 

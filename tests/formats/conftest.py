@@ -13,6 +13,7 @@ if str(ROOT) not in sys.path:  # the project may not be installed in the running
     sys.path.insert(0, str(ROOT))
 
 from annotations.formats.brat import parse_brat, write_ann  # noqa: E402
+
 FIXTURES = ROOT / "tests" / "fixtures" / "formats"
 
 

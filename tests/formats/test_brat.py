@@ -87,7 +87,10 @@ def test_discontinuous_entity_round_trips():
     assert t9.text == "severe rash"
     assert t9.text == " ".join(doc.text[s.start : s.end] for s in t9.spans)
     line = next(x for x in write_ann(doc).splitlines() if x.startswith("T9\t"))
-    assert line == f"T9\tAdverse-Effect {t9.spans[0].start} {t9.spans[0].end};{t9.spans[1].start} {t9.spans[1].end}\tsevere rash"
+    assert (
+        line
+        == f"T9\tAdverse-Effect {t9.spans[0].start} {t9.spans[0].end};{t9.spans[1].start} {t9.spans[1].end}\tsevere rash"
+    )
     assert round_trip(doc).entities[-1] == t9
 
 

@@ -20,7 +20,9 @@ CONF = FIXTURES / "conf"
 
 
 def load():
-    return load_schema((CONF / "annotation.conf").read_text("utf-8"), (CONF / "visual.conf").read_text("utf-8"))
+    return load_schema(
+        (CONF / "annotation.conf").read_text("utf-8"), (CONF / "visual.conf").read_text("utf-8")
+    )
 
 
 def test_entity_hierarchy_and_non_annotatable_types():
@@ -91,4 +93,6 @@ def test_broken_conf_reports_every_problem_with_lines():
 
 def test_visual_conf_malformed_label():
     _, problems = parse_visual_conf("[labels]\nDrug\n", "visual.conf")
-    assert [str(p) for p in problems] == ["visual.conf:2: malformed label line (expected 'Type | Long | Short')"]
+    assert [str(p) for p in problems] == [
+        "visual.conf:2: malformed label line (expected 'Type | Long | Short')"
+    ]

@@ -50,7 +50,9 @@ def test_ade_relation_directions_and_shared_entities():
 
 
 def test_ade_malformed_row_is_reported_and_the_rest_is_kept(tmp_path):
-    (tmp_path / "DRUG-AE.rel").write_text("1|Rash from aspirin.|rash|0|4|aspirin|10|17\nbroken|row\n", "utf-8")
+    (tmp_path / "DRUG-AE.rel").write_text(
+        "1|Rash from aspirin.|rash|0|4|aspirin|10|17\nbroken|row\n", "utf-8"
+    )
     results = list(read_corpus(tmp_path, "ade"))
     assert [str(p) for r in results for p in r.problems] == [
         "DRUG-AE.rel:2: expected 8 '|'-separated fields (PMID|sentence|mention|begin|end|drug|begin|end)"
@@ -75,7 +77,10 @@ def test_pubtator_normalizations_split_composites_and_skip_minus_one():
     for n in doc.normalizations:
         by_target.setdefault(n.target, []).append((n.resource, n.resource_id, n.text))
     ocular = next(e for e in doc.entities if e.text.startswith("ocular"))
-    assert by_target[ocular.id] == [("MESH", "D014786", "Ocular toxicity"), ("MESH", "D006311", "auditory toxicity")]
+    assert by_target[ocular.id] == [
+        ("MESH", "D014786", "Ocular toxicity"),
+        ("MESH", "D006311", "auditory toxicity"),
+    ]
     nalozone = next(e for e in doc.entities if e.text == "nalozone")
     assert nalozone.id not in by_target
 
@@ -113,7 +118,14 @@ def test_jsonl_is_lossless_against_brat():
 
 def test_jsonl_errors_give_the_line_and_keep_going():
     results = list(read_corpus(FIXTURES / "jsonl" / "broken.jsonl", "jsonl"))
-    assert [r.document.id if r.document else None for r in results] == ["unicode", None, None, None, None, "unicode"]
+    assert [r.document.id if r.document else None for r in results] == [
+        "unicode",
+        None,
+        None,
+        None,
+        None,
+        "unicode",
+    ]
     problems = [str(p) for r in results for p in r.problems]
     assert problems[0].startswith("broken.jsonl:2: invalid JSON:")
     assert problems[1:] == [

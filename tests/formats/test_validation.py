@@ -74,7 +74,12 @@ def test_non_annotatable_type_is_refused():
 def test_event_roles_types_and_cardinality():
     trig = ent("T9", "Administration", "caused")
     events = (
-        Event("E1", "Administration", "T9", (("Drug", "T1"), ("Dose", "T2"), ("Effect", "T3"), ("Effect2", "T3"))),
+        Event(
+            "E1",
+            "Administration",
+            "T9",
+            (("Drug", "T1"), ("Dose", "T2"), ("Effect", "T3"), ("Effect2", "T3")),
+        ),
         Event("E2", "Administration", "T9", (("Dose", "T2"), ("Dose2", "T2"), ("Site", "T1"))),
         Event("E3", "Treatment", "T9", (("Theme", "T3"),)),
     )
