@@ -23,7 +23,8 @@ Conventions (docs/domain.md, "Evaluation conventions"):
   (macro F1 is the mean of per-type F1s, as SpERT/PFN report it), over `types` when given, else over the
   sorted union of gold and predicted types. When `types` is given, items of other types are ignored.
 - A gold document without a prediction counts as predicted empty; a predicted document whose id is not
-  in gold, a duplicated id, or a predicted text different from the gold text raises ValueError.
+  in gold, a duplicated id, or a predicted text different from the gold text raises ValueError; a
+  prediction with an empty text is read against the gold text.
 
 Every scorer returns a flat `dict[str, float]` with keys `"{mode}_{type}_{p|r|f1|tp|fp|fn}"` and
 `"{mode}_{micro|macro}_{p|r|f1}"` (plus `"{mode}_micro_{tp|fp|fn}"`), mode in ("strict", "relaxed").
@@ -34,7 +35,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from annotations.formats.document import Document
@@ -124,7 +125,9 @@ def _pairs(gold: Sequence[Document], pred: Sequence[Document]) -> list[tuple[Doc
         p = by_id.get(g.id)
         if p is None:
             p = Document(id=g.id, text=g.text)
-        elif p.text and p.text != g.text:
+        elif not p.text and g.text:
+            p = replace(p, text=g.text)  # a prediction may leave the text out; offsets refer to gold's
+        elif p.text != g.text:
             raise ValueError(f"document {g.id!r}: predicted text differs from the gold text")
         out.append((g, p))
     unknown = sorted(set(by_id) - gold_ids)

@@ -189,6 +189,10 @@ def test_empty_predictions_score_zero_without_errors():
     approx(s, relaxed_macro_f1=0, relaxed_Drug_fn=1)
     s = re_scores([GOLD1], [Document(id="d1", text="")])
     approx(s, strict_micro_f1=0, strict_micro_fn=1)
+    # a prediction without its text is read against the gold text
+    textless = Document(id="d1", text="", entities=PRED1.entities, relations=PRED1.relations)
+    assert ner_scores([GOLD1], [textless]) == ner_scores([GOLD1], [PRED1])
+    assert error_report([GOLD1], [textless]) == error_report([GOLD1], [PRED1])
     # nothing anywhere: no types, every aggregate 0
     s = ner_scores([Document(id="x", text="no entities")], [])
     approx(s, strict_micro_f1=0, strict_macro_f1=0, relaxed_macro_p=0)
