@@ -67,6 +67,8 @@ def parse_ann(
     def bad(number: int, message: str) -> None:
         problems.append(ParseProblem(source, number, message))
 
+    if ann.startswith("\ufeff"):  # a byte-order mark from a Windows editor is not part of the first id
+        ann = ann[1:]
     for number, raw in enumerate(ann.split("\n"), start=1):
         line = raw[:-1] if raw.endswith("\r") else raw
         if not line.strip():

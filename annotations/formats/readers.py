@@ -69,8 +69,10 @@ def read_ade(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
     Relations: one per `.rel` row (none are dropped, so the corpus gives exactly 6,821 and 279):
     "Adverse-Effect" with Arg1 = Drug, Arg2 = Adverse-Effect; "Dose" with Arg1 = Drug, Arg2 = Dose
     (the drug is the head in both, as "drug causes effect" / "drug given at dose").
-    Label "ade" for sentences with an Adverse-Effect relation, "no_ade" for ADE-NEG sentences
-    (the 7 NEG lines repeating an earlier (id, sentence) are merged into one document).
+    Label "ade" for sentences with an Adverse-Effect relation (4,272 distinct (PMID, sentence) pairs),
+    "no_ade" for ADE-NEG sentences: one document per NEG line, so the corpus gives the published 16,695
+    negatives (7 lines repeat an earlier (PMID, sentence) pair: a sentence that occurs twice in its
+    abstract; each occurrence is kept as its own document).
     Document ids are "<pmid>_<n>" (n counts sentences per PubMed id from 1, in file order: DRUG-AE,
     DRUG-DOSE, ADE-NEG); metadata holds {"pmid": ...}.
 
@@ -128,7 +130,6 @@ def read_ade(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
             if text is None:
                 yield ReadResult("ADE-NEG.txt", None, problems)
                 return
-            seen: set[tuple[str, str]] = set()
             for number, line in enumerate(text.split("\n"), start=1):
                 line = line.rstrip("\r")
                 if not line.strip():
@@ -141,10 +142,6 @@ def read_ade(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
                         [ParseProblem("ADE-NEG.txt", number, "expected 'PMID NEG sentence'")],
                     )
                     continue
-                key = (parts[0], parts[2])
-                if key in seen or key in sentences:
-                    continue
-                seen.add(key)
                 counter[parts[0]] += 1
                 doc = Document(
                     id=f"{parts[0]}_{counter[parts[0]]}",

@@ -20,6 +20,7 @@ __all__ = ["document_problems", "SchemaIndex"]
 
 ANY, ENTITY, RELATION, EVENT, OVERLAP = "<ANY>", "<ENTITY>", "<RELATION>", "<EVENT>", "<OVERLAP>"
 _ROLE_NUMBER = re.compile(r"\d+$")
+_BLANK = re.compile(r"\s")
 
 
 def _base_role(role: str) -> str:
@@ -104,6 +105,43 @@ def document_problems(
         if count > 1:
             bad(ann_id, f"duplicate id ({count} annotations use it)")
     id_set = set(all_ids)
+
+    # Ids, types, roles and values must be writable as brat: the id letter says the kind, and no
+    # whitespace (which separates fields) may occur in a name.
+    for prefix, kind, group in (
+        ("T", "entity", doc.entities),
+        ("R", "relation", doc.relations),
+        ("E", "event", doc.events),
+        ("AM", "attribute", doc.attributes),
+        ("N", "normalization", doc.normalizations),
+        ("#", "note", doc.notes),
+    ):
+        for item in group:
+            if len(item.id) < 2 or item.id[0] not in prefix or _BLANK.search(item.id):
+                bad(
+                    item.id,
+                    f"{kind} id must be {' or '.join(prefix)} followed by a number or name, without spaces",
+                )
+    for label, names in (
+        ("entity type", [e.type for e in doc.entities]),
+        ("relation type", [r.type for r in doc.relations]),
+        ("relation role", [x for r in doc.relations for x in (r.arg1_role, r.arg2_role)]),
+        ("event type", [e.type for e in doc.events]),
+        ("event role", [role for e in doc.events for role, _ in e.args]),
+        ("attribute name", [a.name for a in doc.attributes]),
+        ("attribute value", [a.value for a in doc.attributes if a.value is not None]),
+        ("normalization resource", [f"{n.type}{n.resource}{n.resource_id}" for n in doc.normalizations]),
+    ):
+        for name in names:
+            if (
+                not name
+                or _BLANK.search(name)
+                or (":" in name and label in ("event type", "relation role", "event role"))
+            ):
+                problems.append(
+                    ParseProblem(source, 0, f"{label} {name!r} is empty or contains a space or ':'")
+                )
+                break
 
     for e in doc.entities:
         if not e.spans:

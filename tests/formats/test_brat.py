@@ -189,3 +189,8 @@ def test_written_document_without_spans_text_is_rejected_by_reader():
     doc = Document(id="d", text="hello world", entities=(Entity("T1", "X", (Span(0, 5),), "hello"),))
     assert write_ann(doc) == "T1\tX 0 5\thello\n"
     assert round_trip(doc) == doc
+
+
+def test_byte_order_mark_in_ann_is_ignored():
+    doc = parse_brat("Aspirin", "\ufeffT1\tDrug 0 7\tAspirin\n")
+    assert doc.entities[0].id == "T1"

@@ -99,7 +99,7 @@ def test_ade_corpus_gives_the_published_relation_counts(data):
     assert counts["Adverse-Effect"] == 6_821
     assert counts["Dose"] == 279
     assert counts["label:ade"] == 4_272  # distinct (PMID, sentence) pairs in DRUG-AE.rel
-    assert counts["label:no_ade"] == 16_688  # 16,695 NEG lines, 7 of them repeated
+    assert counts["label:no_ade"] == 16_695  # one per NEG line (7 lines repeat a sentence)
 
 
 @pytest.mark.parametrize(

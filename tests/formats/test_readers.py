@@ -23,7 +23,8 @@ def test_ade_one_document_per_sentence_with_labels():
     assert [(d.id, d.label) for d in docs(results)] == [
         ("111_1", "ade"),
         ("222_1", "ade"),
-        ("333_1", "no_ade"),  # the repeated NEG line is merged
+        ("333_1", "no_ade"),
+        ("333_2", "no_ade"),  # a repeated NEG line is a second occurrence, kept
         ("444_1", "no_ade"),
     ]
 

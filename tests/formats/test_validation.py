@@ -132,3 +132,19 @@ def test_overlap_rules_are_ignored_in_validation():
     assert problems(relations=(Relation("R1", "<OVERLAP>", "T1", "T5"),)) == [
         "R1: relation type <OVERLAP> is not in the schema"
     ]
+
+
+def test_ids_and_names_must_be_writable_as_brat():
+    doc = Document(
+        id="d",
+        text=TEXT,
+        entities=(
+            Entity("X1", "Drug", (Span(0, 7),), "Aspirin"),
+            Entity("T2", "Adverse Effect", (Span(24, 28),), "rash"),
+        ),
+        relations=(Relation("R1", "ADE", "X1", "T2"),),
+    )
+    assert [str(p) for p in document_problems(doc, None, source="d")] == [
+        "d: X1: entity id must be T followed by a number or name, without spaces",
+        "d: entity type 'Adverse Effect' is empty or contains a space or ':'",
+    ]

@@ -105,3 +105,7 @@ def test_conll_writer_streams_to_a_file(tmp_path):
 def test_unknown_output_format(tmp_path):
     with pytest.raises(ValueError, match="unknown output format 'pubtator'"):
         write_corpus([], tmp_path / "x", "pubtator")
+
+
+def test_find_schema_is_none_without_annotation_conf():
+    assert find_schema(FIXTURES / "brat" / "broken") is None
