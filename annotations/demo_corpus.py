@@ -7,7 +7,7 @@ metadata["synthetic"] = True. Framework-free: returns plain Documents.
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from annotations.formats.document import Attribute, Document, Entity, Relation, Span
 
@@ -64,7 +64,7 @@ class _Builder:
 def demo_documents(n_notes: int = 40, seed: int = 7) -> list[Document]:
     """`n_notes` synthetic discharge-style notes over a handful of patients, about half describing an ADE."""
     rng = random.Random(seed)
-    start = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
     documents = []
     for i in range(n_notes):
         b = _Builder()

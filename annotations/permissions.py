@@ -6,7 +6,7 @@ a member whose role lacks the capability gets a 403.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -14,7 +14,7 @@ from django.http import Http404
 from .models import Project, ProjectMembership, ProjectRole
 
 
-class Capability(str, Enum):
+class Capability(StrEnum):
     VIEW = "view"  # read notes, annotations, the queue
     ANNOTATE = "annotate"  # edit one's own annotation sets, accept/reject pre-labels, label notes
     SIGN_OFF = "sign_off"  # confirm or overturn a model flag, sign a note off

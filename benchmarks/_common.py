@@ -9,7 +9,7 @@ import platform
 import shlex
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -28,7 +28,7 @@ def machine_info() -> dict:
         pass
     info = {"cores": os.cpu_count(), "cpu": cpu, "platform": platform.platform(), "python": platform.python_version()}
     try:
-        mem_kb = next(int(l.split()[1]) for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal"))
+        mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
         info["memory_gib"] = round(mem_kb / 1024**2, 1)
     except (OSError, StopIteration):
         pass
@@ -55,7 +55,7 @@ def write_result(name: str, metrics: dict[str, float], *, extra: dict | None = N
             raise TypeError(f"metric {key!r} is not a number: {value!r}")
         flat[key] = None if isinstance(value, float) and not math.isfinite(value) else value
     payload = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine_info(),
         "command": command or command_line(),
         "metrics": flat,

@@ -22,8 +22,8 @@ from django.utils.dateparse import parse_datetime
 from annotations.formats import registry
 from annotations.formats.brat_conf import load_schema
 from annotations.formats.document import Document, ParseProblem
-from annotations.formats.schema import Schema
 from annotations.formats.infer import schema_infer
+from annotations.formats.schema import Schema
 from annotations.models import (
     AnnotationSet,
     AnnotationSetSource,
@@ -106,12 +106,9 @@ def _resolve_schema(project: Project, path: Path, fmt: str, schema_path: Path | 
     if current is not None and not stored.inferred:
         report.schema_source = "the project's"
         return current
-    # No schema anywhere: infer one from the documents that parse (a first, streaming pass).
-    inferred = schema_infer(r.document for r in registry.read_corpus(path, fmt, max_bytes=max_bytes) if r.ok)
-    schema = schema_merge(current, inferred) if current is not None else inferred
-    project_schema_set(project=project, schema=schema, inferred=True)
+    # No schema anywhere: it is inferred from the documents as they are imported (see corpus_import).
     report.schema_source = "inferred from the data"
-    return schema
+    return None
 
 
 def corpus_import(
@@ -135,13 +132,19 @@ def corpus_import(
     max_bytes = max_bytes or settings.ADE_REVIEW_MAX_IMPORT_BYTES
     report = ImportReport()
     schema = _resolve_schema(project, path, fmt, schema_path, max_bytes, report)
+    # Without a schema, one is inferred batch by batch; checking documents against a schema inferred
+    # from themselves could never fail, so they get the structural checks only.
+    inferred: Schema | None = None
     seen: set[str] = set()
     batch: list[tuple[str, Document]] = []
     done = 0
 
     def flush() -> None:
-        nonlocal batch
+        nonlocal batch, inferred
         if batch:
+            if schema is None:
+                found = schema_infer(doc for _, doc in batch)
+                inferred = schema_merge(inferred, found) if inferred is not None else found
             _write_batch(project, batch, source_name, status, report)
             batch = []
 
@@ -164,6 +167,11 @@ def corpus_import(
         if progress:
             progress(done, report.imported)
     flush()
+    if schema is None and inferred is not None:
+        current = project_schema_get(project=project)
+        project_schema_set(
+            project=project, schema=schema_merge(current, inferred) if current else inferred, inferred=True
+        )
     if progress:
         progress(done, report.imported)
     logger.info(

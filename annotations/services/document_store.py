@@ -49,132 +49,112 @@ from annotations.models import (
     NoteLabel,
     Relation,
 )
+from annotations.services.bulk_rows import ids_reserve, rows_insert
 
 BATCH = 5000
 
 
 def annotation_sets_write(pairs: Sequence[tuple[AnnotationSet, Document]], *, origin: str) -> None:
-    """Insert every annotation of each document into its saved, empty annotation set."""
-    entities: dict[tuple[int, str], Entity] = {}
+    """Insert every annotation of each document into its saved, empty annotation set.
+
+    Rows are plain tuples with ids reserved up front (see bulk_rows): a corpus import writes hundreds of
+    thousands of them, and model instances would cost more than the database does.
+    """
+    n_entities = sum(len(d.entities) for _, d in pairs)
+    n_events = sum(len(d.events) for _, d in pairs)
+    n_relations = sum(len(d.relations) for _, d in pairs)
+    entity_ids = iter(ids_reserve(Entity, n_entities))
+    event_ids = iter(ids_reserve(Event, n_events))
+    relation_ids = iter(ids_reserve(Relation, n_relations))
+
+    entities: dict[tuple[int, str], int] = {}
+    events: dict[tuple[int, str], int] = {}
+    relations: dict[tuple[int, str], int] = {}
+    entity_rows, event_rows, argument_rows, relation_rows = [], [], [], []
     for aset, doc in pairs:
         for e in doc.entities:
-            entities[(aset.pk, e.id)] = Entity(
-                annotation_set=aset,
-                local_id=e.id,
-                type=e.type,
-                fragments=[[s.start, s.end] for s in e.spans],
-                start=e.start,
-                end=e.end,
-                text=e.text,
-                confidence=e.confidence,
-                origin=origin,
+            pk = entities[(aset.pk, e.id)] = next(entity_ids)
+            entity_rows.append(
+                (pk, aset.pk, e.id, e.type, [[s.start, s.end] for s in e.spans], e.start, e.end, e.text, e.confidence,
+                 origin)
             )
-    Entity.objects.bulk_create(entities.values(), batch_size=BATCH)
-
-    events: dict[tuple[int, str], Event] = {}
-    for aset, doc in pairs:
         for ev in doc.events:
-            events[(aset.pk, ev.id)] = Event(
-                annotation_set=aset, local_id=ev.id, type=ev.type, trigger=entities[(aset.pk, ev.trigger)]
-            )
-    Event.objects.bulk_create(events.values(), batch_size=BATCH)
-
-    arguments = []
-    for aset, doc in pairs:
-        for ev in doc.events:
-            for position, (role, ref) in enumerate(ev.args):
-                key = (aset.pk, ref)
-                arguments.append(
-                    EventArgument(
-                        event=events[(aset.pk, ev.id)],
-                        role=role,
-                        position=position,
-                        entity=entities.get(key),
-                        target_event=None if key in entities else events[key],
-                    )
-                )
-    EventArgument.objects.bulk_create(arguments, batch_size=BATCH)
-
-    relations: dict[tuple[int, str], Relation] = {}
-    for aset, doc in pairs:
+            events[(aset.pk, ev.id)] = next(event_ids)
         for r in doc.relations:
-            k1, k2 = (aset.pk, r.arg1), (aset.pk, r.arg2)
-            relations[(aset.pk, r.id)] = Relation(
-                annotation_set=aset,
-                local_id=r.id,
-                type=r.type,
-                arg1_role=r.arg1_role,
-                arg2_role=r.arg2_role,
-                arg1_entity=entities.get(k1),
-                arg1_event=None if k1 in entities else events[k1],
-                arg2_entity=entities.get(k2),
-                arg2_event=None if k2 in entities else events[k2],
-                confidence=r.confidence,
-                origin=origin,
-            )
-    Relation.objects.bulk_create(relations.values(), batch_size=BATCH)
+            relations[(aset.pk, r.id)] = next(relation_ids)
 
-    def targeted(aset_pk: int, ref: str) -> dict:
+    def entity_or_event(aset_pk: int, ref: str) -> tuple[int | None, int | None]:
+        key = (aset_pk, ref)
+        return (entities[key], None) if key in entities else (None, events[key])
+
+    def target(aset_pk: int, ref: str) -> tuple[int | None, int | None, int | None]:
         key = (aset_pk, ref)
         if key in entities:
-            return {"entity": entities[key]}
+            return entities[key], None, None
         if key in relations:
-            return {"relation": relations[key]}
-        return {"event": events[key]}
+            return None, relations[key], None
+        return None, None, events[key]
 
-    Attribute.objects.bulk_create(
-        (
-            Attribute(annotation_set=aset, local_id=a.id, name=a.name, value=a.value, **targeted(aset.pk, a.target))
-            for aset, doc in pairs
-            for a in doc.attributes
-        ),
-        batch_size=BATCH,
-    )
-    Normalization.objects.bulk_create(
-        (
-            Normalization(
-                annotation_set=aset,
-                local_id=n.id,
-                type=n.type,
-                resource=n.resource,
-                resource_id=n.resource_id,
-                text=n.text,
-                **targeted(aset.pk, n.target),
+    for aset, doc in pairs:
+        for ev in doc.events:
+            event_pk = events[(aset.pk, ev.id)]
+            event_rows.append((event_pk, aset.pk, ev.id, ev.type, entities[(aset.pk, ev.trigger)]))
+            for position, (role, ref) in enumerate(ev.args):
+                argument_rows.append((event_pk, role, position, *entity_or_event(aset.pk, ref)))
+        for r in doc.relations:
+            relation_rows.append(
+                (relations[(aset.pk, r.id)], aset.pk, r.id, r.type, r.arg1_role, r.arg2_role,
+                 *entity_or_event(aset.pk, r.arg1), *entity_or_event(aset.pk, r.arg2), r.confidence, origin)
             )
+    rows_insert(
+        Entity,
+        ["id", "annotation_set_id", "local_id", "type", "fragments", "start", "end", "text", "confidence", "origin"],
+        entity_rows,
+    )
+    rows_insert(Event, ["id", "annotation_set_id", "local_id", "type", "trigger_id"], event_rows)
+    rows_insert(EventArgument, ["event_id", "role", "position", "entity_id", "target_event_id"], argument_rows)
+    rows_insert(
+        Relation,
+        ["id", "annotation_set_id", "local_id", "type", "arg1_role", "arg2_role", "arg1_entity_id", "arg1_event_id",
+         "arg2_entity_id", "arg2_event_id", "confidence", "origin"],
+        relation_rows,
+    )
+    targeted = ["entity_id", "relation_id", "event_id"]
+    rows_insert(
+        Attribute,
+        ["annotation_set_id", "local_id", "name", "value", *targeted],
+        [(aset.pk, a.id, a.name, a.value, *target(aset.pk, a.target)) for aset, doc in pairs for a in doc.attributes],
+    )
+    rows_insert(
+        Normalization,
+        ["annotation_set_id", "local_id", "type", "resource", "resource_id", "text", *targeted],
+        [
+            (aset.pk, n.id, n.type, n.resource, n.resource_id, n.text, *target(aset.pk, n.target))
             for aset, doc in pairs
             for n in doc.normalizations
-        ),
-        batch_size=BATCH,
+        ],
     )
-    AnnotatorNote.objects.bulk_create(
-        (
-            AnnotatorNote(annotation_set=aset, local_id=n.id, type=n.type, text=n.text, **targeted(aset.pk, n.target))
-            for aset, doc in pairs
-            for n in doc.notes
-        ),
-        batch_size=BATCH,
+    rows_insert(
+        AnnotatorNote,
+        ["annotation_set_id", "local_id", "type", "text", *targeted],
+        [(aset.pk, n.id, n.type, n.text, *target(aset.pk, n.target)) for aset, doc in pairs for n in doc.notes],
     )
-
-    equivalences = [
-        (Equivalence(annotation_set=aset, type=q.type, position=i), aset.pk, q.members)
-        for aset, doc in pairs
-        for i, q in enumerate(doc.equivalences)
-    ]
-    Equivalence.objects.bulk_create((q for q, _, _ in equivalences), batch_size=BATCH)
-    EquivalenceMember.objects.bulk_create(
-        (
-            EquivalenceMember(
-                equivalence=q,
-                entity=entities.get((aset_pk, member)),
-                event=None if (aset_pk, member) in entities else events[(aset_pk, member)],
-                position=pos,
-            )
-            for q, aset_pk, members in equivalences
-            for pos, member in enumerate(members)
-        ),
-        batch_size=BATCH,
+    equivalences = [(aset.pk, i, q) for aset, doc in pairs for i, q in enumerate(doc.equivalences)]
+    equivalence_ids = ids_reserve(Equivalence, len(equivalences))
+    rows_insert(
+        Equivalence,
+        ["id", "annotation_set_id", "type", "position"],
+        [(pk, aset_pk, q.type, i) for pk, (aset_pk, i, q) in zip(equivalence_ids, equivalences, strict=True)],
     )
-
+    rows_insert(
+        EquivalenceMember,
+        ["equivalence_id", "entity_id", "event_id", "position"],
+        [
+            (pk, *entity_or_event(aset_pk, member), position)
+            for pk, (aset_pk, _, q) in zip(equivalence_ids, equivalences, strict=True)
+            for position, member in enumerate(q.members)
+        ],
+    )
     NoteLabel.objects.bulk_create(
         (
             NoteLabel(annotation_set=aset, value=doc.label, confidence=doc.metadata.get("ade_probability"))

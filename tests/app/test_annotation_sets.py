@@ -8,8 +8,8 @@ import pytest
 
 from annotations.errors import ApplicationError, ConflictError
 from annotations.formats.document import Document, Entity, Span
-from annotations.models import AnnotationSet, Entity as EntityRow
-from annotations.models import Note
+from annotations.models import AnnotationSet, Note
+from annotations.models import Entity as EntityRow
 from annotations.services.annotation_sets import annotation_set_replace
 from annotations.services.corpus_import import project_get_or_create, text_hash
 

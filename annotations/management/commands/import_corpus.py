@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from annotations.formats.document import FormatError
 from annotations.models import AnnotationSetStatus
 from annotations.services.corpus_import import corpus_import, project_get_or_create
 
@@ -24,12 +25,16 @@ class Command(BaseCommand):
         if not path.exists():
             raise CommandError(f"{path}: no such file or directory")
         project = project_get_or_create(slug=options["project"])
-        report = corpus_import(
-            project=project,
-            path=path,
-            fmt=options["format"],
-            schema_path=options["schema"],
-            source_name=options["source_name"],
-            status=options["status"],
-        )
+        try:
+            report = corpus_import(
+                project=project,
+                path=path,
+                fmt=options["format"],
+                schema_path=options["schema"],
+                source_name=options["source_name"],
+                status=options["status"],
+            )
+        except FormatError as exc:
+            # The corpus as a whole is refused (unsafe archive, too large, bad annotation.conf): nothing imported.
+            raise CommandError("nothing imported:\n" + "\n".join(f"  {p}" for p in exc.problems)) from exc
         self.stdout.write(report.summary())
