@@ -113,3 +113,13 @@ def test_brat_corpus_reads_from_a_zip_like_from_a_directory(tmp_path):
 
 def test_not_a_path_is_a_clear_error(tmp_path):
     assert refusal(tmp_path / "missing") == [f"{tmp_path / 'missing'}: no such file or directory"]
+
+
+def test_fixture_zip_with_traversal_members_is_refused_before_anything_is_read():
+    results = read_corpus(FIXTURES / "archive" / "traversal.zip", "brat")
+    with pytest.raises(FormatError) as info:
+        next(results)
+    assert [str(p) for p in info.value.problems] == [
+        "traversal.zip: member '../../escape.txt' refused: '..' component",
+        "traversal.zip: member '/tmp/absolute.ann' refused: absolute path",
+    ]
