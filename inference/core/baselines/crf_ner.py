@@ -7,8 +7,8 @@ Limitations (BIO cannot express them):
 - overlapping or nested gold entities: when two entities share a token only the longest is kept for
   training (ties: the earlier one); the others are dropped from the training tags;
 - discontinuous entities are trained as their covering extent (first to last character);
-- an entity boundary inside a token (e.g. "Aspirin" in "Aspirin-induced" is fine, the tokenizer splits
-  at "-"; "mg" inside "10mg" also splits) snaps outwards to whole tokens.
+- an entity boundary inside a token snaps outwards to whole tokens (rare: the tokenizer splits at
+  every punctuation character and between digits and letters, "Aspirin-induced", "10mg").
 """
 
 from __future__ import annotations
