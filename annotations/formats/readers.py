@@ -18,7 +18,7 @@ from pathlib import PurePosixPath
 
 from .archive import DEFAULT_MAX_BYTES, Corpus
 from .brat import read_brat_document
-from .document import Document, Entity, Normalization, ParseProblem, Relation, Span
+from .document import Document, Entity, FormatError, Normalization, ParseProblem, Relation, Span
 from .jsonl import loads_document
 from .results import ReadResult
 from .text import decode_utf8
@@ -87,7 +87,9 @@ def read_ade(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
     with Corpus(path, max_bytes=max_bytes) as corpus:
         by_name = {PurePosixPath(m).name: m for m in corpus.members}
         if "DRUG-AE.rel" not in by_name:
-            raise ValueError(f"{corpus.name}: no DRUG-AE.rel found (is this an ADE-Corpus-V2 folder?)")
+            raise FormatError(
+                ParseProblem(corpus.name, 0, "no DRUG-AE.rel found (is this an ADE-Corpus-V2 folder?)")
+            )
         # (pmid, sentence) -> list of (file, line, kind, fields)
         sentences: dict[tuple[str, str], list[tuple[str, int, str, list[str]]]] = {}
         for fname, kind in (("DRUG-AE.rel", "Adverse-Effect"), ("DRUG-DOSE.rel", "Dose")):

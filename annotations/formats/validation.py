@@ -253,8 +253,14 @@ def _schema_problems(
             for rt in candidates
             if rt.arg1_role == r.arg1_role
             and rt.arg2_role == r.arg2_role
-            and idx.allows(rt.arg1_types, a1[1], a1[0])
-            and idx.allows(rt.arg2_types, a2[1], a2[0])
+            and (
+                (idx.allows(rt.arg1_types, a1[1], a1[0]) and idx.allows(rt.arg2_types, a2[1], a2[0]))
+                or (  # a symmetric relation may be stored in either direction
+                    rt.symmetric
+                    and idx.allows(rt.arg1_types, a2[1], a2[0])
+                    and idx.allows(rt.arg2_types, a1[1], a1[0])
+                )
+            )
         ]
         if fits:
             continue
@@ -290,6 +296,8 @@ def _schema_problems(
         if et is None:
             bad(ev.id, f"event type {ev.type} is not in the schema")
             continue
+        if not et.annotatable:
+            bad(ev.id, f"event type {ev.type} is a grouping type of the schema and cannot be annotated")
         trigger = entities.get(ev.trigger)
         if trigger is not None and trigger.type != ev.type:
             bad(ev.id, f"event {ev.type}: trigger {ev.trigger} is a {trigger.type}, expected a {ev.type}")

@@ -140,3 +140,10 @@ def test_jsonl_errors_give_the_line_and_keep_going():
 def test_unknown_format_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown input format 'xml'; known: ade, brat, jsonl, pubtator"):
         read_corpus(FIXTURES, "xml")
+
+
+def test_ade_folder_without_drug_ae_rel_is_refused(tmp_path):
+    from annotations.formats.document import FormatError
+
+    with pytest.raises(FormatError, match="no DRUG-AE.rel found"):
+        next(read_corpus(tmp_path, "ade"))

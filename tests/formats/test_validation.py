@@ -148,3 +148,17 @@ def test_ids_and_names_must_be_writable_as_brat():
         "d: X1: entity id must be T followed by a number or name, without spaces",
         "d: entity type 'Adverse Effect' is empty or contains a space or ':'",
     ]
+
+
+def test_symmetric_relation_may_be_stored_in_either_direction():
+    from annotations.formats.schema import EntityType, RelationType, Schema
+
+    types = tuple(EntityType(n) for n in ("Drug", "Dose", "Adverse-Effect", "Rare-disease"))
+    doc = Document(id="d", text=TEXT, entities=ENTITIES, relations=(Relation("R1", "Pair", "T2", "T1"),))
+    for symmetric, expected in (
+        (True, []),
+        (False, ["R1: relation Pair: Arg1 T2 is a Dose, the schema allows Drug"]),
+    ):
+        rel = RelationType("Pair", arg1_types=("Drug",), arg2_types=("Dose", "Drug"), symmetric=symmetric)
+        schema = Schema(entity_types=types, relation_types=(rel,))
+        assert [p.message for p in document_problems(doc, schema)] == expected
