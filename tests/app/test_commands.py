@@ -1,0 +1,63 @@
+"""The management commands as an admin runs them: summaries with file:line, clean refusals, idempotent demo."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from annotations.models import Note, NoteLabel, Project, ProjectMembership
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_import_command_reports_each_skipped_document_with_file_and_line(tmp_path):
+    (tmp_path / "a.txt").write_text("Warfarin caused bleeding.\n")
+    (tmp_path / "a.ann").write_text("T1\tDrug 0 8\tWarfarin\n")
+    (tmp_path / "b.txt").write_text("Aspirin.\n")
+    (tmp_path / "b.ann").write_text("T1\tDrug 0 7\tAspirin\nT2\tDrug 3 99\tx\n")
+    output = run("import_corpus", str(tmp_path), "--project", "new-project", "--format", "brat")
+    assert "imported 1 notes" in output
+    assert "b.ann:2" in output
+    assert Project.objects.filter(slug="new-project").exists()
+
+
+def test_import_command_refuses_an_unsafe_zip_and_imports_nothing(tmp_path):
+    archive = tmp_path / "c.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("a.txt", "x")
+        zf.writestr("../../etc/passwd", "x")
+    with pytest.raises(CommandError, match="nothing imported"):
+        run("import_corpus", str(archive), "--project", "p", "--format", "brat")
+    assert Note.objects.count() == 0
+
+
+def test_export_command_writes_a_zip(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("Warfarin caused bleeding.\n")
+    (tmp_path / "in" / "a.ann").write_text("T1\tDrug 0 8\tWarfarin\n")
+    run("import_corpus", str(tmp_path / "in"), "--project", "p", "--format", "brat")
+    output = run("export_corpus", "--project", "p", "--format", "brat", "--out", str(tmp_path / "out.zip"))
+    assert "exported 1 notes" in output
+    with zipfile.ZipFile(tmp_path / "out.zip") as zf:
+        names = zf.namelist()
+    assert any(n.endswith("a.ann") for n in names) and any(n.endswith("a.txt") for n in names)
+
+
+def test_seed_demo_is_idempotent_and_gives_every_role_a_membership():
+    run("seed_demo")
+    run("seed_demo")
+    project = Project.objects.get(slug="demo")
+    assert Note.objects.filter(project=project).count() == 40
+    assert all(n.metadata.get("synthetic") for n in Note.objects.filter(project=project))
+    assert set(ProjectMembership.objects.filter(project=project).values_list("role", flat=True)) == {
+        "admin", "reviewer", "annotator"}
+    assert set(NoteLabel.objects.values_list("value", flat=True)) == {"ade", "no_ade"}
