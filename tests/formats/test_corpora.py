@@ -1,8 +1,8 @@
 """The real public corpora (../shared/data, or ADE_REVIEW_DATA): zero parse problems, published counts,
 and parse -> write -> parse round trips. Skipped with a message when the folder is absent.
 
-The full-corpus tests are the script-like check of the whole of MACCROBAT and NCBI (200 + 793 files,
-about a second); `roundtrip_corpus` can also be called directly.
+The full-corpus tests are the check of the whole of MACCROBAT and NCBI (200 + 793 files, a few
+seconds); the same check runs as a script: `python -m annotations.formats.roundtrip PATH [FORMAT]`.
 """
 
 from __future__ import annotations
@@ -12,36 +12,22 @@ from pathlib import Path
 
 import pytest
 
-from annotations.formats.canonical import canonical_diff
 from annotations.formats.infer import schema_infer
 from annotations.formats.registry import read_corpus
+from annotations.formats.roundtrip import round_trip_corpus
 from annotations.formats.validation import document_problems
 
-from .conftest import need, round_trip
+from .conftest import need
 
 pytestmark = pytest.mark.corpus
 
 
 def roundtrip_corpus(path: Path, limit: int | None = None) -> Counter:
     """Read a brat corpus, assert zero problems and an exact round trip per document; returns counts."""
-    counts: Counter = Counter()
-    for i, result in enumerate(read_corpus(path, "brat")):
-        if limit is not None and i >= limit:
-            break
-        assert result.problems == [], [str(p) for p in result.problems[:5]]
-        doc = result.document
-        again = round_trip(doc)
-        assert canonical_diff(doc, again) == [], result.source
-        counts["documents"] += 1
-        counts["T"] += len(doc.entities)
-        counts["E"] += len(doc.events)
-        counts["R"] += len(doc.relations)
-        counts["A"] += len(doc.attributes)
-        counts["N"] += len(doc.normalizations)
-        counts["#"] += len(doc.notes)
-        counts["*"] += len(doc.equivalences)
-        counts["discontinuous"] += sum(len(e.spans) > 1 for e in doc.entities)
-    return counts
+    report = round_trip_corpus(path, "brat", limit=limit)
+    assert report.problems == []
+    assert report.differences == {}
+    return report.counts
 
 
 def test_maccrobat_subset_round_trips(data):
