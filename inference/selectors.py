@@ -1,0 +1,79 @@
+"""Reads for jobs and model versions; visibility is the caller's project role (annotations.permissions)."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Length
+
+from annotations.errors import ApplicationError
+from annotations.models import Note, Project, ReviewStatus
+
+from .models import Job, JobError, ModelVersion
+
+SELECTIONS = ("all", "unreviewed", "unscored", "filter")
+FILTER_FIELDS = ("unit", "note_type", "author_role", "external_id__startswith")
+
+
+def note_selection(*, project: Project, selection: str, filters: dict | None = None) -> QuerySet[Note]:
+    """The notes a job works on: all, not yet reviewed, not yet scored, or a field filter.
+
+    Errors: ApplicationError("bad_selection") for an unknown selection or filter field.
+    """
+    notes = Note.objects.filter(project=project)
+    if selection == "all":
+        return notes
+    if selection == "unreviewed":
+        return notes.filter(review_status=ReviewStatus.UNREVIEWED)
+    if selection == "unscored":
+        return notes.filter(ade_probability__isnull=True)
+    if selection == "filter":
+        filters = {k: v for k, v in (filters or {}).items() if v not in ("", None)}
+        unknown = set(filters) - set(FILTER_FIELDS)
+        if unknown or not filters:
+            raise ApplicationError(
+                "bad_selection", f"Filter on some of {', '.join(FILTER_FIELDS)} (got {sorted(filters)})."
+            )
+        return notes.filter(**filters)
+    raise ApplicationError(
+        "bad_selection", f"Unknown selection {selection!r}; use one of {', '.join(SELECTIONS)}."
+    )
+
+
+def note_ids_by_length(notes: QuerySet[Note]) -> list[int]:
+    """Note ids ordered by text length, so that chunks (and the batches inside them) pad little."""
+    return list(notes.annotate(n=Length("text")).order_by("n", "pk").values_list("pk", flat=True))
+
+
+def job_list(*, project: Project, limit: int = 50) -> QuerySet[Job]:
+    return Job.objects.filter(project=project).select_related("model_version", "created_by")[:limit]
+
+
+def job_get(*, project: Project, job_id: int) -> Job:
+    """One job of the project (Job.DoesNotExist when it belongs elsewhere)."""
+    return Job.objects.select_related("model_version", "created_by", "project").get(
+        project=project, pk=job_id
+    )
+
+
+def job_error_list(*, job: Job, limit: int = 200) -> QuerySet[JobError]:
+    """A job's errors with the note's external id only (the note text is never loaded)."""
+    return (
+        JobError.objects.filter(job=job)
+        .select_related(None)
+        .values("pk", "message", "created_at", "note_id", "note__external_id")[:limit]
+    )
+
+
+def model_version_list(*, project: Project) -> QuerySet[ModelVersion]:
+    return ModelVersion.objects.filter(project=project).order_by("-is_active", "-created_at")
+
+
+def model_version_active(*, project: Project) -> ModelVersion | None:
+    return ModelVersion.objects.filter(project=project, is_active=True).first()
+
+
+def projects_with_unscored_notes() -> QuerySet[Project]:
+    """Projects that have an active model and notes without an ADE probability."""
+    return Project.objects.filter(
+        Q(model_versions__is_active=True), Q(notes__ade_probability__isnull=True)
+    ).distinct()

@@ -1,0 +1,23 @@
+"""Batch ADE classification writes: probability, uncertainty and the flag that puts a note in the queue."""
+
+from __future__ import annotations
+
+from annotations.models import Note
+
+from ..models import Job
+
+
+def classifications_write(*, job: Job, notes: list[Note], predictions: dict) -> dict[int, str]:
+    """Store each note's ADE probability and uncertainty; flag it when at or above the project threshold.
+
+    Idempotent (values are overwritten). Call inside the chunk's transaction. Result: {} (every
+    prediction that reached here is stored).
+    """
+    threshold = job.project.ade_threshold
+    for note in notes:
+        prediction = predictions[note.pk]
+        note.ade_probability = min(1.0, max(0.0, float(prediction.ade_probability)))
+        note.ade_uncertainty = float(prediction.uncertainty)
+        note.flagged = note.ade_probability >= threshold
+    Note.objects.bulk_update(notes, ["ade_probability", "ade_uncertainty", "flagged"], batch_size=500)
+    return {}

@@ -1,0 +1,90 @@
+"""Pre-annotation writes: one model annotation set per (note, model version), replaced on every run."""
+
+from __future__ import annotations
+
+from django.db.models import F
+from django.utils import timezone
+
+from annotations.models import (
+    AnnotationSet,
+    AnnotationSetSource,
+    AnnotationSetStatus,
+    AnnotatorNote,
+    Attribute,
+    Entity,
+    Equivalence,
+    EquivalenceMember,
+    Event,
+    EventArgument,
+    Normalization,
+    Note,
+    NoteLabel,
+    Origin,
+    Relation,
+)
+from annotations.services.annotation_sets import annotation_set_check
+from annotations.services.document_store import annotation_sets_write
+from annotations.services.schemas import project_schema_get
+
+from ..models import Job
+
+
+def _clear(set_ids: list[int]) -> None:
+    """Delete every annotation of these sets (the sets stay), children first."""
+    NoteLabel.objects.filter(annotation_set_id__in=set_ids).delete()
+    EquivalenceMember.objects.filter(equivalence__annotation_set_id__in=set_ids).delete()
+    EventArgument.objects.filter(event__annotation_set_id__in=set_ids).delete()
+    for model in (Equivalence, AnnotatorNote, Normalization, Attribute, Relation, Event, Entity):
+        model.objects.filter(annotation_set_id__in=set_ids)._raw_delete(model.objects.db)
+
+
+def pre_annotations_write(*, job: Job, notes: list[Note], predictions: dict) -> dict[int, str]:
+    """Store each note's predicted document as the model version's annotation set (status pre_annotated).
+
+    Idempotent: the set is created once per (note, model version) (the unique constraint) and its
+    annotations are replaced. Call inside the chunk's transaction. Result: {note_id: message} for notes
+    whose prediction broke an annotation rule (nothing is written for them).
+    """
+    version = job.model_version
+    schema = project_schema_get(project=job.project)
+    refused: dict[int, str] = {}
+    accepted: list[Note] = []
+    for note in notes:
+        problems = annotation_set_check(
+            document=predictions[note.pk].document, schema=schema, source=note.external_id
+        )
+        if problems:
+            refused[note.pk] = (
+                f"the prediction broke {len(problems)} annotation rule(s), e.g. {problems[0].message}"
+            )
+        else:
+            accepted.append(note)
+    if not accepted:
+        return refused
+    AnnotationSet.objects.bulk_create(
+        [
+            AnnotationSet(
+                note=note,
+                source_kind=AnnotationSetSource.MODEL,
+                model_version=version,
+                source_name=version.name,
+                status=AnnotationSetStatus.PRE_ANNOTATED,
+            )
+            for note in accepted
+        ],
+        ignore_conflicts=True,
+    )
+    sets = {
+        s.note_id: s
+        for s in AnnotationSet.objects.select_for_update().filter(
+            source_kind=AnnotationSetSource.MODEL, model_version=version, note__in=accepted
+        )
+    }
+    _clear([s.pk for s in sets.values()])
+    annotation_sets_write(
+        [(sets[note.pk], predictions[note.pk].document) for note in accepted], origin=Origin.MODEL
+    )
+    AnnotationSet.objects.filter(pk__in=[s.pk for s in sets.values()]).update(
+        version=F("version") + 1, status=AnnotationSetStatus.PRE_ANNOTATED, updated_at=timezone.now()
+    )
+    return refused

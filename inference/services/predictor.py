@@ -1,0 +1,232 @@
+"""The one place that calls the model core: load a model version once per process, predict documents.
+
+`predictor_get` returns a cached `Predictor` per (artifact directory, encoder, device, quantization), so a
+worker process reads the weights once and every chunk task after the first reuses them. The device is
+picked automatically (CUDA when available, for workers on the `gpu` queue); on CPU, `quantize="int8"`
+applies torch dynamic quantization to the Linear layers.
+
+When the artifact directory holds a model-core pipeline (`inference.core.pipeline.Pipeline`), that is
+used. Otherwise the directory (or its `encoder`) must be a Hugging Face encoder, and a small
+note-level ADE scorer is built on it: mean-pooled encoder states -> a linear head (read from
+`ade_head.pt` when present, else initialised from a fixed seed: untrained, fine for throughput runs and
+tests, useless for real flags).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from annotations.formats.document import Document
+
+logger = logging.getLogger(__name__)
+
+
+class MalformedNote(ValueError):
+    """A note the model cannot take (empty text, ...); the message is safe to show (no note text)."""
+
+
+@dataclass(frozen=True)
+class NotePrediction:
+    document: Document
+    ade_probability: float
+    uncertainty: float
+
+
+def device_pick(device: str | None = None) -> str:
+    """`device` when given, else "cuda" when a GPU is visible, else "cpu"."""
+    if device:
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def document_check(document: Document) -> None:
+    """Raise MalformedNote for a note no model should see."""
+    if not document.text or not document.text.strip():
+        raise MalformedNote("the note has no text")
+    if "\x00" in document.text:
+        raise MalformedNote("the note text contains NUL characters")
+
+
+def _binary_entropy(p: float) -> float:
+    p = min(max(p, 1e-7), 1 - 1e-7)
+    return -(p * math.log2(p) + (1 - p) * math.log2(1 - p))
+
+
+def _quantize_int8(module):
+    import torch
+
+    return torch.ao.quantization.quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+class EncoderScorer:
+    """Note-level ADE probability from a local encoder and a linear head (no span predictions)."""
+
+    def __init__(
+        self,
+        encoder_dir: Path,
+        head_path: Path | None,
+        *,
+        device: str,
+        quantize: str | None,
+        max_length: int = 256,
+    ):
+        import torch
+
+        from inference.core.encoder import load_encoder_model, load_tokenizer
+
+        self.device = device
+        self.max_length = max_length
+        self.tokenizer = load_tokenizer(encoder_dir)
+        self.encoder = load_encoder_model(encoder_dir).eval()
+        hidden = self.encoder.config.hidden_size
+        self.head = torch.nn.Linear(hidden, 1)
+        if head_path is not None and head_path.is_file():
+            self.head.load_state_dict(torch.load(head_path, map_location="cpu", weights_only=True))
+        else:
+            generator = torch.Generator().manual_seed(0)
+            with torch.no_grad():
+                self.head.weight.copy_(torch.randn(1, hidden, generator=generator) / math.sqrt(hidden))
+                self.head.bias.zero_()
+        if quantize == "int8":
+            if device != "cpu":
+                raise ValueError("int8 dynamic quantization is a CPU option")
+            self.encoder = _quantize_int8(self.encoder)
+            self.head = _quantize_int8(self.head)
+        self.encoder.to(device)
+        self.head.to(device)
+        self.lock = threading.Lock()
+
+    def predict(self, documents: Sequence[Document], *, batch_size: int = 16) -> list[NotePrediction]:
+        import torch
+
+        for doc in documents:
+            document_check(doc)
+        order = sorted(range(len(documents)), key=lambda i: len(documents[i].text))
+        probabilities: dict[int, float] = {}
+        with self.lock, torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                enc = self.tokenizer(
+                    [documents[i].text for i in idx],
+                    truncation=True,
+                    max_length=self.max_length,
+                    padding=True,
+                    return_tensors="pt",
+                ).to(self.device)
+                hidden = self.encoder(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])[0]
+                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+                probs = torch.sigmoid(self.head(pooled)).squeeze(-1).float().cpu().tolist()
+                probabilities.update(zip(idx, probs, strict=True))
+        out = []
+        for i, doc in enumerate(documents):
+            p = float(probabilities[i])
+            label = "ade" if p >= 0.5 else "no_ade"
+            predicted = Document(id=doc.id, text=doc.text, label=label, metadata={"ade_probability": p})
+            out.append(NotePrediction(document=predicted, ade_probability=p, uncertainty=_binary_entropy(p)))
+        return out
+
+
+class PipelinePredictor:
+    """The model-core pipeline behind the same interface."""
+
+    def __init__(self, path: Path, *, device: str, quantize: str | None):
+        from inference.core.pipeline import Pipeline
+
+        self.pipeline = _pipeline_load(Pipeline, path, device)
+        if quantize == "int8":
+            _quantize_modules(self.pipeline)
+        self.lock = threading.Lock()
+
+    def predict(self, documents: Sequence[Document], *, batch_size: int = 16) -> list[NotePrediction]:
+        for doc in documents:
+            document_check(doc)
+        with self.lock:
+            predictions = self.pipeline.predict(list(documents), batch_size=batch_size)
+        return [
+            NotePrediction(
+                document=p.document,
+                ade_probability=float(p.ade_probability),
+                uncertainty=float(p.uncertainty),
+            )
+            for p in predictions
+        ]
+
+
+def _pipeline_load(pipeline_cls, path: Path, device: str):
+    import inspect
+
+    if "device" in inspect.signature(pipeline_cls.load).parameters:
+        return pipeline_cls.load(path, device=device)
+    pipeline = pipeline_cls.load(path)
+    if hasattr(pipeline, "to"):
+        pipeline.to(device)
+    return pipeline
+
+
+def _quantize_modules(obj, depth: int = 0) -> None:
+    """Dynamic int8 quantization of every torch module reachable through `obj`'s attributes."""
+    import torch
+
+    if depth > 3:
+        return
+    for name, value in list(vars(obj).items()):
+        if isinstance(value, torch.nn.Module):
+            setattr(obj, name, _quantize_int8(value))
+        elif (
+            hasattr(value, "__dict__")
+            and not isinstance(value, type)
+            and type(value).__module__.startswith("inference.core")
+        ):
+            _quantize_modules(value, depth + 1)
+
+
+def _is_pipeline_dir(path: Path) -> bool:
+    if not path.is_dir() or (path / "config.json").is_file() and not (path / "pipeline.json").is_file():
+        return False
+    try:
+        import inference.core.pipeline  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=4)
+def _predictor_cached(path: str, encoder: str, device: str, quantize: str | None):
+    directory = Path(path)
+    if _is_pipeline_dir(directory):
+        logger.info("loading pipeline %s on %s (quantize=%s)", directory.name, device, quantize)
+        return PipelinePredictor(directory, device=device, quantize=quantize)
+    from inference.core.encoder import resolve_encoder
+
+    encoder_dir = directory if (directory / "config.json").is_file() else resolve_encoder(encoder or None)
+    logger.info("loading encoder scorer %s on %s (quantize=%s)", encoder_dir.name, device, quantize)
+    return EncoderScorer(encoder_dir, directory / "ade_head.pt", device=device, quantize=quantize)
+
+
+def predictor_get(
+    *, path: str | os.PathLike, encoder: str = "", device: str | None = None, quantize: str | None = None
+):
+    """The predictor of a model artifact directory, loaded once per process.
+
+    Args: the artifact directory, its encoder (empty = the shipped MiniLM-L6), the device (None = auto)
+    and `quantize` ("int8" or None). Result: an object with `predict(documents, batch_size=)` returning
+    one NotePrediction per document, in order. Errors: MalformedNote for a note no model should see.
+    """
+    return _predictor_cached(str(Path(path).resolve()), encoder or "", device_pick(device), quantize or None)
+
+
+def predictor_for_model_version(model_version, *, quantize: str | None = None, device: str | None = None):
+    """`predictor_get` for a ModelVersion row."""
+    return predictor_get(
+        path=model_version.path, encoder=model_version.encoder, device=device, quantize=quantize
+    )

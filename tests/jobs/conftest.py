@@ -1,0 +1,63 @@
+"""Jobs fixtures: a project with notes, an admin and a viewer, a model version on the tiny random encoder."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from annotations.models import Note, ProjectMembership, ProjectRole
+from annotations.services.corpus_import import project_get_or_create, text_hash
+from inference.core.encoder import tiny_encoder
+from inference.models import ModelVersion
+
+SENTENCES = (
+    "Patient started on warfarin 5 mg daily for atrial fibrillation.",
+    "Developed a maculopapular rash two days after amoxicillin was begun.",
+    "No adverse reaction noted; vitals stable overnight.",
+    "Metformin held because of lactic acidosis concerns and nausea.",
+    "Complains of dizziness since the lisinopril dose was increased.",
+)
+
+
+def note_text(i: int, repeat: int = 1) -> str:
+    return " ".join(SENTENCES[(i + k) % len(SENTENCES)] for k in range(1 + i % 4 + repeat))
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_dir(tmp_path_factory):
+    """A tiny randomly initialised BERT (MiniLM's tokenizer): a real model, fast, never the shipped one."""
+    return tiny_encoder(tmp_path_factory.mktemp("tiny-encoder"), hidden_size=64, num_layers=2, seed=0)
+
+
+def make_notes(project, n: int, *, repeat: int = 1, prefix: str = "note") -> list[Note]:
+    texts = [note_text(i, repeat) for i in range(n)]
+    return Note.objects.bulk_create(
+        Note(project=project, external_id=f"{prefix}-{i:04d}", text=t, text_hash=text_hash(t))
+        for i, t in enumerate(texts)
+    )
+
+
+@pytest.fixture
+def project():
+    return project_get_or_create(slug="ward-7", name="Ward 7")
+
+
+@pytest.fixture
+def model_version(project, tiny_encoder_dir):
+    return ModelVersion.objects.create(
+        project=project, name="tiny-v1", path=str(tiny_encoder_dir), is_active=True
+    )
+
+
+@pytest.fixture
+def admin_user(project):
+    user = get_user_model().objects.create_user("ada", password="pw-ada-123")
+    ProjectMembership.objects.create(project=project, user=user, role=ProjectRole.ADMIN)
+    return user
+
+
+@pytest.fixture
+def viewer_user(project):
+    user = get_user_model().objects.create_user("vic", password="pw-vic-123")
+    ProjectMembership.objects.create(project=project, user=user, role=ProjectRole.ANNOTATOR)
+    return user

@@ -1,0 +1,145 @@
+"""Jobs in-process (eager, as in the demo): pre-annotation, classification, re-runs, errors, cancellation."""
+
+from __future__ import annotations
+
+import pytest
+
+from annotations.errors import ApplicationError
+from annotations.models import AnnotationSet, Note, NoteLabel, ReviewStatus
+from inference.models import Job, JobChunk, JobError, JobState
+from inference.services.jobs import job_cancel, job_chunk_run, job_create, job_plan
+
+from .conftest import make_notes
+
+pytestmark = pytest.mark.django_db
+
+
+def run(django_capture_on_commit_callbacks, **kwargs) -> Job:
+    with django_capture_on_commit_callbacks(execute=True):
+        job = job_create(**kwargs)
+    job.refresh_from_db()
+    return job
+
+
+def test_pre_annotation_writes_one_model_set_per_note_and_a_rerun_replaces(
+    project, model_version, django_capture_on_commit_callbacks
+):
+    make_notes(project, 23)
+    params = {"chunk_size": 5, "batch_size": 4}
+    job = run(django_capture_on_commit_callbacks, project=project, kind="pre_annotate", parameters=params)
+    assert (job.state, job.total, job.done, job.failed) == (JobState.SUCCEEDED, 23, 23, 0)
+    assert job.chunks.count() == 5
+    sets = AnnotationSet.objects.filter(source_kind="model", model_version=model_version)
+    assert sets.count() == 23 and set(sets.values_list("status", flat=True)) == {"pre_annotated"}
+    assert NoteLabel.objects.filter(annotation_set__in=sets, confidence__isnull=False).count() == 23
+    first = dict(NoteLabel.objects.values_list("annotation_set__note_id", "confidence"))
+
+    again = run(django_capture_on_commit_callbacks, project=project, kind="pre_annotate", parameters=params)
+    assert again.state == JobState.SUCCEEDED
+    assert sets.count() == 23 and NoteLabel.objects.count() == 23
+    assert set(sets.values_list("version", flat=True)) == {3}
+    assert dict(NoteLabel.objects.values_list("annotation_set__note_id", "confidence")) == pytest.approx(
+        first
+    )
+
+
+def test_a_chunk_delivered_twice_writes_and_counts_once(
+    project, model_version, django_capture_on_commit_callbacks
+):
+    make_notes(project, 10)
+    with django_capture_on_commit_callbacks(execute=False):
+        job = job_create(project=project, kind="pre_annotate", parameters={"chunk_size": 5})
+    with django_capture_on_commit_callbacks(execute=False):
+        assert job_plan(job_id=job.pk) == [0, 1]
+    assert job_chunk_run(job_id=job.pk, index=0) is True
+    assert job_chunk_run(job_id=job.pk, index=0) is False  # redelivered after completion: nothing written
+    job.refresh_from_db()
+    assert (job.done, job.state) == (5, JobState.RUNNING)
+    assert job_chunk_run(job_id=job.pk, index=1) is True
+    job.refresh_from_db()
+    assert (job.done, job.failed, job.state) == (10, 0, JobState.SUCCEEDED)
+    assert AnnotationSet.objects.filter(source_kind="model").count() == 10
+
+
+def test_classification_scores_every_note_and_flags_at_the_threshold(
+    project, model_version, django_capture_on_commit_callbacks
+):
+    notes = make_notes(project, 12)
+    job = run(
+        django_capture_on_commit_callbacks, project=project, kind="classify", parameters={"chunk_size": 5}
+    )
+    assert (job.state, job.done) == (JobState.SUCCEEDED, 12)
+    scored = list(Note.objects.filter(pk__in=[n.pk for n in notes]))
+    assert all(n.ade_probability is not None and 0 <= n.ade_uncertainty <= 1 for n in scored)
+    assert all(n.flagged == (n.ade_probability >= project.ade_threshold) for n in scored)
+    # the threshold decides the flag
+    project.ade_threshold = 0.0
+    project.save()
+    run(django_capture_on_commit_callbacks, project=project, kind="classify", parameters={})
+    assert not Note.objects.filter(project=project, flagged=False).exists()
+
+
+def test_a_malformed_note_records_its_error_and_the_others_finish(
+    project, model_version, django_capture_on_commit_callbacks
+):
+    make_notes(project, 9)
+    bad = Note.objects.create(project=project, external_id="broken-17", text="   \n ", text_hash="x")
+    job = run(
+        django_capture_on_commit_callbacks,
+        project=project,
+        kind="pre_annotate",
+        parameters={"chunk_size": 4, "batch_size": 4},
+    )
+    assert (job.state, job.total, job.done, job.failed) == (JobState.PARTIALLY_FAILED, 10, 9, 1)
+    error = JobError.objects.get(job=job)
+    assert error.note_id == bad.pk and "malformed note" in error.message
+    assert AnnotationSet.objects.filter(source_kind="model").count() == 9
+    assert not AnnotationSet.objects.filter(note=bad).exists()
+
+
+def test_selection_unreviewed_and_filter(project, model_version, django_capture_on_commit_callbacks):
+    notes = make_notes(project, 6)
+    Note.objects.filter(pk__in=[notes[0].pk, notes[1].pk]).update(review_status=ReviewStatus.SIGNED_OFF)
+    Note.objects.filter(pk=notes[2].pk).update(unit="icu")
+    job = run(
+        django_capture_on_commit_callbacks,
+        project=project,
+        kind="classify",
+        parameters={"selection": "unreviewed"},
+    )
+    assert job.total == 4
+    job = run(
+        django_capture_on_commit_callbacks,
+        project=project,
+        kind="classify",
+        parameters={"selection": "filter", "filter": {"unit": "icu"}},
+    )
+    assert job.total == 1
+    with pytest.raises(ApplicationError) as excinfo:
+        job_create(
+            project=project, kind="classify", parameters={"selection": "filter", "filter": {"text": "x"}}
+        )
+    assert excinfo.value.code == "bad_selection"
+
+
+def test_cancel_stops_remaining_chunks(project, model_version, django_capture_on_commit_callbacks):
+    make_notes(project, 10)
+    with django_capture_on_commit_callbacks(execute=False):
+        job = job_create(project=project, kind="classify", parameters={"chunk_size": 5})
+    with django_capture_on_commit_callbacks(execute=False):
+        job_plan(job_id=job.pk)
+    assert job_chunk_run(job_id=job.pk, index=0)
+    job_cancel(job=job)
+    assert job_chunk_run(job_id=job.pk, index=1) is False
+    job.refresh_from_db()
+    assert (job.state, job.done) == (JobState.CANCELLED, 5)
+    assert JobChunk.objects.get(job=job, index=1).completed_at is None
+    with pytest.raises(ApplicationError) as excinfo:
+        job_cancel(job=job)
+    assert excinfo.value.code == "job_finished"
+
+
+def test_no_model_is_an_application_error(project):
+    with pytest.raises(ApplicationError) as excinfo:
+        job_create(project=project, kind="classify")
+    assert excinfo.value.code == "no_model"
