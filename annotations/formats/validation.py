@@ -79,7 +79,7 @@ def document_problems(
     """Every rule `doc` breaks, structural and (when `schema` is given) against the schema.
 
     Args: `source` names the file in each ParseProblem; `lines` maps ids to 1-based lines (0 if absent).
-    Result: problems in document order (empty when the document is fine). Never raises.
+    Result: problems grouped by check (empty when the document is fine). Never raises.
     """
     lines = lines or {}
     problems: list[ParseProblem] = []
@@ -130,13 +130,18 @@ def document_problems(
         ("event role", [role for e in doc.events for role, _ in e.args]),
         ("attribute name", [a.name for a in doc.attributes]),
         ("attribute value", [a.value for a in doc.attributes if a.value is not None]),
-        ("normalization resource", [f"{n.type}{n.resource}{n.resource_id}" for n in doc.normalizations]),
+        ("normalization type", [n.type for n in doc.normalizations]),
+        ("normalization resource", [n.resource for n in doc.normalizations]),
+        ("normalization id", [n.resource_id for n in doc.normalizations]),
     ):
         for name in names:
             if (
                 not name
                 or _BLANK.search(name)
-                or (":" in name and label in ("event type", "relation role", "event role"))
+                or (
+                    ":" in name
+                    and label in ("event type", "relation role", "event role", "normalization resource")
+                )
             ):
                 problems.append(
                     ParseProblem(source, 0, f"{label} {name!r} is empty or contains a space or ':'")
