@@ -5,7 +5,8 @@ paths, drive letters, `..` components or backslash tricks, symlinks (zip members
 symlinks inside a directory), and archives whose declared uncompressed total exceeds `max_bytes`.
 While reading, the bytes actually produced are counted too, so a zip whose headers lie about sizes is
 stopped at `max_bytes` (and zipfile's CRC check rejects truncated members). Hidden files
-(`.name`) and `__MACOSX/` folders are skipped.
+(`.name`) and `__MACOSX/` folders are skipped. A zip whose members all sit under one top folder (what
+zipping a folder gives) is read with that folder as its root.
 """
 
 from __future__ import annotations
@@ -58,11 +59,14 @@ class Corpus:
         self.bytes_read = 0
         self._zip: zipfile.ZipFile | None = None
         self._sizes: dict[str, int] = {}
+        self._prefix = ""
         problems: list[ParseProblem] = []
         if self.path.is_dir():
             self.members = self._scan_dir(problems)
         elif self.path.is_file() and zipfile.is_zipfile(self.path):
             self.members = self._scan_zip(problems)
+        elif self.path.is_file() and self.path.suffix.lower() == ".zip":
+            raise FormatError(ParseProblem(self.name, 0, "not a valid zip file"))
         elif self.path.is_file():
             self.members = [self.path.name]
             self._sizes[self.path.name] = self.path.stat().st_size
@@ -123,6 +127,12 @@ class Corpus:
                 continue
             members.append(name)
             self._sizes[name] = info.file_size
+        # A zip made by compressing a folder holds everything under one top folder: read it as the root.
+        tops = {m.split("/", 1)[0] for m in members}
+        if len(tops) == 1 and all("/" in m for m in members):
+            self._prefix = f"{tops.pop()}/"
+            self._sizes = {m[len(self._prefix) :]: size for m, size in self._sizes.items()}
+            members = [m[len(self._prefix) :] for m in members]
         return sorted(members)
 
     def read(self, member: str) -> bytes:
@@ -132,7 +142,7 @@ class Corpus:
         chunks = []
         try:
             if self._zip is not None:
-                stream = self._zip.open(member)
+                stream = self._zip.open(self._prefix + member)
             elif self.path.is_dir():
                 stream = open(self.path / member, "rb")  # noqa: SIM115 - closed below
             else:

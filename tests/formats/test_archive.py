@@ -123,3 +123,26 @@ def test_fixture_zip_with_traversal_members_is_refused_before_anything_is_read()
         "traversal.zip: member '../../escape.txt' refused: '..' component",
         "traversal.zip: member '/tmp/absolute.ann' refused: absolute path",
     ]
+
+
+def test_zip_of_a_folder_is_read_from_inside_that_folder(tmp_path):
+    folder = FIXTURES / "brat" / "good"
+    path = tmp_path / "zipped.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                zf.write(file, "good/" + file.relative_to(folder).as_posix())
+    from annotations.formats.registry import find_schema
+
+    assert [r.document.id for r in read_corpus(path, "brat")] == [
+        "basic",
+        "crlf",
+        "sub/unannotated",
+        "unicode",
+    ]
+    assert find_schema(path) == find_schema(folder)
+
+
+def test_file_named_zip_that_is_not_a_zip(tmp_path):
+    (tmp_path / "fake.zip").write_text("hello")
+    assert refusal(tmp_path / "fake.zip") == ["fake.zip: not a valid zip file"]
