@@ -34,6 +34,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
     "annotations",
@@ -50,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "ade_review.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "ade_review.urls"
@@ -118,7 +122,51 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "annotations.api.exceptions.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle", "rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("API_THROTTLE_ANON", "60/min"),
+        "user": os.environ.get("API_THROTTLE_USER", "3000/min"),
+    },
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ADE Review API",
+    "DESCRIPTION": "Projects, notes, annotation sets (optimistic concurrency), exports, model versions.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_AUTHENTICATION": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "AnnotationSetStatusEnum": "annotations.models.AnnotationSetStatus",
+        "WritableAnnotationSetStatusEnum": ["in_progress", "submitted", "gold"],
+        "NoteLabelValueEnum": "annotations.models.NoteLabelValue",
+        "ReviewStatusEnum": "annotations.models.ReviewStatus",
+    },
+}
+# Login throttling: this many failures per username and client address lock that pair out for the window.
+AUTHENTICATION_BACKENDS = ["annotations.api.login_throttle.ThrottledModelBackend"]
+ADE_REVIEW_LOGIN_MAX_FAILURES = int(os.environ.get("ADE_REVIEW_LOGIN_MAX_FAILURES", "5"))
+ADE_REVIEW_LOGIN_WINDOW_S = int(os.environ.get("ADE_REVIEW_LOGIN_WINDOW_S", "900"))
+# Number of reverse proxies in front of the app whose X-Forwarded-For is trusted (0: use REMOTE_ADDR only).
+ADE_REVIEW_TRUSTED_PROXIES = int(os.environ.get("ADE_REVIEW_TRUSTED_PROXIES", "0"))
+# Shared cache (login throttling, API throttles): set CACHE_URL=redis://... when running several processes.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["CACHE_URL"]}
+        if os.environ.get("CACHE_URL")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# Synchronous API exports above this many notes are refused (use an export job).
+ADE_REVIEW_API_SYNC_EXPORT_MAX_NOTES = int(os.environ.get("ADE_REVIEW_API_SYNC_EXPORT_MAX_NOTES", "5000"))
 
 # Import limits: a corpus archive may not expand beyond this many bytes.
 ADE_REVIEW_MAX_IMPORT_BYTES = int(os.environ.get("ADE_REVIEW_MAX_IMPORT_BYTES", str(2 * 1024**3)))
@@ -143,3 +191,10 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SECURE_REFERRER_POLICY = "same-origin"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)

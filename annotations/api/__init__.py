@@ -1,0 +1,1 @@
+"""The REST API: thin DRF endpoints over the annotation services and selectors."""

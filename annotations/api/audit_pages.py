@@ -1,0 +1,58 @@
+"""The audit trail's pages for project admins (MANAGE): browse with filters, export as CSV."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils.dateparse import parse_date
+
+from annotations.audit import AuditAction, audit_csv_rows, audit_event_list
+from annotations.permissions import Capability, project_get_for_user
+
+
+def _filters(request: HttpRequest) -> dict:
+    action = request.GET.get("action", "")
+    note = request.GET.get("note", "")
+    since = parse_date(request.GET.get("since", "") or "") if len(request.GET.get("since", "")) <= 10 else None
+    until = parse_date(request.GET.get("until", "") or "") if len(request.GET.get("until", "")) <= 10 else None
+    return {
+        "action": action if action in AuditAction.values else None,
+        "actor_username": request.GET.get("actor", "")[:150].replace("\x00", "") or None,
+        "note_id": int(note) if note.isdigit() and len(note) <= 18 else None,
+        "since": since,
+        "until": until,
+    }
+
+
+@login_required
+def audit_event_browse(request: HttpRequest, slug: str) -> HttpResponse:
+    project, _ = project_get_for_user(user=request.user, slug=slug, capability=Capability.MANAGE)
+    filters = _filters(request)
+    page = Paginator(audit_event_list(project=project, **filters), 100).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "audit/event_list.html",
+        {"project": project, "page": page, "actions": AuditAction.choices, "filters": request.GET,
+         "query": query.urlencode()},
+    )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@login_required
+def audit_event_export(request: HttpRequest, slug: str) -> StreamingHttpResponse:
+    project, _ = project_get_for_user(user=request.user, slug=slug, capability=Capability.MANAGE)
+    events = audit_event_list(project=project, **_filters(request)).iterator(chunk_size=2000)
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse((writer.writerow(row) for row in audit_csv_rows(events)), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="audit-{project.slug}.csv"'
+    return response

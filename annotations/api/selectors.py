@@ -1,0 +1,87 @@
+"""Reads for the API. Every query is scoped to a project the caller has already been checked against,
+so an id from another project is simply not found (404)."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from annotations.models import AnnotationSet, Note, Project, ProjectMembership
+
+NOTE_LIST_ORDERINGS = {
+    "id": "pk",
+    "-id": "-pk",
+    "ade_probability": "ade_probability",
+    "-ade_probability": "-ade_probability",
+    "timestamp": "timestamp",
+    "-timestamp": "-timestamp",
+}
+
+
+def project_list_for_member(*, user) -> QuerySet[ProjectMembership]:
+    """The user's memberships with their projects and note counts."""
+    return (
+        ProjectMembership.objects.filter(user=user)
+        .select_related("project")
+        .annotate(
+            note_count=Count("project__notes", distinct=True),
+            flagged_count=Count("project__notes", filter=Q(project__notes__flagged=True), distinct=True),
+        )
+        .order_by("project__name")
+    )
+
+
+def note_list(
+    *,
+    project: Project,
+    flagged: bool | None = None,
+    review_status: str | None = None,
+    note_type: str | None = None,
+    unit: str | None = None,
+    patient: str | None = None,
+    search: str | None = None,
+    ordering: str = "id",
+) -> QuerySet[Note]:
+    """Notes of a project, filtered; the text is deferred (lists never carry clinical text)."""
+    notes = Note.objects.filter(project=project).select_related("patient").defer("text", "metadata")
+    if flagged is not None:
+        notes = notes.filter(flagged=flagged)
+    if review_status:
+        notes = notes.filter(review_status=review_status)
+    if note_type:
+        notes = notes.filter(note_type=note_type)
+    if unit:
+        notes = notes.filter(unit=unit)
+    if patient:
+        notes = notes.filter(patient__external_id=patient)
+    if search:
+        notes = notes.filter(Q(external_id__icontains=search) | Q(text__icontains=search))
+    order = NOTE_LIST_ORDERINGS.get(ordering, "pk")
+    return notes.order_by(order, "pk") if order.lstrip("-") != "pk" else notes.order_by(order)
+
+
+def note_get(*, project: Project, note_id: int) -> Note:
+    return get_object_or_404(Note.objects.select_related("patient"), project=project, pk=note_id)
+
+
+def annotation_set_list(*, note: Note) -> QuerySet[AnnotationSet]:
+    return (
+        AnnotationSet.objects.filter(note=note)
+        .select_related("user", "model_version")
+        .annotate(entity_count=Count("entities"))
+        .order_by("pk")
+    )
+
+
+def annotation_set_get(*, project: Project, annotation_set_id: int) -> AnnotationSet:
+    return get_object_or_404(
+        AnnotationSet.objects.select_related("note", "user", "model_version"),
+        note__project=project,
+        pk=annotation_set_id,
+    )
+
+
+def sign_off_list(*, note: Note):
+    from annotations.models import SignOff
+
+    return SignOff.objects.filter(note=note).select_related("user").order_by("-created_at", "-pk")

@@ -1,0 +1,631 @@
+"""API endpoints: one per operation; each validates input, calls one service or selector, responds.
+
+Every project-scoped endpoint resolves the project through `ProjectRole` (non-members: 404, a role without
+the capability: 403) and scopes every object lookup to that project, so ids from another project are 404.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authtoken.models import Token
+from rest_framework.generics import GenericAPIView
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+
+from annotations.audit import AuditAction, audit_record
+from annotations.errors import ApplicationError, ConflictError
+from annotations.models import (
+    AnnotationSchema,
+    AnnotationSet,
+    AnnotationSetSource,
+    AnnotationSetStatus,
+    Note,
+    ReviewStatus,
+)
+from annotations.models import Attribute as AttributeRow
+from annotations.permissions import Capability
+from annotations.services import editing, review
+from annotations.services.corpus_export import corpus_export
+
+from . import edits, selectors
+from . import serializers as s
+from .login_throttle import LOCKED_MESSAGE, login_locked
+from .permissions import ProjectRole, role_can
+
+ERRORS = {
+    400: OpenApiResponse(s.ErrorOutput, description="Invalid input or annotations that break a rule."),
+    401: OpenApiResponse(s.ErrorOutput, description="Not authenticated."),
+    403: OpenApiResponse(s.ErrorOutput, description="Your role lacks the capability."),
+    404: OpenApiResponse(s.ErrorOutput, description="No such object in a project of yours."),
+}
+WRITE_ERRORS = {
+    **ERRORS,
+    409: OpenApiResponse(s.ErrorOutput, description="Version conflict: someone else wrote first."),
+    412: OpenApiResponse(s.ErrorOutput, description="If-Match does not match the current version."),
+    428: OpenApiResponse(s.ErrorOutput, description="No version given (body `version`, `?version=` or If-Match)."),
+}
+IF_MATCH = OpenApiParameter(
+    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description='The ETag of the annotation set you read, e.g. "3" (alternative to `version`).',
+)
+VERSION_QUERY = OpenApiParameter(
+    "version", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False, description="The version you read."
+)
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class APIView(GenericAPIView):
+    # Token first: an anonymous request gets 401 with `WWW-Authenticate: Token`.
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [IsAuthenticated]
+    pagination_class = None
+
+
+class ProjectAPIView(APIView):
+    """Base of every project-scoped endpoint; `capabilities` maps HTTP methods to what the role needs."""
+
+    permission_classes = [IsAuthenticated, ProjectRole]
+    capabilities: dict[str, Capability] = {}
+
+    def annotation_set(self, pk: int) -> AnnotationSet:
+        return selectors.annotation_set_get(project=self.project, annotation_set_id=pk)
+
+    def editable_annotation_set(self, pk: int) -> AnnotationSet:
+        """The set if the caller may edit it (the editor's rules): users' sets only (model and import sets are
+        read-only); one's own with ANNOTATE, anyone else's and signed-off notes' only with MANAGE."""
+        aset = self.annotation_set(pk)
+        admin = role_can(self.role, Capability.MANAGE)
+        if aset.source_kind != AnnotationSetSource.USER:
+            raise ApplicationError("read_only_set", "Model and import annotations are read-only; edit your own copy.",
+                                   status=403)
+        if aset.user_id != self.request.user.pk and not admin:
+            raise ApplicationError("not_your_set", "These are someone else's annotations; they are read-only to you.",
+                                   status=403)
+        if aset.note.review_status == ReviewStatus.SIGNED_OFF and not admin:
+            raise ApplicationError("signed_off", "This note is signed off; only a project admin can change it.",
+                                   status=403)
+        return aset
+
+
+def validated(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+# --- version handling -------------------------------------------------------------------------------
+
+_ETAG = re.compile(r'^(?:W/)?"?(\d{1,10})"?$')
+
+
+def requested_version(request, body_version: int | None) -> tuple[int, bool]:
+    """The version the client read: from If-Match, the body or `?version=`; (version, from_if_match)."""
+    if_match = request.headers.get("If-Match")
+    if if_match:
+        match = _ETAG.match(if_match.strip())
+        if not match:
+            raise ApplicationError("bad_if_match", 'If-Match must be an ETag of this API, e.g. "3".')
+        version = int(match.group(1))
+        if body_version is not None and body_version != version:
+            raise ApplicationError("version_mismatch", "If-Match and the body's version disagree.")
+        return version, True
+    if body_version is None:
+        raw = request.query_params.get("version", "")
+        if raw.isdigit() and len(raw) <= 10:
+            body_version = int(raw)
+    if body_version is None:
+        raise ApplicationError(
+            "version_required",
+            "Send the version you read (body `version`, `?version=` or If-Match) so that nobody's edit is lost.",
+            status=428,
+        )
+    return body_version, False
+
+
+# --- auth -------------------------------------------------------------------------------------------
+
+
+class TokenCreateView(APIView):
+    """Exchange a username and password for an API token (for scripts). Throttled like the login page."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    serializer_class = s.TokenInput
+
+    @extend_schema(request=s.TokenInput, responses={200: s.TokenOutput, 400: s.ErrorOutput, 429: s.ErrorOutput},
+                   auth=[])
+    def post(self, request):
+        data = s.TokenInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        username = data.validated_data["username"]
+        if login_locked(username=username, request=request):
+            raise ApplicationError("login_locked", LOCKED_MESSAGE, status=429)
+        user = authenticate(request, username=username, password=data.validated_data["password"])
+        if user is None or not user.is_active:
+            raise ApplicationError("invalid_credentials", "Unable to log in with these credentials.")
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response(s.TokenOutput({"token": token.key}).data)
+
+
+# --- projects, schema, model versions ----------------------------------------------------------------
+
+
+class ProjectListView(APIView):
+    pagination_class = Pagination
+
+    @extend_schema(responses={200: s.ProjectOutput(many=True), 401: ERRORS[401]})
+    def get(self, request):
+        """Projects you are a member of, with your role."""
+        page = self.paginate_queryset(selectors.project_list_for_member(user=request.user))
+        return self.get_paginated_response(s.ProjectOutput(page, many=True).data)
+
+
+class ProjectDetailView(ProjectAPIView):
+    @extend_schema(responses={200: s.ProjectOutput, **ERRORS})
+    def get(self, request, slug):
+        return Response(s.ProjectOutput({"project": self.project, "role": self.role}).data)
+
+
+class SchemaView(ProjectAPIView):
+    @extend_schema(responses={200: s.SchemaOutput, **ERRORS})
+    def get(self, request, slug):
+        """The project's annotation schema (brat annotation.conf/visual.conf semantics)."""
+        stored = AnnotationSchema.objects.filter(project=self.project).first()
+        if stored is None:
+            raise ApplicationError("no_schema", "This project has no schema yet.", status=404)
+        return Response(s.SchemaOutput(stored).data)
+
+
+class ModelVersionListView(ProjectAPIView):
+    @extend_schema(responses={200: s.ModelVersionOutput(many=True), **ERRORS})
+    def get(self, request, slug):
+        from inference.models import ModelVersion
+
+        versions = ModelVersion.objects.filter(project=self.project).order_by("-created_at", "-pk")
+        return Response(s.ModelVersionOutput(versions, many=True).data)
+
+
+# --- notes ------------------------------------------------------------------------------------------
+
+
+class NoteListView(ProjectAPIView):
+    pagination_class = Pagination
+
+    @extend_schema(parameters=[s.NoteListFilterInput], responses={200: s.NoteListOutput(many=True), **ERRORS})
+    def get(self, request, slug):
+        """Notes of the project (without their text), filtered and paginated."""
+        filters = s.NoteListFilterInput(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        page = self.paginate_queryset(selectors.note_list(project=self.project, **filters.validated_data))
+        return self.get_paginated_response(s.NoteListOutput(page, many=True).data)
+
+
+class NoteDetailView(ProjectAPIView):
+    @extend_schema(responses={200: s.NoteDetailOutput, **ERRORS})
+    def get(self, request, slug, note_id):
+        """One note with its text. Audited (note_view)."""
+        note = selectors.note_get(project=self.project, note_id=note_id)
+        audit_record(action=AuditAction.NOTE_VIEW, request=request, project=self.project, note=note,
+                     object_type="note", object_id=note.pk)
+        return Response(s.NoteDetailOutput(note).data)
+
+
+class NoteAnnotationSetListView(ProjectAPIView):
+    capabilities = {"POST": Capability.ANNOTATE}
+
+    @extend_schema(responses={200: s.AnnotationSetSummaryOutput(many=True), **ERRORS})
+    def get(self, request, slug, note_id):
+        """The annotation sets of a note (users', models', imports')."""
+        note = selectors.note_get(project=self.project, note_id=note_id)
+        return Response(s.AnnotationSetSummaryOutput(selectors.annotation_set_list(note=note), many=True).data)
+
+    @extend_schema(request=None, responses={200: s.AnnotationSetSummaryOutput, **ERRORS})
+    def post(self, request, slug, note_id):
+        """Your own annotation set on this note; created on first call from the newest model set's annotations
+        (as pending pre-labels) or empty. Idempotent."""
+        note = selectors.note_get(project=self.project, note_id=note_id)
+        aset = editing.annotation_set_for_editor(note=note, user=request.user)
+        return Response(s.AnnotationSetSummaryOutput(aset).data, headers={"ETag": f'"{aset.version}"'})
+
+
+# --- annotation sets --------------------------------------------------------------------------------
+
+
+class AnnotationSetDetailView(ProjectAPIView):
+    capabilities = {"PUT": Capability.ANNOTATE}
+
+    @extend_schema(responses={200: s.AnnotationSetDetailOutput, **ERRORS})
+    def get(self, request, slug, pk):
+        """An annotation set with all its annotations; the ETag header carries its version."""
+        aset = self.annotation_set(pk)
+        document = edits.annotation_set_document(aset)
+        data = s.AnnotationSetDetailOutput(aset, context={"document": document}).data
+        return Response(data, headers={"ETag": f'"{aset.version}"'})
+
+    @extend_schema(request=s.AnnotationSetReplaceInput, parameters=[IF_MATCH],
+                   responses={200: s.EditOutput, **WRITE_ERRORS})
+    def put(self, request, slug, pk):
+        """Replace every annotation of the set, if it is still at the version you read."""
+        aset = self.editable_annotation_set(pk)
+        data = s.AnnotationSetReplaceInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        new_status = data.validated_data.get("status")
+        if new_status == AnnotationSetStatus.GOLD and not role_can(self.role, Capability.SIGN_OFF):
+            raise ApplicationError("forbidden_status", "Only reviewers and admins may mark a set gold.", status=403)
+        version, from_if_match = requested_version(request, data.validated_data.get("version"))
+        try:
+            updated = edits.annotation_set_update(
+                annotation_set=aset, expected_version=version, request=request, status=new_status,
+                change=lambda before: s.data_to_document(data.validated_data, base=before),
+            )
+        except ConflictError as exc:
+            if from_if_match:
+                raise ApplicationError("precondition_failed", exc.message, details=exc.details,
+                                       status=status.HTTP_412_PRECONDITION_FAILED) from None
+            raise
+        data = s.EditOutput({"annotation_set": updated.pk, "version": updated.version, "id": None}).data
+        return Response(data, headers={"ETag": f'"{updated.version}"'})
+
+
+def edit(view: ProjectAPIView, aset: AnnotationSet, body_version, operation: str, call, *, status_code=200):
+    """Run editing service `call(annotation_set, expected_version)` audited, mapping a stale If-Match to 412."""
+    version, from_if_match = requested_version(view.request, body_version)
+    try:
+        result = edits.audited_edit(
+            annotation_set=aset, request=view.request, operation=operation, edit=lambda locked: call(locked, version)
+        )
+    except ConflictError as exc:
+        if from_if_match:
+            raise ApplicationError(
+                "precondition_failed", exc.message, details=exc.details, status=status.HTTP_412_PRECONDITION_FAILED
+            ) from None
+        raise
+    data = s.EditOutput({"annotation_set": aset.pk, "version": result.version, "id": result.selected}).data
+    return Response(data, status=status_code, headers={"ETag": f'"{result.version}"'})
+
+
+class EntityCreateView(ProjectAPIView):
+    capabilities = {"POST": Capability.ANNOTATE}
+
+    @extend_schema(request=s.EntityCreateInput, parameters=[IF_MATCH], responses={201: s.EditOutput, **WRITE_ERRORS})
+    def post(self, request, slug, pk):
+        """Add an entity over `fragments` ([[start, end], ...]); its text is cut from the note."""
+        aset = self.editable_annotation_set(pk)
+        v = validated(s.EntityCreateInput, request.data)
+        return edit(self, aset, v.get("version"), "entity_create", lambda a, version: editing.entity_create(
+            annotation_set=a, expected_version=version, type=v["type"], spans=v["fragments"], user=request.user,
+        ), status_code=201)
+
+
+class EntityDetailView(ProjectAPIView):
+    capabilities = {"PATCH": Capability.ANNOTATE, "DELETE": Capability.ANNOTATE}
+
+    @extend_schema(request=s.EntityUpdateInput, parameters=[IF_MATCH], responses={200: s.EditOutput, **WRITE_ERRORS})
+    def patch(self, request, slug, pk, local_id):
+        """Change an entity's type, attributes (name: value | true | null to remove) or normalization."""
+        aset = self.editable_annotation_set(pk)
+        v = validated(s.EntityUpdateInput, request.data)
+        norm = v.get("normalization")
+        return edit(self, aset, v.get("version"), "entity_update", lambda a, version: editing.entity_update(
+            annotation_set=a, expected_version=version, entity_id=local_id, user=request.user, type=v.get("type"),
+            attributes=v.get("attributes"),
+            normalization=(norm["resource"], norm["resource_id"], norm["text"]) if norm is not None else None,
+        ))
+
+    @extend_schema(request=None, parameters=[IF_MATCH, VERSION_QUERY], responses={200: s.EditOutput, **WRITE_ERRORS})
+    def delete(self, request, slug, pk, local_id):
+        """Delete an entity with its relations and attributes (a model pre-label is rejected instead)."""
+        aset = self.editable_annotation_set(pk)
+        return edit(self, aset, None, "entity_delete", lambda a, version: editing.entity_delete(
+            annotation_set=a, expected_version=version, entity_id=local_id, user=request.user,
+        ))
+
+
+class RelationCreateView(ProjectAPIView):
+    capabilities = {"POST": Capability.ANNOTATE}
+
+    @extend_schema(request=s.RelationCreateInput, parameters=[IF_MATCH],
+                   responses={201: s.EditOutput, **WRITE_ERRORS})
+    def post(self, request, slug, pk):
+        """Add a relation from entity `arg1` to entity `arg2`, if the schema allows it."""
+        aset = self.editable_annotation_set(pk)
+        v = validated(s.RelationCreateInput, request.data)
+        return edit(self, aset, v.get("version"), "relation_create", lambda a, version: editing.relation_create(
+            annotation_set=a, expected_version=version, type=v["type"], head=v["arg1"], tail=v["arg2"],
+            user=request.user,
+        ), status_code=201)
+
+
+class RelationDetailView(ProjectAPIView):
+    capabilities = {"DELETE": Capability.ANNOTATE}
+
+    @extend_schema(request=None, parameters=[IF_MATCH, VERSION_QUERY], responses={200: s.EditOutput, **WRITE_ERRORS})
+    def delete(self, request, slug, pk, local_id):
+        """Delete a relation (a model pre-label relation is rejected instead)."""
+        aset = self.editable_annotation_set(pk)
+        return edit(self, aset, None, "relation_delete", lambda a, version: editing.relation_delete(
+            annotation_set=a, expected_version=version, relation_id=local_id, user=request.user,
+        ))
+
+
+def _attribute(aset: AnnotationSet, local_id: str) -> AttributeRow:
+    row = AttributeRow.objects.filter(annotation_set=aset, local_id=local_id, entity__isnull=False).select_related(
+        "entity").first()
+    if row is None:
+        raise ApplicationError("not_found", f"No entity attribute {local_id} in these annotations.", status=404)
+    return row
+
+
+class AttributeCreateView(ProjectAPIView):
+    capabilities = {"POST": Capability.ANNOTATE}
+
+    @extend_schema(request=s.AttributeCreateInput, parameters=[IF_MATCH],
+                   responses={201: s.EditOutput, **WRITE_ERRORS})
+    def post(self, request, slug, pk):
+        """Set attribute `name` on entity `target` (`value` null for a binary attribute)."""
+        aset = self.editable_annotation_set(pk)
+        v = validated(s.AttributeCreateInput, request.data)
+        value = True if v["value"] is None else v["value"]
+        return edit(self, aset, v.get("version"), "attribute_set", lambda a, version: editing.entity_update(
+            annotation_set=a, expected_version=version, entity_id=v["target"], user=request.user,
+            attributes={v["name"]: value},
+        ), status_code=201)
+
+
+class AttributeDetailView(ProjectAPIView):
+    capabilities = {"PATCH": Capability.ANNOTATE, "DELETE": Capability.ANNOTATE}
+
+    @extend_schema(request=s.AttributeUpdateInput, parameters=[IF_MATCH],
+                   responses={200: s.EditOutput, **WRITE_ERRORS})
+    def patch(self, request, slug, pk, local_id):
+        """Change an attribute's value."""
+        aset = self.editable_annotation_set(pk)
+        v = validated(s.AttributeUpdateInput, request.data)
+        row = _attribute(aset, local_id)
+        value = True if v["value"] is None else v["value"]
+        return edit(self, aset, v.get("version"), "attribute_update", lambda a, version: editing.entity_update(
+            annotation_set=a, expected_version=version, entity_id=row.entity.local_id, user=request.user,
+            attributes={row.name: value},
+        ))
+
+    @extend_schema(request=None, parameters=[IF_MATCH, VERSION_QUERY], responses={200: s.EditOutput, **WRITE_ERRORS})
+    def delete(self, request, slug, pk, local_id):
+        aset = self.editable_annotation_set(pk)
+        row = _attribute(aset, local_id)
+        return edit(self, aset, None, "attribute_delete", lambda a, version: editing.entity_update(
+            annotation_set=a, expected_version=version, entity_id=row.entity.local_id, user=request.user,
+            attributes={row.name: None},
+        ))
+
+
+class PrelabelDecisionView(ProjectAPIView):
+    capabilities = {"POST": Capability.ANNOTATE}
+
+    @extend_schema(request=s.VersionInput, parameters=[IF_MATCH], responses={200: s.EditOutput, **WRITE_ERRORS})
+    def post(self, request, slug, pk, local_id, decision):
+        """Accept or reject a model pre-label (entity T.. or relation R..)."""
+        aset = self.editable_annotation_set(pk)
+        v = validated(s.VersionInput, request.data)
+        service = editing.prelabel_accept if decision == "accept" else editing.prelabel_reject
+        return edit(self, aset, v.get("version"), f"prelabel_{decision}", lambda a, version: service(
+            annotation_set=a, expected_version=version, local_id=local_id, user=request.user,
+        ))
+
+
+class LabelView(ProjectAPIView):
+    capabilities = {"PUT": Capability.ANNOTATE}
+
+    @extend_schema(request=s.LabelInput, parameters=[IF_MATCH], responses={200: s.EditOutput, **WRITE_ERRORS})
+    def put(self, request, slug, pk):
+        """Set the note-level verdict (ade / no_ade / uncertain) with an optional evidence relation."""
+        aset = self.editable_annotation_set(pk)
+        v = validated(s.LabelInput, request.data)
+        return edit(self, aset, v.get("version"), "note_label_set", lambda a, version: editing.note_label_set(
+            annotation_set=a, expected_version=version, value=v["value"], evidence=v.get("evidence"),
+            user=request.user,
+        ))
+
+
+class SubmitView(ProjectAPIView):
+    capabilities = {"POST": Capability.ANNOTATE}
+
+    @extend_schema(request=s.VersionInput, parameters=[IF_MATCH], responses={200: s.EditOutput, **WRITE_ERRORS})
+    def post(self, request, slug, pk):
+        """Submit the set for review (every pre-label decided, a verdict given, the set valid)."""
+        aset = self.editable_annotation_set(pk)
+        v = validated(s.VersionInput, request.data)
+        return edit(self, aset, v.get("version"), "submit", lambda a, version: editing.annotation_set_submit(
+            annotation_set=a, expected_version=version, user=request.user,
+        ))
+
+
+class UndoView(ProjectAPIView):
+    capabilities = {"POST": Capability.ANNOTATE}
+
+    @extend_schema(request=s.VersionInput, parameters=[IF_MATCH], responses={200: s.EditOutput, **WRITE_ERRORS})
+    def post(self, request, slug, pk):
+        """Undo the set's last edit."""
+        aset = self.editable_annotation_set(pk)
+        v = validated(s.VersionInput, request.data)
+        return edit(self, aset, v.get("version"), "undo", lambda a, version: editing.edit_undo(
+            annotation_set=a, expected_version=version, user=request.user,
+        ))
+
+
+# --- sign-offs ----------------------------------------------------------------------------------------
+
+
+class SignOffView(ProjectAPIView):
+    capabilities = {"POST": Capability.SIGN_OFF}
+
+    @extend_schema(responses={200: s.SignOffOutput(many=True), **ERRORS})
+    def get(self, request, slug, note_id):
+        """The note's sign-offs, newest first."""
+        note = selectors.note_get(project=self.project, note_id=note_id)
+        return Response(s.SignOffOutput(selectors.sign_off_list(note=note), many=True).data)
+
+    @extend_schema(request=s.SignOffInput, responses={201: s.SignOffOutput, 409: ERRORS[400], **ERRORS})
+    def post(self, request, slug, note_id):
+        """Sign the note off: confirm or overturn the model's flag (overturning needs a comment). Audited."""
+        note = selectors.note_get(project=self.project, note_id=note_id)
+        v = validated(s.SignOffInput, request.data)
+        with transaction.atomic():
+            sign_off = review.note_sign_off(note=note, user=request.user, decision=v["decision"],
+                                            comment=v["comment"])
+            audit_record(action=AuditAction.SIGN_OFF, request=request, project=self.project, note=note,
+                         object_type="sign_off", object_id=sign_off.pk,
+                         details={"decision": sign_off.decision, "annotation_set": sign_off.annotation_set_id})
+        return Response(s.SignOffOutput(sign_off).data, status=201)
+
+
+# --- jobs -------------------------------------------------------------------------------------------
+
+
+class JobListView(ProjectAPIView):
+    capabilities = {"POST": Capability.MANAGE}
+    pagination_class = Pagination
+
+    @extend_schema(responses={200: s.JobOutput(many=True), **ERRORS})
+    def get(self, request, slug):
+        """The project's jobs, newest first."""
+        from inference.models import Job
+
+        jobs = Job.objects.filter(project=self.project).select_related("model_version").order_by("-created_at", "-pk")
+        page = self.paginate_queryset(jobs)
+        return self.get_paginated_response(s.JobOutput(page, many=True).data)
+
+    @extend_schema(request=s.JobCreateInput, responses={201: s.JobOutput, **ERRORS})
+    def post(self, request, slug):
+        """Start a job: pre_annotate or classify (with the active or a given model version) or export. Audited."""
+        from inference.models import ModelVersion
+        from inference.services.jobs import job_create
+
+        v = validated(s.JobCreateInput, request.data)
+        model_version = None
+        if v.get("model_version"):
+            model_version = ModelVersion.objects.filter(project=self.project, pk=v["model_version"]).first()
+            if model_version is None:
+                raise ApplicationError("not_found", "No such model version in this project.", status=404)
+        with transaction.atomic():
+            job = job_create(project=self.project, kind=v["kind"], parameters=v["parameters"],
+                             model_version=model_version, created_by=request.user)
+            audit_record(action=AuditAction.JOB_START, request=request, project=self.project, object_type="job",
+                         object_id=job.pk, details={"kind": job.kind, "model_version": job.model_version_id})
+        return Response(s.JobOutput(job).data, status=201)
+
+
+def _job(project, job_id: int):
+    from inference.models import Job
+
+    job = Job.objects.select_related("model_version").filter(project=project, pk=job_id).first()
+    if job is None:
+        raise ApplicationError("not_found", "No such job in this project.", status=404)
+    return job
+
+
+class JobDetailView(ProjectAPIView):
+    @extend_schema(responses={200: s.JobOutput, **ERRORS})
+    def get(self, request, slug, job_id):
+        """A job's state and progress."""
+        return Response(s.JobOutput(_job(self.project, job_id)).data)
+
+
+class JobCancelView(ProjectAPIView):
+    capabilities = {"POST": Capability.MANAGE}
+
+    @extend_schema(request=None, responses={200: s.JobOutput, **ERRORS})
+    def post(self, request, slug, job_id):
+        """Cancel a queued or running job. Audited."""
+        from inference.services.jobs import job_cancel
+
+        with transaction.atomic():
+            job = job_cancel(job=_job(self.project, job_id), user=request.user)
+            audit_record(action=AuditAction.JOB_CANCEL, request=request, project=self.project, object_type="job",
+                         object_id=job.pk)
+        return Response(s.JobOutput(job).data)
+
+
+class JobDownloadView(ProjectAPIView):
+    capabilities = {"GET": Capability.MANAGE}
+
+    def perform_content_negotiation(self, request, force=False):
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY, **ERRORS})
+    def get(self, request, slug, job_id):
+        """Download an export job's result. Audited (download)."""
+        job = _job(self.project, job_id)
+        root = (Path(settings.MEDIA_ROOT) / "exports").resolve()
+        path = Path(job.result_path).resolve() if job.result_path else None
+        if path is None or not path.is_file() or root not in path.parents:
+            raise ApplicationError("not_found", "This job has no result to download.", status=404)
+        audit_record(action=AuditAction.DOWNLOAD, request=request, project=self.project, object_type="job",
+                     object_id=job.pk)
+        return FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type="application/zip")
+
+
+# --- exports ----------------------------------------------------------------------------------------
+
+
+def export_dir(project) -> Path:
+    return Path(settings.MEDIA_ROOT) / "exports" / str(project.pk)
+
+
+class ExportCreateView(ProjectAPIView):
+    capabilities = {"POST": Capability.MANAGE}
+
+    @extend_schema(request=s.ExportCreateInput, responses={201: s.ExportOutput, **ERRORS})
+    def post(self, request, slug):
+        """Export the project synchronously as a zip (small projects; larger ones need an export job)."""
+        data = s.ExportCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        limit = settings.ADE_REVIEW_API_SYNC_EXPORT_MAX_NOTES
+        if Note.objects.filter(project=self.project).count() > limit:
+            raise ApplicationError("export_too_large", f"More than {limit} notes: start an export job instead.")
+        export_id = uuid.uuid4().hex
+        out = export_dir(self.project) / f"{export_id}.zip"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        written = corpus_export(project=self.project, out=out, fmt=v["format"], source=v["source"],
+                                only_annotated=v["only_annotated"])
+        audit_record(action=AuditAction.EXPORT, request=request, project=self.project, object_type="export",
+                     object_id=export_id, details={"format": v["format"], "source": v["source"], "notes": written})
+        payload = {"id": export_id, "format": v["format"], "source": v["source"], "notes": written,
+                   "size_bytes": out.stat().st_size,
+                   "download_url": request.build_absolute_uri(f"{export_id}/download/")}
+        return Response(s.ExportOutput(payload).data, status=201)
+
+
+class ExportDownloadView(ProjectAPIView):
+    capabilities = {"GET": Capability.MANAGE}
+
+    def perform_content_negotiation(self, request, force=False):
+        return super().perform_content_negotiation(request, force=True)  # a zip whatever Accept says
+
+    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY, **ERRORS})
+    def get(self, request, slug, export_id):
+        """Download an export (a zip). Audited (download)."""
+        path = export_dir(self.project) / f"{export_id}.zip"
+        if not path.is_file():
+            raise ApplicationError("not_found", "No such export.", status=404)
+        audit_record(action=AuditAction.DOWNLOAD, request=request, project=self.project, object_type="export",
+                     object_id=export_id)
+        return FileResponse(path.open("rb"), as_attachment=True, filename=f"{self.project.slug}-{export_id}.zip",
+                            content_type="application/zip")

@@ -1,0 +1,221 @@
+"""The audit trail: append-only records of who read or changed what, from where.
+
+Rows are only ever inserted. The model and its querysets refuse update and delete, and a database
+trigger (migration `audit_trail`) refuses UPDATE and DELETE from any client, raw SQL included.
+Records carry ids, types and offsets, never clinical text.
+
+Imported at the end of `annotations/models.py` so that Django registers the model.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.db import models
+from django.dispatch import receiver
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+
+class AuditAction(models.TextChoices):
+    NOTE_VIEW = "note_view", "Note viewed"
+    ANNOTATION_CHANGE = "annotation_change", "Annotations changed"
+    SIGN_OFF = "sign_off", "Signed off"
+    JOB_START = "job_start", "Job started"
+    JOB_CANCEL = "job_cancel", "Job cancelled"
+    EXPORT = "export", "Export"
+    DOWNLOAD = "download", "Download"
+    LOGIN_SUCCESS = "login_success", "Login"
+    LOGIN_FAILURE = "login_failure", "Failed login"
+
+
+class AppendOnlyError(RuntimeError):
+    """Raised on any attempt to change or delete an audit record."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("The audit trail is append-only: records cannot be updated.")
+
+    def delete(self):
+        raise AppendOnlyError("The audit trail is append-only: records cannot be deleted.")
+
+    # bulk_update goes through update(); _raw_delete is what cascades use.
+    def _raw_delete(self, using):
+        raise AppendOnlyError("The audit trail is append-only: records cannot be deleted.")
+
+
+class AuditEvent(models.Model):
+    """One audited action. Foreign keys carry no database constraint and no cascade, so deleting a user,
+    project or note never touches (or is blocked by) the trail; `actor_username` keeps the name."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(max_length=30, choices=AuditAction.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        related_name="+",
+    )
+    actor_username = models.CharField(max_length=150, blank=True)
+    project = models.ForeignKey(
+        "annotations.Project", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        related_name="+",
+    )
+    note = models.ForeignKey(
+        "annotations.Note", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        related_name="+",
+    )
+    object_type = models.CharField(max_length=50, blank=True)
+    object_id = models.CharField(max_length=100, blank=True)
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["project", "-created_at"], name="audit_project_time_idx"),
+            models.Index(fields=["note", "-created_at"], name="audit_note_time_idx"),
+            models.Index(fields=["action", "-created_at"], name="audit_action_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.actor_username}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise AppendOnlyError("The audit trail is append-only: records cannot be updated.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("The audit trail is append-only: records cannot be deleted.")
+
+
+def client_address(request) -> str | None:
+    """The client's IP address: REMOTE_ADDR, or, when ADE_REVIEW_TRUSTED_PROXIES > 0, the address that many
+    hops from the right of X-Forwarded-For (the one the nearest trusted proxy saw)."""
+    if request is None:
+        return None
+    address = request.META.get("REMOTE_ADDR", "")
+    trusted = getattr(settings, "ADE_REVIEW_TRUSTED_PROXIES", 0)
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if trusted > 0 and forwarded:
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        if len(hops) >= trusted:
+            address = hops[-trusted]
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
+
+
+def audit_record(
+    *,
+    action: str,
+    request=None,
+    actor=None,
+    actor_username: str = "",
+    project=None,
+    note=None,
+    object_type: str = "",
+    object_id: Any = "",
+    details: dict | None = None,
+) -> AuditEvent:
+    """Append one record to the audit trail.
+
+    `actor` defaults to the request's authenticated user; the client address comes from the request.
+    `details` must hold structure only (ids, types, offsets, versions), never clinical text.
+    """
+    if actor is None and request is not None and getattr(request, "user", None) is not None:
+        if request.user.is_authenticated:
+            actor = request.user
+    return AuditEvent.objects.create(
+        action=action,
+        actor=actor,
+        actor_username=(actor.get_username() if actor is not None else actor_username)[:150],
+        project=project,
+        note=note,
+        object_type=object_type,
+        object_id=str(object_id) if object_id not in (None, "") else "",
+        client_address=client_address(request),
+        details=details or {},
+    )
+
+
+def audit_event_list(
+    *,
+    project=None,
+    action: str | None = None,
+    actor_username: str | None = None,
+    note_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> models.QuerySet[AuditEvent]:
+    """Audit records, newest first, filtered; the caller has checked that the reader may MANAGE `project`."""
+    events = AuditEvent.objects.all()
+    if project is not None:
+        events = events.filter(project=project)
+    if action:
+        events = events.filter(action=action)
+    if actor_username:
+        events = events.filter(actor_username=actor_username)
+    if note_id:
+        events = events.filter(note_id=note_id)
+    if since:
+        events = events.filter(created_at__gte=since)
+    if until:
+        events = events.filter(created_at__lt=until)
+    return events.order_by("-created_at", "-pk")
+
+
+def annotation_structure(document) -> dict:
+    """The shape of a Document's annotations for an audit record: ids, types, offsets; no text."""
+    return {
+        "entities": [
+            {"id": e.id, "type": e.type, "fragments": [[s.start, s.end] for s in e.spans]} for e in document.entities
+        ],
+        "relations": [{"id": r.id, "type": r.type, "arg1": r.arg1, "arg2": r.arg2} for r in document.relations],
+        "events": [
+            {"id": ev.id, "type": ev.type, "trigger": ev.trigger, "args": [list(a) for a in ev.args]}
+            for ev in document.events
+        ],
+        "attributes": [{"id": a.id, "name": a.name, "target": a.target, "value": a.value} for a in document.attributes],
+        "normalizations": [
+            {"id": n.id, "target": n.target, "resource": n.resource, "resource_id": n.resource_id}
+            for n in document.normalizations
+        ],
+        "annotator_notes": [{"id": n.id, "target": n.target} for n in document.notes],
+        "equivalences": [{"type": q.type, "members": list(q.members)} for q in document.equivalences],
+        "label": document.label,
+    }
+
+
+def audit_csv_rows(events: Iterable[AuditEvent]) -> Iterable[list[str]]:
+    """Header and rows for a CSV export of audit records."""
+    yield ["time", "action", "actor", "project_id", "note_id", "object_type", "object_id", "client_address", "details"]
+    for e in events:
+        yield [
+            e.created_at.isoformat(), e.action, e.actor_username, str(e.project_id or ""), str(e.note_id or ""),
+            e.object_type, e.object_id, e.client_address or "", json.dumps(e.details, sort_keys=True),
+        ]
+
+
+@receiver(user_logged_in, dispatch_uid="annotations.audit.login_success")
+def _on_login(sender, request, user, **kwargs):
+    audit_record(action=AuditAction.LOGIN_SUCCESS, request=request, actor=user)
+
+
+@receiver(user_login_failed, dispatch_uid="annotations.audit.login_failure")
+def _on_login_failed(sender, credentials, request=None, **kwargs):
+    # credentials arrive with the password already masked by Django; only the username is kept.
+    username = str(credentials.get("username", ""))[:150]
+    audit_record(action=AuditAction.LOGIN_FAILURE, request=request, actor_username=username)
