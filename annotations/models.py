@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 
 
 class ProjectRole(models.TextChoices):
@@ -102,6 +103,15 @@ class Note(models.Model):
             models.Index(fields=["project", "flagged", "-ade_probability"], name="note_queue_idx"),
             models.Index(fields=["project", "review_status"], name="note_status_idx"),
             models.Index(fields=["patient", "timestamp"], name="note_patient_time_idx"),
+            # The review queue's order (probability, then uncertainty, then id) for keyset pages.
+            models.Index(
+                F("project"),
+                F("flagged"),
+                Coalesce("ade_probability", -1.0).desc(),
+                Coalesce("ade_uncertainty", -1.0).desc(),
+                F("id").desc(),
+                name="note_queue_keyset_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -166,6 +176,17 @@ class Origin(models.TextChoices):
     IMPORT = "import", "Import"
 
 
+class Decision(models.TextChoices):
+    """What a person did to an annotation (provenance); blank = nobody decided (imports, pending pre-labels).
+
+    Rejected rows stay in the set for the record but are never exported or trained on."""
+
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+    MODIFIED = "modified", "Modified"
+    ADDED = "added", "Added"
+
+
 class Entity(models.Model):
     """A text-bound annotation; `fragments` is a list of [start, end] pairs (several = discontinuous)."""
 
@@ -178,6 +199,7 @@ class Entity(models.Model):
     text = models.TextField()
     confidence = models.FloatField(null=True, blank=True)
     origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.HUMAN)
+    decision = models.CharField(max_length=10, choices=Decision.choices, blank=True, db_default="")
 
     class Meta:
         constraints = [
@@ -238,6 +260,7 @@ class Relation(models.Model):
     arg2_event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     confidence = models.FloatField(null=True, blank=True)
     origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.HUMAN)
+    decision = models.CharField(max_length=10, choices=Decision.choices, blank=True, db_default="")
 
     class Meta:
         constraints = [
@@ -335,3 +358,38 @@ class NoteLabel(models.Model):
     )
     labelled_at = models.DateTimeField(auto_now=True)
 from .audit import AuditEvent  # noqa: E402,F401
+
+
+class AnnotationEdit(models.Model):
+    """One editor edit of an annotation set, with what undoing it needs (the rows it touched, as they were)."""
+
+    annotation_set = models.ForeignKey(AnnotationSet, on_delete=models.CASCADE, related_name="edits")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=40)
+    version_after = models.PositiveIntegerField()
+    undo = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["annotation_set", "-id"], name="annotation_edit_latest_idx")]
+
+
+class SignOffDecision(models.TextChoices):
+    CONFIRM = "confirm", "Confirm the model's flag"
+    OVERTURN = "overturn", "Overturn the model's flag"
+
+
+class SignOff(models.Model):
+    """A reviewer's sign-off of a note: confirms or overturns the model flag; the note becomes read-only."""
+
+    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="sign_offs")
+    annotation_set = models.ForeignKey(
+        AnnotationSet, null=True, blank=True, on_delete=models.SET_NULL, related_name="sign_offs"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(max_length=10, choices=SignOffDecision.choices)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["note", "-created_at"], name="sign_off_note_idx")]

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from dataclasses import dataclass, field
+from datetime import date
 
-from .models import Project
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+
+from .models import AnnotationSet, Decision, Entity, Note, Patient, Project, Relation, ReviewStatus, SignOff
 
 
 def project_list_for_user(*, user) -> QuerySet[Project]:
@@ -14,3 +20,157 @@ def project_list_for_user(*, user) -> QuerySet[Project]:
         .annotate(note_count=Count("notes", distinct=True), flagged_count=Count("notes", filter=Q(notes__flagged=True), distinct=True))
         .order_by("name")
     )
+
+
+# --- dashboard, queue, notes, patients -----------------------------------------------------------------
+
+QUEUE_PAGE = 50
+
+
+def project_dashboard(*, project: Project) -> dict:
+    """Notes by review status, the flagged count and the active model version (a fixed 3 queries)."""
+    from inference.models import ModelVersion
+
+    by_status = dict(
+        Note.objects.filter(project=project).values_list("review_status").annotate(n=Count("id")).order_by()
+    )
+    statuses = [(value, label, by_status.get(value, 0)) for value, label in ReviewStatus.choices]
+    flagged = Note.objects.filter(project=project, flagged=True).count()
+    model = ModelVersion.objects.filter(project=project, is_active=True).first()
+    return {"statuses": statuses, "total": sum(by_status.values()), "flagged": flagged, "model_version": model}
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the review queue shows; every field optional. `flagged_only` is the queue proper."""
+
+    flagged_only: bool = True
+    status: str = ""
+    entity_type: str = ""
+    relation_type: str = ""
+    annotator: str = ""
+    patient: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    q: str = ""
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    notes: list
+    next_cursor: str | None
+    filters: QueueFilters = field(default_factory=QueueFilters)
+
+
+def _cursor_parse(cursor: str) -> tuple[float, float, int] | None:
+    try:
+        p, u, i = cursor.split("_")
+        return float(p), float(u), int(i)
+    except ValueError:
+        return None
+
+
+def note_queue(*, project: Project, filters: QueueFilters, cursor: str = "", limit: int = QUEUE_PAGE) -> QueuePage:
+    """One page of the review queue: notes ranked by ADE probability, then uncertainty, then id (newest
+    first), keyset-paginated on that order (fast at any depth: no OFFSET, no COUNT over the table).
+
+    Text search uses PostgreSQL full-text search (english, GIN-indexed) and icontains elsewhere.
+    """
+    qs = Note.objects.filter(project=project).alias(
+        pc=Coalesce("ade_probability", Value(-1.0)), uc=Coalesce("ade_uncertainty", Value(-1.0))
+    )
+    if filters.flagged_only:
+        qs = qs.filter(flagged=True)
+    if filters.status:
+        qs = qs.filter(review_status=filters.status)
+    if filters.entity_type:
+        qs = qs.filter(
+            Exists(
+                Entity.objects.filter(annotation_set__note=OuterRef("pk"), type=filters.entity_type).exclude(
+                    decision=Decision.REJECTED
+                )
+            )
+        )
+    if filters.relation_type:
+        qs = qs.filter(
+            Exists(
+                Relation.objects.filter(annotation_set__note=OuterRef("pk"), type=filters.relation_type).exclude(
+                    decision=Decision.REJECTED
+                )
+            )
+        )
+    if filters.annotator:
+        qs = qs.filter(
+            Exists(AnnotationSet.objects.filter(note=OuterRef("pk"), source_kind="user", user__username=filters.annotator))
+        )
+    if filters.patient:
+        qs = qs.filter(patient__external_id=filters.patient)
+    if filters.date_from:
+        qs = qs.filter(timestamp__date__gte=filters.date_from)
+    if filters.date_to:
+        qs = qs.filter(timestamp__date__lte=filters.date_to)
+    if filters.q:
+        if connection.vendor == "postgresql":
+            from django.contrib.postgres.search import SearchQuery, SearchVector
+
+            qs = qs.alias(search=SearchVector("text", config="english")).filter(
+                search=SearchQuery(filters.q, config="english", search_type="websearch")
+            )
+        else:
+            qs = qs.filter(text__icontains=filters.q)
+    after = _cursor_parse(cursor) if cursor else None
+    if after:
+        p, u, i = after
+        qs = qs.filter(Q(pc__lt=p) | Q(pc=p, uc__lt=u) | Q(pc=p, uc=u, id__lt=i))
+    rows = list(
+        qs.select_related("patient")
+        .defer("text", "metadata", "text_hash")
+        .order_by(F("pc").desc(), F("uc").desc(), F("id").desc())[: limit + 1]
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        p = -1.0 if last.ade_probability is None else last.ade_probability
+        u = -1.0 if last.ade_uncertainty is None else last.ade_uncertainty
+        next_cursor = f"{p!r}_{u!r}_{last.pk}"
+    return QueuePage(notes=rows, next_cursor=next_cursor, filters=filters)
+
+
+def queue_filter_choices(*, project: Project) -> dict:
+    """The values the queue's filter menus offer (from the schema, not from scanning annotations)."""
+    from .services.schemas import project_schema_get
+
+    schema = project_schema_get(project=project)
+    return {
+        "statuses": ReviewStatus.choices,
+        "entity_types": [t.name for t in schema.entity_types if t.annotatable] if schema else [],
+        "relation_types": sorted({r.name for r in schema.relation_types if not r.name.startswith("<")}) if schema else [],
+    }
+
+
+def note_get(*, project: Project, note_id: int) -> Note:
+    """A note of the project (404 otherwise), with its patient."""
+    return get_object_or_404(Note.objects.select_related("patient", "project"), project=project, pk=note_id)
+
+
+def patient_get(*, project: Project, patient_id: int) -> Patient:
+    return get_object_or_404(Patient, project=project, pk=patient_id)
+
+
+def patient_notes(*, patient: Patient) -> QuerySet[Note]:
+    """A patient's notes in time order (undated last), without their texts."""
+    return (
+        Note.objects.filter(patient=patient)
+        .defer("text", "metadata", "text_hash")
+        .order_by(F("timestamp").asc(nulls_last=True), "pk")
+    )
+
+
+def note_sign_offs(*, note: Note) -> QuerySet[SignOff]:
+    return SignOff.objects.filter(note=note).select_related("user").order_by("-created_at")
+
+
+def note_annotation_sets(*, note: Note) -> QuerySet[AnnotationSet]:
+    """Every annotation set of a note (for the reviewer's view of who said what)."""
+    return AnnotationSet.objects.filter(note=note).select_related("user", "model_version").order_by("source_kind", "pk")

@@ -4,4 +4,12 @@ from . import views
 
 urlpatterns = [
     path("", views.project_list, name="project-list"),
+    path("p/<slug:slug>/", views.project_dashboard, name="project-dashboard"),
+    path("p/<slug:slug>/queue/", views.queue, name="note-queue"),
+    path("p/<slug:slug>/notes/<int:note_id>/", views.note_detail, name="note-detail"),
+    path("p/<slug:slug>/notes/<int:note_id>/entities/<str:local_id>/", views.note_entity, name="note-entity"),
+    path("p/<slug:slug>/notes/<int:note_id>/relation-form/", views.note_relation_form, name="note-relation-form"),
+    path("p/<slug:slug>/notes/<int:note_id>/edit/<slug:action>/", views.note_edit, name="note-edit"),
+    path("p/<slug:slug>/notes/<int:note_id>/sign-off/", views.note_sign_off, name="note-sign-off"),
+    path("p/<slug:slug>/patients/<int:patient_id>/", views.patient_detail, name="patient-detail"),
 ]

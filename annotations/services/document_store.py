@@ -40,6 +40,7 @@ from annotations.models import (
     AnnotationSet,
     AnnotatorNote,
     Attribute,
+    Decision,
     Entity,
     Equivalence,
     EquivalenceMember,
@@ -188,8 +189,10 @@ def annotation_sets_to_documents(annotation_sets: Iterable[AnnotationSet]) -> di
     parts: dict[int, dict[str, list]] = {pk: defaultdict(list) for pk in ids}
     entity_ids: dict[int, str] = {}
     # values_list rather than model instances: exports read tens of thousands of rows per chunk.
+    # Rejected pre-labels stay in their set for provenance but are never exported or trained on.
     for pk, set_id, local_id, type_, fragments, text, confidence in (
         Entity.objects.filter(annotation_set_id__in=ids)
+        .exclude(decision=Decision.REJECTED)
         .order_by("pk")
         .values_list("pk", "annotation_set_id", "local_id", "type", "fragments", "text", "confidence")
     ):
@@ -216,12 +219,15 @@ def annotation_sets_to_documents(annotation_sets: Iterable[AnnotationSet]) -> di
     relation_ids: dict[int, str] = {}
     for pk, set_id, local_id, type_, role1, role2, ent1, ev1, ent2, ev2, confidence in (
         Relation.objects.filter(annotation_set_id__in=ids)
+        .exclude(decision=Decision.REJECTED)
         .order_by("pk")
         .values_list(
             "pk", "annotation_set_id", "local_id", "type", "arg1_role", "arg2_role", "arg1_entity_id",
             "arg1_event_id", "arg2_entity_id", "arg2_event_id", "confidence",
         )
     ):
+        if (ent1 and ent1 not in entity_ids) or (ent2 and ent2 not in entity_ids):
+            continue  # an argument was rejected
         relation_ids[pk] = local_id
         parts[set_id]["relations"].append(
             RelationRecord(
@@ -235,24 +241,31 @@ def annotation_sets_to_documents(annotation_sets: Iterable[AnnotationSet]) -> di
             )
         )
 
-    def target_of(row) -> str:
+    def target_of(row) -> str | None:
+        """The target's local id; None when the target is a rejected pre-label."""
         if row.entity_id:
-            return entity_ids[row.entity_id]
+            return entity_ids.get(row.entity_id)
         if row.relation_id:
-            return relation_ids[row.relation_id]
+            return relation_ids.get(row.relation_id)
         return event_ids[row.event_id]
 
     for a in Attribute.objects.filter(annotation_set_id__in=ids).order_by("pk"):
+        if target_of(a) is None:
+            continue
         parts[a.annotation_set_id]["attributes"].append(
             AttributeRecord(id=a.local_id, name=a.name, target=target_of(a), value=a.value)
         )
     for n in Normalization.objects.filter(annotation_set_id__in=ids).order_by("pk"):
+        if target_of(n) is None:
+            continue
         parts[n.annotation_set_id]["normalizations"].append(
             NormalizationRecord(
                 id=n.local_id, target=target_of(n), resource=n.resource, resource_id=n.resource_id, text=n.text, type=n.type
             )
         )
     for n in AnnotatorNote.objects.filter(annotation_set_id__in=ids).order_by("pk"):
+        if target_of(n) is None:
+            continue
         parts[n.annotation_set_id]["notes"].append(
             AnnotatorNoteRecord(id=n.local_id, target=target_of(n), text=n.text, type=n.type)
         )

@@ -1,10 +1,16 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""HTML views: whole pages, or for HTMX requests the named fragment that changed."""
 
-from . import selectors
+from .editor import note_detail, note_edit, note_entity, note_relation_form, note_sign_off
+from .projects import patient_detail, project_dashboard, project_list, queue
 
-
-@login_required
-def project_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "annotations/project_list.html", {"projects": selectors.project_list_for_user(user=request.user)})
+__all__ = [
+    "note_detail",
+    "note_edit",
+    "note_entity",
+    "note_relation_form",
+    "note_sign_off",
+    "patient_detail",
+    "project_dashboard",
+    "project_list",
+    "queue",
+]

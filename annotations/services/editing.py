@@ -1,0 +1,657 @@
+"""Fine-grained edits of one annotation set, for the editor UI and the REST API.
+
+Every edit: locks the set, refuses a stale `expected_version` with ConflictError (no lost update, no
+silent merge), refuses a signed-off note unless the user is a project admin, checks the changed
+annotations and what they point at with `annotation_set_check` against the project schema (the same
+rule check imports use), writes only the rows it changes, bumps `AnnotationSet.version` and records
+what undoing it needs (the touched rows as they were) in an AnnotationEdit.
+
+Pre-labels are the model's annotations copied into a user's set (origin=model, confidence kept,
+decision blank = pending). Accepting sets decision=accepted; rejecting keeps the row with
+decision=rejected for provenance: rejected rows are never exported or trained on.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from annotations.errors import ApplicationError, ConflictError
+from annotations.formats.document import Attribute as AttributeRecord
+from annotations.formats.document import Document, Span
+from annotations.formats.document import Entity as EntityRecord
+from annotations.formats.document import Normalization as NormalizationRecord
+from annotations.formats.document import Relation as RelationRecord
+from annotations.formats.text import span_text
+from annotations.models import (
+    AnnotationEdit,
+    AnnotationSet,
+    AnnotationSetSource,
+    AnnotationSetStatus,
+    Attribute,
+    Decision,
+    Entity,
+    Normalization,
+    Note,
+    NoteLabel,
+    NoteLabelValue,
+    Origin,
+    ProjectMembership,
+    ProjectRole,
+    Relation,
+    ReviewStatus,
+)
+
+from .annotation_sets import annotation_set_check
+from .document_store import annotation_sets_to_documents, annotation_sets_write
+from .schemas import project_schema_get
+
+UNDO_KEEP = 20
+# Children after parents: restore in this order, delete in the reverse one.
+_MODELS = {
+    "entity": Entity,
+    "relation": Relation,
+    "attribute": Attribute,
+    "normalization": Normalization,
+    "label": NoteLabel,
+}
+_LIVE = ~Q(decision=Decision.REJECTED)
+
+
+@dataclass
+class EditResult:
+    """What an edit changed, so a view can re-render only that (and an API can report the version)."""
+
+    annotation_set: AnnotationSet
+    version: int
+    action: str
+    selected: str | None = None  # local id of the entity/relation the edit was about
+    regions: list[tuple[int, int]] = field(default_factory=list)  # text regions whose rendering changed
+    relations_changed: bool = False
+    label_changed: bool = False
+
+
+class _Recorder:
+    """Remembers the rows an edit touches (as they were) and the rows it creates, for undo."""
+
+    def __init__(self) -> None:
+        self.before: dict[str, dict[int, dict]] = defaultdict(dict)
+        self.created: dict[str, list[int]] = defaultdict(list)
+
+    def touch(self, key: str, queryset) -> None:
+        for row in queryset.values():
+            self.before[key].setdefault(row["id"], row)
+
+    def create(self, key: str, pk: int) -> None:
+        self.created[key].append(pk)
+
+    def as_json(self, extra: dict) -> dict:
+        encoder = DjangoJSONEncoder()
+        before = {
+            key: [{k: (encoder.default(v) if hasattr(v, "isoformat") else v) for k, v in r.items()} for r in rows.values()]
+            for key, rows in self.before.items()
+        }
+        return {"before": before, "created": dict(self.created), **extra}
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+
+def _lock(annotation_set: AnnotationSet, expected_version: int, user) -> AnnotationSet:
+    locked = AnnotationSet.objects.select_for_update().select_related("note__project").get(pk=annotation_set.pk)
+    if locked.version != expected_version:
+        raise ConflictError(
+            f"Someone else changed these annotations (now version {locked.version}, you had {expected_version}). "
+            "Your edit was not saved and nothing was overwritten: reload to see their changes, then redo it.",
+            current_version=locked.version,
+        )
+    note = locked.note
+    is_admin = None
+
+    def admin() -> bool:
+        nonlocal is_admin
+        if is_admin is None:
+            is_admin = ProjectMembership.objects.filter(
+                project_id=note.project_id, user=user, role=ProjectRole.ADMIN
+            ).exists()
+        return is_admin
+
+    if locked.source_kind != AnnotationSetSource.USER:
+        raise ApplicationError("read_only_set", "Model and import annotations are read-only; edit your own copy.", status=403)
+    if locked.user_id != getattr(user, "pk", None) and not admin():
+        raise ApplicationError("not_your_set", "These are someone else's annotations; they are read-only to you.", status=403)
+    if note.review_status == ReviewStatus.SIGNED_OFF and not admin():
+        raise ApplicationError("signed_off", "This note is signed off; only a project admin can change it.", status=403)
+    return locked
+
+
+def _finish(locked: AnnotationSet, user, action: str, recorder: _Recorder, **result) -> EditResult:
+    """Bump the version, move statuses forward, record the undo step."""
+    updates = {"version": F("version") + 1, "updated_at": timezone.now()}
+    previous_status = locked.status
+    if locked.status in (AnnotationSetStatus.PRE_ANNOTATED, AnnotationSetStatus.SUBMITTED):
+        updates["status"] = AnnotationSetStatus.IN_PROGRESS
+    AnnotationSet.objects.filter(pk=locked.pk).update(**updates)
+    note = locked.note
+    previous_note_status = note.review_status
+    if note.review_status in (ReviewStatus.UNREVIEWED, ReviewStatus.SUBMITTED):
+        Note.objects.filter(pk=note.pk).update(review_status=ReviewStatus.IN_PROGRESS)
+        note.review_status = ReviewStatus.IN_PROGRESS
+    version = locked.version + 1
+    locked.version = version
+    locked.status = updates.get("status", locked.status)
+    AnnotationEdit.objects.create(
+        annotation_set=locked,
+        user=user if getattr(user, "pk", None) else None,
+        action=action,
+        version_after=version,
+        undo=recorder.as_json({"status": previous_status, "note_status": previous_note_status}),
+    )
+    if version % 10 == 0:
+        keep = list(AnnotationEdit.objects.filter(annotation_set=locked).order_by("-id").values_list("id", flat=True)[:UNDO_KEEP])
+        AnnotationEdit.objects.filter(annotation_set=locked).exclude(id__in=keep).delete()
+    return EditResult(annotation_set=locked, version=version, action=action, **result)
+
+
+def _next_id(locked: AnnotationSet, model, prefix: str) -> str:
+    numbers = [
+        int(x[len(prefix):])
+        for x in model.objects.filter(annotation_set=locked, local_id__startswith=prefix).values_list("local_id", flat=True)
+        if x[len(prefix):].isdigit()
+    ]
+    return f"{prefix}{max(numbers, default=0) + 1}"
+
+
+def _entity(locked: AnnotationSet, local_id: str) -> Entity:
+    entity = Entity.objects.filter(annotation_set=locked, local_id=local_id).first()
+    if entity is None or entity.decision == Decision.REJECTED:
+        raise ApplicationError("not_found", f"No entity {local_id} in these annotations (was it undone?).", status=404)
+    return entity
+
+
+def _relation(locked: AnnotationSet, local_id: str) -> Relation:
+    relation = Relation.objects.filter(annotation_set=locked, local_id=local_id).first()
+    if relation is None or relation.decision == Decision.REJECTED:
+        raise ApplicationError("not_found", f"No relation {local_id} in these annotations.", status=404)
+    return relation
+
+
+def _spans(spans) -> list[tuple[int, int]]:
+    cleaned = sorted({(int(s), int(e)) for s, e in spans})
+    if not cleaned:
+        raise ApplicationError("no_selection", "Select some text first.")
+    for (_s1, e1), (s2, _) in zip(cleaned, cleaned[1:], strict=False):
+        if s2 < e1:
+            raise ApplicationError("overlapping_fragments", "The fragments of one entity must not overlap.")
+    return cleaned
+
+
+def _entity_record(e: Entity) -> EntityRecord:
+    return EntityRecord(
+        id=e.local_id, type=e.type, spans=tuple(Span(s, t) for s, t in e.fragments), text=e.text, confidence=e.confidence
+    )
+
+
+def _relation_record(r: Relation) -> RelationRecord:
+    return RelationRecord(
+        id=r.local_id,
+        type=r.type,
+        arg1=r.arg1_entity.local_id,
+        arg2=r.arg2_entity.local_id,
+        arg1_role=r.arg1_role,
+        arg2_role=r.arg2_role,
+        confidence=r.confidence,
+    )
+
+
+def _check(locked: AnnotationSet, *, entities=(), relations=(), attributes=(), normalizations=()) -> None:
+    """The rule check of the changed annotations together with everything they point at."""
+    note = locked.note
+    document = Document(
+        id=note.external_id,
+        text=note.text,
+        entities=tuple(_entity_record(e) for e in {e.local_id: e for e in entities}.values()),
+        relations=tuple(_relation_record(r) for r in relations),
+        attributes=tuple(
+            AttributeRecord(id=a.local_id, name=a.name, target=a.entity.local_id, value=a.value) for a in attributes
+        ),
+        normalizations=tuple(
+            NormalizationRecord(
+                id=n.local_id, target=n.entity.local_id, resource=n.resource, resource_id=n.resource_id, text=n.text
+            )
+            for n in normalizations
+        ),
+    )
+    problems = annotation_set_check(document=document, schema=project_schema_get(project=note.project))
+    if problems:
+        message = "; ".join(p.message if hasattr(p, "message") else str(p) for p in problems[:5])
+        raise ApplicationError("invalid_annotations", message, details=[str(p) for p in problems])
+
+
+def _regions(*entities: Entity) -> list[tuple[int, int]]:
+    return [(s, e) for entity in entities for s, e in entity.fragments]
+
+
+def _relations_of(entity: Entity):
+    return Relation.objects.filter(Q(arg1_entity=entity) | Q(arg2_entity=entity)).select_related(
+        "arg1_entity", "arg2_entity"
+    )
+
+
+def _modified(entity: Entity) -> None:
+    if entity.origin != Origin.HUMAN:
+        entity.decision = Decision.MODIFIED
+
+
+# --- the editor's set ----------------------------------------------------------------------------------
+
+
+def annotation_set_for_editor(*, note: Note, user) -> AnnotationSet:
+    """The user's own annotation set for a note, created on first open.
+
+    A new set starts from the newest model set of the note (its annotations become pending pre-labels,
+    origin=model, confidence kept) or else empty.
+    """
+    own = AnnotationSet.objects.filter(note=note, source_kind=AnnotationSetSource.USER, user=user).first()
+    if own is not None:
+        return own
+    model_set = (
+        AnnotationSet.objects.filter(note=note, source_kind=AnnotationSetSource.MODEL)
+        .select_related("note")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    try:
+        with transaction.atomic():
+            own = AnnotationSet.objects.create(
+                note=note,
+                source_kind=AnnotationSetSource.USER,
+                user=user,
+                source_name=user.get_username(),
+                status=AnnotationSetStatus.PRE_ANNOTATED if model_set else AnnotationSetStatus.IN_PROGRESS,
+            )
+            if model_set is not None:
+                document = annotation_sets_to_documents([model_set])[model_set.pk]
+                annotation_sets_write([(own, document)], origin=Origin.MODEL)
+                NoteLabel.objects.filter(annotation_set=own).delete()  # the verdict is the person's to give
+    except IntegrityError:  # opened twice at once: the other request made it
+        own = AnnotationSet.objects.get(note=note, source_kind=AnnotationSetSource.USER, user=user)
+    return own
+
+
+# --- entities ------------------------------------------------------------------------------------------
+
+
+def entity_create(
+    *, annotation_set: AnnotationSet, expected_version: int, type: str, spans, user
+) -> EditResult:
+    """Create an entity over `spans` ([(start, end), ...], code points; several = discontinuous).
+
+    Raises ConflictError on a stale version, ApplicationError("invalid_annotations") when the schema or
+    the offsets do not allow it.
+    """
+    fragments = _spans(spans)
+    with transaction.atomic():
+        locked = _lock(annotation_set, expected_version, user)
+        text = locked.note.text
+        entity = Entity(
+            annotation_set=locked,
+            local_id=_next_id(locked, Entity, "T"),
+            type=type,
+            fragments=[list(f) for f in fragments],
+            start=fragments[0][0],
+            end=max(e for _, e in fragments),
+            text=span_text(text, [Span(s, e) for s, e in fragments]),
+            origin=Origin.HUMAN,
+            decision=Decision.ADDED,
+        )
+        _check(locked, entities=[entity])
+        entity.save()
+        recorder = _Recorder()
+        recorder.create("entity", entity.pk)
+        return _finish(locked, user, "entity_create", recorder, selected=entity.local_id, regions=_regions(entity))
+
+
+def entity_add_fragment(
+    *, annotation_set: AnnotationSet, expected_version: int, entity_id: str, span, user
+) -> EditResult:
+    """Add a fragment to an entity (making it discontinuous)."""
+    with transaction.atomic():
+        locked = _lock(annotation_set, expected_version, user)
+        entity = _entity(locked, entity_id)
+        recorder = _Recorder()
+        recorder.touch("entity", Entity.objects.filter(pk=entity.pk))
+        old = _regions(entity)
+        fragments = _spans([*entity.fragments, span])
+        entity.fragments = [list(f) for f in fragments]
+        entity.start, entity.end = fragments[0][0], max(e for _, e in fragments)
+        entity.text = span_text(locked.note.text, [Span(s, e) for s, e in fragments])
+        _modified(entity)
+        _check(locked, entities=[entity])
+        entity.save()
+        return _finish(locked, user, "entity_add_fragment", recorder, selected=entity.local_id, regions=old + _regions(entity))
+
+
+def entity_update(
+    *,
+    annotation_set: AnnotationSet,
+    expected_version: int,
+    entity_id: str,
+    user,
+    type: str | None = None,
+    attributes: dict[str, str | bool | None] | None = None,
+    normalization: tuple[str, str, str] | None = None,
+) -> EditResult:
+    """Change an entity's type, attributes and/or normalization.
+
+    `attributes` maps names to a value (valued attributes), True (binary: set) or None/False (remove);
+    names not given stay as they are. `normalization` is (resource, id, text); ("", "", "") removes it.
+    """
+    with transaction.atomic():
+        locked = _lock(annotation_set, expected_version, user)
+        entity = _entity(locked, entity_id)
+        recorder = _Recorder()
+        recorder.touch("entity", Entity.objects.filter(pk=entity.pk))
+        recorder.touch("attribute", Attribute.objects.filter(entity=entity))
+        recorder.touch("normalization", Normalization.objects.filter(entity=entity))
+        if type and type != entity.type:
+            entity.type = type
+        _modified(entity)
+        entity.save()
+        for name, value in (attributes or {}).items():
+            existing = Attribute.objects.filter(entity=entity, name=name).first()
+            if value in (None, False, ""):
+                if existing:
+                    existing.delete()
+                continue
+            stored = None if value is True else str(value)
+            if existing:
+                existing.value = stored
+                existing.save(update_fields=["value"])
+            else:
+                created = Attribute.objects.create(
+                    annotation_set=locked, local_id=_next_id(locked, Attribute, "A"), entity=entity, name=name, value=stored
+                )
+                recorder.create("attribute", created.pk)
+        if normalization is not None:
+            resource, resource_id, norm_text = normalization
+            Normalization.objects.filter(entity=entity).delete()
+            if resource and resource_id:
+                created = Normalization.objects.create(
+                    annotation_set=locked,
+                    local_id=_next_id(locked, Normalization, "N"),
+                    entity=entity,
+                    resource=resource,
+                    resource_id=resource_id,
+                    text=norm_text,
+                )
+                recorder.create("normalization", created.pk)
+        relations = list(_relations_of(entity).filter(_LIVE))
+        _check(
+            locked,
+            entities=[entity, *(r.arg1_entity for r in relations), *(r.arg2_entity for r in relations)],
+            relations=relations,
+            attributes=list(Attribute.objects.filter(entity=entity).select_related("entity")),
+            normalizations=list(Normalization.objects.filter(entity=entity).select_related("entity")),
+        )
+        return _finish(
+            locked, user, "entity_update", recorder, selected=entity.local_id, regions=_regions(entity),
+            relations_changed=bool(relations),
+        )
+
+
+def entity_delete(*, annotation_set: AnnotationSet, expected_version: int, entity_id: str, user) -> EditResult:
+    """Delete an entity with its relations and attributes; a model pre-label is rejected instead (kept for
+    provenance, never exported)."""
+    with transaction.atomic():
+        locked = _lock(annotation_set, expected_version, user)
+        entity = _entity(locked, entity_id)
+        if entity.origin == Origin.MODEL:
+            return _reject(locked, user, entity=entity, action="entity_delete")
+        recorder = _Recorder()
+        recorder.touch("entity", Entity.objects.filter(pk=entity.pk))
+        recorder.touch("relation", _relations_of(entity))
+        recorder.touch("attribute", Attribute.objects.filter(Q(entity=entity) | Q(relation__in=_relations_of(entity))))
+        recorder.touch("normalization", Normalization.objects.filter(entity=entity))
+        recorder.touch("label", NoteLabel.objects.filter(annotation_set=locked))
+        had_relations = bool(recorder.before.get("relation"))
+        entity.delete()
+        return _finish(
+            locked, user, "entity_delete", recorder, regions=_regions(entity), relations_changed=had_relations,
+            label_changed=True,
+        )
+
+
+# --- pre-labels ----------------------------------------------------------------------------------------
+
+
+def _reject(locked: AnnotationSet, user, *, entity: Entity | None = None, relation: Relation | None = None,
+            action: str = "prelabel_reject") -> EditResult:
+    recorder = _Recorder()
+    regions: list[tuple[int, int]] = []
+    relations = Relation.objects.none()
+    if entity is not None:
+        recorder.touch("entity", Entity.objects.filter(pk=entity.pk))
+        relations = _relations_of(entity)
+        entity.decision = Decision.REJECTED
+        entity.save(update_fields=["decision"])
+        regions = _regions(entity)
+    if relation is not None:
+        relations = Relation.objects.filter(pk=relation.pk)
+    recorder.touch("relation", relations)
+    recorder.touch("label", NoteLabel.objects.filter(annotation_set=locked))
+    rejected = list(relations.values_list("pk", flat=True))
+    Relation.objects.filter(pk__in=rejected).update(decision=Decision.REJECTED)
+    NoteLabel.objects.filter(annotation_set=locked, evidence_id__in=rejected).update(evidence=None)
+    selected = entity.local_id if entity is not None else relation.local_id
+    return _finish(locked, user, action, recorder, selected=selected, regions=regions, relations_changed=bool(rejected),
+                   label_changed=True)
+
+
+def prelabel_accept(*, annotation_set: AnnotationSet, expected_version: int, local_id: str, user) -> EditResult:
+    """Accept a model pre-label (entity "T.." or relation "R.."); accepting a relation accepts its arguments."""
+    with transaction.atomic():
+        locked = _lock(annotation_set, expected_version, user)
+        recorder = _Recorder()
+        if local_id.startswith("R"):
+            relation = _relation(locked, local_id)
+            args = Entity.objects.filter(pk__in=[relation.arg1_entity_id, relation.arg2_entity_id], decision="")
+            recorder.touch("relation", Relation.objects.filter(pk=relation.pk))
+            recorder.touch("entity", args)
+            regions = [(s, e) for entity in args for s, e in entity.fragments]
+            args.update(decision=Decision.ACCEPTED)
+            Relation.objects.filter(pk=relation.pk, decision="").update(decision=Decision.ACCEPTED)
+            return _finish(locked, user, "prelabel_accept", recorder, selected=local_id, regions=regions,
+                           relations_changed=True)
+        entity = _entity(locked, local_id)
+        recorder.touch("entity", Entity.objects.filter(pk=entity.pk))
+        if entity.origin == Origin.MODEL and not entity.decision:
+            entity.decision = Decision.ACCEPTED
+            entity.save(update_fields=["decision"])
+        return _finish(locked, user, "prelabel_accept", recorder, selected=local_id, regions=_regions(entity))
+
+
+def prelabel_reject(*, annotation_set: AnnotationSet, expected_version: int, local_id: str, user) -> EditResult:
+    """Reject a model pre-label (with the relations that use it): kept for provenance, never exported."""
+    with transaction.atomic():
+        locked = _lock(annotation_set, expected_version, user)
+        if local_id.startswith("R"):
+            return _reject(locked, user, relation=_relation(locked, local_id))
+        entity = _entity(locked, local_id)
+        if entity.origin != Origin.MODEL:
+            raise ApplicationError("not_a_prelabel", f"{local_id} is not a model pre-label; delete it instead.")
+        return _reject(locked, user, entity=entity)
+
+
+def prelabels_decide_type(
+    *, annotation_set: AnnotationSet, expected_version: int, type: str, decision: str, user
+) -> EditResult:
+    """Accept or reject every pending pre-label entity of one type."""
+    if decision not in (Decision.ACCEPTED, Decision.REJECTED):
+        raise ApplicationError("bad_decision", "Choose accept or reject.")
+    with transaction.atomic():
+        locked = _lock(annotation_set, expected_version, user)
+        pending = Entity.objects.filter(annotation_set=locked, origin=Origin.MODEL, decision="", type=type)
+        recorder = _Recorder()
+        recorder.touch("entity", pending)
+        regions = [(s, e) for fragments in pending.values_list("fragments", flat=True) for s, e in fragments]
+        relations_changed = False
+        if decision == Decision.REJECTED:
+            relations = Relation.objects.filter(Q(arg1_entity__in=pending) | Q(arg2_entity__in=pending))
+            recorder.touch("relation", relations)
+            recorder.touch("label", NoteLabel.objects.filter(annotation_set=locked))
+            ids = list(relations.values_list("pk", flat=True))
+            Relation.objects.filter(pk__in=ids).update(decision=Decision.REJECTED)
+            NoteLabel.objects.filter(annotation_set=locked, evidence_id__in=ids).update(evidence=None)
+            relations_changed = bool(ids)
+        Entity.objects.filter(pk__in=list(recorder.before["entity"])).update(decision=decision)
+        return _finish(locked, user, f"prelabels_{decision}", recorder, regions=regions, relations_changed=relations_changed,
+                       label_changed=relations_changed)
+
+
+def prelabels_accept_type(*, annotation_set: AnnotationSet, expected_version: int, type: str, user) -> EditResult:
+    """Accept every pending pre-label entity of one type."""
+    return prelabels_decide_type(
+        annotation_set=annotation_set, expected_version=expected_version, type=type, decision=Decision.ACCEPTED, user=user
+    )
+
+
+# --- relations -----------------------------------------------------------------------------------------
+
+
+def relation_create(
+    *, annotation_set: AnnotationSet, expected_version: int, type: str, head: str, tail: str, user
+) -> EditResult:
+    """Create a relation `type` from entity `head` (Arg1) to entity `tail` (Arg2), if the schema allows it."""
+    if head == tail:
+        raise ApplicationError("self_relation", "A relation needs two different entities.")
+    with transaction.atomic():
+        locked = _lock(annotation_set, expected_version, user)
+        arg1, arg2 = _entity(locked, head), _entity(locked, tail)
+        relation = Relation(
+            annotation_set=locked,
+            local_id=_next_id(locked, Relation, "R"),
+            type=type,
+            arg1_entity=arg1,
+            arg2_entity=arg2,
+            origin=Origin.HUMAN,
+            decision=Decision.ADDED,
+        )
+        _check(locked, entities=[arg1, arg2], relations=[relation])
+        relation.save()
+        recorder = _Recorder()
+        recorder.create("relation", relation.pk)
+        return _finish(locked, user, "relation_create", recorder, selected=relation.local_id, relations_changed=True)
+
+
+def relation_delete(*, annotation_set: AnnotationSet, expected_version: int, relation_id: str, user) -> EditResult:
+    """Delete a relation; a model pre-label relation is rejected instead."""
+    with transaction.atomic():
+        locked = _lock(annotation_set, expected_version, user)
+        relation = _relation(locked, relation_id)
+        if relation.origin == Origin.MODEL:
+            return _reject(locked, user, relation=relation, action="relation_delete")
+        recorder = _Recorder()
+        recorder.touch("relation", Relation.objects.filter(pk=relation.pk))
+        recorder.touch("attribute", Attribute.objects.filter(relation=relation))
+        recorder.touch("label", NoteLabel.objects.filter(annotation_set=locked))
+        relation.delete()
+        return _finish(locked, user, "relation_delete", recorder, relations_changed=True, label_changed=True)
+
+
+# --- the note verdict, submit, undo --------------------------------------------------------------------
+
+
+def note_label_set(
+    *, annotation_set: AnnotationSet, expected_version: int, value: str, evidence: str | None, user
+) -> EditResult:
+    """Set the note verdict (ade / no_ade / uncertain) and its evidence relation ("R.." or None)."""
+    if value not in NoteLabelValue.values:
+        raise ApplicationError("bad_label", f"The verdict must be one of {', '.join(NoteLabelValue.values)}.")
+    with transaction.atomic():
+        locked = _lock(annotation_set, expected_version, user)
+        relation = _relation(locked, evidence) if evidence else None
+        recorder = _Recorder()
+        existing = NoteLabel.objects.filter(annotation_set=locked).first()
+        if existing:
+            recorder.touch("label", NoteLabel.objects.filter(pk=existing.pk))
+            existing.value, existing.evidence, existing.labelled_by, existing.confidence = value, relation, user, None
+            existing.save()
+        else:
+            created = NoteLabel.objects.create(annotation_set=locked, value=value, evidence=relation, labelled_by=user)
+            recorder.create("label", created.pk)
+        return _finish(locked, user, "note_label_set", recorder, label_changed=True)
+
+
+def annotation_set_submit(*, annotation_set: AnnotationSet, expected_version: int, user) -> EditResult:
+    """Submit the set for review: every pre-label decided, a verdict given, the whole set valid."""
+    with transaction.atomic():
+        locked = _lock(annotation_set, expected_version, user)
+        pending = Entity.objects.filter(annotation_set=locked, origin=Origin.MODEL, decision="").count()
+        pending += Relation.objects.filter(annotation_set=locked, origin=Origin.MODEL, decision="").count()
+        if pending:
+            raise ApplicationError(
+                "pending_prelabels", f"{pending} pre-label(s) are neither accepted nor rejected; decide them first."
+            )
+        if not NoteLabel.objects.filter(annotation_set=locked).exists():
+            raise ApplicationError("no_verdict", "Give the note verdict (ADE / no ADE / uncertain) before submitting.")
+        document = annotation_sets_to_documents([locked])[locked.pk]
+        problems = annotation_set_check(document=document, schema=project_schema_get(project=locked.note.project))
+        if problems:
+            raise ApplicationError("invalid_annotations", "; ".join(str(p) for p in problems[:5]))
+        result = _finish(locked, user, "submit", _Recorder())
+        now = timezone.now()
+        AnnotationSet.objects.filter(pk=locked.pk).update(status=AnnotationSetStatus.SUBMITTED, submitted_at=now)
+        locked.status, locked.submitted_at = AnnotationSetStatus.SUBMITTED, now
+        Note.objects.filter(pk=locked.note_id).exclude(review_status=ReviewStatus.SIGNED_OFF).update(
+            review_status=ReviewStatus.SUBMITTED
+        )
+        return result
+
+
+def edit_undo(*, annotation_set: AnnotationSet, expected_version: int, user) -> EditResult:
+    """Undo the set's last edit: restore the rows it touched and drop the ones it created."""
+    with transaction.atomic():
+        locked = _lock(annotation_set, expected_version, user)
+        step = AnnotationEdit.objects.filter(annotation_set=locked).order_by("-id").first()
+        if step is None:
+            raise ApplicationError("nothing_to_undo", "There is no edit to undo.")
+        before = step.undo.get("before", {})
+        created = step.undo.get("created", {})
+        regions: list[tuple[int, int]] = []
+        for row in before.get("entity", []):
+            regions += [tuple(f) for f in row["fragments"]]
+        created_entities = Entity.objects.filter(pk__in=created.get("entity", []))
+        regions += [tuple(f) for fragments in created_entities.values_list("fragments", flat=True) for f in fragments]
+        current_entities = Entity.objects.filter(pk__in=[r["id"] for r in before.get("entity", [])])
+        regions += [tuple(f) for fragments in current_entities.values_list("fragments", flat=True) for f in fragments]
+        try:
+            with transaction.atomic():
+                for key in reversed(_MODELS):
+                    model = _MODELS[key]
+                    ids = [*created.get(key, []), *(r["id"] for r in before.get(key, []))]
+                    model.objects.filter(pk__in=ids, annotation_set=locked).delete()
+                for key, model in _MODELS.items():
+                    model.objects.bulk_create([model(**row) for row in before.get(key, [])])
+        except IntegrityError as exc:
+            raise ApplicationError(
+                "undo_unavailable", "The annotations were replaced since that edit; it can no longer be undone."
+            ) from exc
+        step.delete()
+        AnnotationSet.objects.filter(pk=locked.pk).update(
+            version=F("version") + 1, updated_at=timezone.now(), status=step.undo.get("status", locked.status)
+        )
+        if step.action == "submit" and step.undo.get("note_status"):
+            Note.objects.filter(pk=locked.note_id).exclude(review_status=ReviewStatus.SIGNED_OFF).update(
+                review_status=step.undo["note_status"]
+            )
+        locked.refresh_from_db()
+        return EditResult(
+            annotation_set=locked, version=locked.version, action="undo", regions=regions, relations_changed=True,
+            label_changed=True,
+        )

@@ -1,0 +1,390 @@
+"""The note editor and reviewer sign-off.
+
+Which set an annotator edits: their own user AnnotationSet for the note, created on first open from
+the newest model set (pre-labels, origin=model, confidence kept) or else empty
+(`editing.annotation_set_for_editor`). `?set=ID` shows another set of the note read-only (a reviewer
+reading the annotator's submission).
+
+Every edit is a POST carrying the version the page was rendered from; the response holds only what
+changed: the edited segments of the text, the entity panel, the relation list when relations changed,
+the verdict, the pre-label summary and the new version, as out-of-band swaps. A refused edit (conflict,
+schema, signed off) answers with a message in #flash and changes nothing on the page.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET, require_POST
+
+from annotations import selectors
+from annotations.errors import ApplicationError
+from annotations.formats.validation import SchemaIndex
+from annotations.models import (
+    AnnotationSet,
+    Attribute,
+    Decision,
+    Entity,
+    Normalization,
+    Note,
+    NoteLabel,
+    NoteLabelValue,
+    Origin,
+    Project,
+    ProjectRole,
+    Relation,
+    ReviewStatus,
+    SignOffDecision,
+)
+from annotations.permissions import ROLE_CAPABILITIES, Capability, project_get_for_user
+from annotations.services import editing, review
+from annotations.services.schemas import project_schema_get
+
+from .rendering import marks_from_rows, note_html, segment_bounds, segment_html, segments_touching
+
+logger = logging.getLogger(__name__)
+
+try:  # the audit trail is another engineer's module; the editor works without it
+    from annotations.audit import audit_record
+except ImportError:  # pragma: no cover
+    audit_record = None
+
+
+def _audit(**kwargs) -> None:
+    if audit_record is not None:
+        audit_record(**kwargs)
+
+
+@dataclass
+class Editor:
+    project: Project
+    role: str
+    note: Note
+    annotation_set: AnnotationSet
+    editable: bool
+    schema: object
+    index: SchemaIndex | None
+
+    @property
+    def colours(self) -> dict[str, str]:
+        return {name: style.colour for name, style in (self.schema.visual if self.schema else {}).items() if style.colour}
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {name: style.label for name, style in (self.schema.visual if self.schema else {}).items() if style.label}
+
+
+def _editor(request: HttpRequest, slug: str, note_id: int, *, capability=Capability.VIEW, set_id=None) -> Editor:
+    """Resolve project (role checked), note and the annotation set shown; creates the user's own set on first
+    open when the user may annotate."""
+    project, role = project_get_for_user(user=request.user, slug=slug, capability=capability)
+    note = selectors.note_get(project=project, note_id=note_id)
+    set_id = set_id or request.GET.get("set") or request.POST.get("set")
+    if set_id:
+        aset = get_object_or_404(AnnotationSet.objects.select_related("user"), pk=set_id, note=note)
+    elif Capability.ANNOTATE in ROLE_CAPABILITIES[role]:
+        aset = editing.annotation_set_for_editor(note=note, user=request.user)
+    else:  # pragma: no cover - every role may annotate today
+        raise Http404("No annotations to show.")
+    aset.note = note
+    is_admin = role == ProjectRole.ADMIN
+    editable = (
+        aset.source_kind == "user"
+        and (aset.user_id == request.user.pk or is_admin)
+        and (note.review_status != ReviewStatus.SIGNED_OFF or is_admin)
+        and Capability.ANNOTATE in ROLE_CAPABILITIES[role]
+    )
+    schema = project_schema_get(project=project)
+    return Editor(project, role, note, aset, editable, schema, SchemaIndex(schema) if schema else None)
+
+
+def _live_entities(aset: AnnotationSet):
+    return Entity.objects.filter(annotation_set=aset).exclude(decision=Decision.REJECTED).order_by("start", "pk")
+
+
+def _relations(aset: AnnotationSet) -> list[Relation]:
+    return list(
+        Relation.objects.filter(annotation_set=aset, arg1_entity__isnull=False, arg2_entity__isnull=False)
+        .exclude(decision=Decision.REJECTED)
+        .select_related("arg1_entity", "arg2_entity")
+        .order_by("pk")
+    )
+
+
+def _prelabels(aset: AnnotationSet) -> list[dict]:
+    return list(
+        Entity.objects.filter(annotation_set=aset, origin=Origin.MODEL, decision="")
+        .values("type")
+        .annotate(n=Count("id"))
+        .order_by("type")
+    )
+
+
+def _entity_types(ed: Editor) -> list[dict]:
+    if not ed.schema:
+        return []
+    colours, labels = ed.colours, ed.labels
+    return [
+        {"key": i, "name": t.name, "label": labels.get(t.name, t.name), "colour": colours.get(t.name, "#d0d0d0")}
+        for i, t in enumerate((t for t in ed.schema.entity_types if t.annotatable), start=1)
+    ]
+
+
+def _panel_context(ed: Editor, entity: Entity | None) -> dict:
+    """The selected entity with what the schema offers for it (types, attributes, relations)."""
+    if entity is None:
+        return {"entity": None}
+    attributes = {a.name: a.value for a in Attribute.objects.filter(entity=entity)}
+    attribute_types = []
+    if ed.index:
+        for a in ed.schema.attribute_types:
+            if ed.index.allows(a.targets, entity.type, "entity"):
+                attribute_types.append(
+                    {"name": a.name, "values": a.values, "set": a.name in attributes, "value": attributes.get(a.name)}
+                )
+    return {
+        "entity": entity,
+        "attribute_types": attribute_types,
+        "normalization": Normalization.objects.filter(entity=entity).first(),
+        "fragments": entity.fragments,
+    }
+
+
+def _context(ed: Editor, request: HttpRequest, **extra) -> dict:
+    label = NoteLabel.objects.filter(annotation_set=ed.annotation_set).select_related("evidence").first()
+    relations = _relations(ed.annotation_set)
+    return {
+        "project": ed.project,
+        "role": ed.role,
+        "note": ed.note,
+        "aset": ed.annotation_set,
+        "editable": ed.editable,
+        "relations": relations,
+        "label": label,
+        "label_values": NoteLabelValue.choices,
+        "prelabels": _prelabels(ed.annotation_set),
+        "entity_types": _entity_types(ed),
+        "edit_base": reverse("note-edit", args=[ed.project.slug, ed.note.pk, "x"])[:-2],
+        **extra,
+    }
+
+
+@login_required
+@require_GET
+def note_detail(request: HttpRequest, slug: str, note_id: int) -> HttpResponse:
+    ed = _editor(request, slug, note_id)
+    marks = marks_from_rows(_live_entities(ed.annotation_set))
+    context = _context(
+        ed,
+        request,
+        text_html=mark_safe(note_html(ed.note.text, marks, ed.colours, ed.labels)),  # noqa: S308 - escaped in rendering
+        entity=None,
+        sign_offs=selectors.note_sign_offs(note=ed.note),
+        sets=selectors.note_annotation_sets(note=ed.note),
+        can_sign_off=Capability.SIGN_OFF in ROLE_CAPABILITIES[ed.role],
+        sign_off_decisions=SignOffDecision.choices,
+        note_text_json=ed.note.text,
+    )
+    _audit(
+        action="note_view", request=request, project=ed.project, note=ed.note, object_type="note",
+        object_id=ed.note.pk, details={"annotation_set": ed.annotation_set.pk, "version": ed.annotation_set.version},
+    )
+    return render(request, "annotations/note.html", context)
+
+
+@login_required
+@require_GET
+def note_entity(request: HttpRequest, slug: str, note_id: int, local_id: str) -> HttpResponse:
+    """The entity panel for one entity (a click on it in the text)."""
+    ed = _editor(request, slug, note_id)
+    entity = _live_entities(ed.annotation_set).filter(local_id=local_id).first()
+    if entity is None:
+        raise Http404("No such entity.")
+    context = _context(ed, request, **_panel_context(ed, entity))
+    if request.htmx:
+        return render(request, "annotations/note.html#entity-panel", context)
+    return redirect(f"{reverse('note-detail', args=[slug, note_id])}?set={ed.annotation_set.pk}#{local_id}")
+
+
+@login_required
+@require_GET
+def note_relation_form(request: HttpRequest, slug: str, note_id: int) -> HttpResponse:
+    """Relation types the schema allows between two entities, in both directions."""
+    ed = _editor(request, slug, note_id, capability=Capability.ANNOTATE)
+    live = _live_entities(ed.annotation_set)
+    head = get_object_or_404(live, local_id=request.GET.get("head", ""))
+    tail = get_object_or_404(live, local_id=request.GET.get("tail", ""))
+    options = []
+    if ed.index:
+        n = 0
+        for a, b in ((head, tail), (tail, head)):
+            for rt in ed.schema.relation_types:
+                if rt.name.startswith("<"):
+                    continue
+                if ed.index.allows(rt.arg1_types, a.type, "entity") and ed.index.allows(rt.arg2_types, b.type, "entity"):
+                    n += 1
+                    options.append({"key": n, "type": rt.name, "head": a, "tail": b})
+    context = _context(ed, request, head=head, tail=tail, options=options)
+    return render(request, "annotations/note.html#relation-form", context)
+
+
+def _spans_param(value: str) -> list[tuple[int, int]]:
+    try:
+        spans = []
+        for part in value.split(","):
+            if part.strip():
+                s, e = part.split("-")
+                spans.append((int(s), int(e)))
+        return spans
+    except ValueError as exc:
+        raise ApplicationError("bad_selection", "The selection could not be read; select the text again.") from exc
+
+
+def _run(action: str, ed: Editor, request: HttpRequest, version: int) -> editing.EditResult:
+    post = request.POST
+    common = {"annotation_set": ed.annotation_set, "expected_version": version, "user": request.user}
+    if action == "entity-create":
+        return editing.entity_create(**common, type=post.get("type", ""), spans=_spans_param(post.get("spans", "")))
+    if action == "entity-add-fragment":
+        spans = _spans_param(post.get("spans", ""))
+        if len(spans) != 1:
+            raise ApplicationError("bad_selection", "Select one piece of text to add as a fragment.")
+        return editing.entity_add_fragment(**common, entity_id=post.get("entity", ""), span=spans[0])
+    if action == "entity-update":
+        attributes = None
+        if post.get("attr"):
+            value = post.get("value", "")
+            attributes = {post["attr"]: True if value == "1" else (value or None)}
+        normalization = None
+        if "norm" in post:
+            resource, _, resource_id = post.get("norm", "").strip().partition(":")
+            normalization = (resource.strip(), resource_id.strip(), post.get("norm_text", "").strip())
+        return editing.entity_update(
+            **common, entity_id=post.get("entity", ""), type=post.get("type") or None, attributes=attributes,
+            normalization=normalization,
+        )
+    if action == "entity-delete":
+        return editing.entity_delete(**common, entity_id=post.get("entity", ""))
+    if action == "prelabel-accept":
+        return editing.prelabel_accept(**common, local_id=post.get("id", ""))
+    if action == "prelabel-reject":
+        return editing.prelabel_reject(**common, local_id=post.get("id", ""))
+    if action in ("prelabels-accept-type", "prelabels-reject-type"):
+        decision = Decision.ACCEPTED if action == "prelabels-accept-type" else Decision.REJECTED
+        return editing.prelabels_decide_type(**common, type=post.get("type", ""), decision=decision)
+    if action == "relation-create":
+        return editing.relation_create(
+            **common, type=post.get("type", ""), head=post.get("head", ""), tail=post.get("tail", "")
+        )
+    if action == "relation-delete":
+        return editing.relation_delete(**common, relation_id=post.get("relation", ""))
+    if action == "label-set":
+        return editing.note_label_set(**common, value=post.get("value", ""), evidence=post.get("evidence") or None)
+    if action == "submit":
+        return editing.annotation_set_submit(**common)
+    if action == "undo":
+        return editing.edit_undo(**common)
+    raise Http404("No such edit.")
+
+
+def _error_response(request: HttpRequest, ed: Editor, error: ApplicationError) -> HttpResponse:
+    context = {"flash": error.message, "flash_code": error.code, "flash_level": "error", "aset": ed.annotation_set,
+               "project": ed.project, "note": ed.note}
+    response = render(request, "annotations/note.html#flash", context, status=error.status)
+    response["HX-Retarget"] = "#flash"
+    response["HX-Reswap"] = "outerHTML"
+    return response
+
+
+@login_required
+@require_POST
+def note_edit(request: HttpRequest, slug: str, note_id: int, action: str) -> HttpResponse:
+    """One edit of the user's annotation set (see the module docstring for what comes back)."""
+    ed = _editor(request, slug, note_id, capability=Capability.ANNOTATE)
+    if not ed.editable:
+        return _error_response(
+            request, ed, ApplicationError("read_only", "These annotations are read-only to you.", status=403)
+        )
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        version = -1
+    try:
+        result = _run(action, ed, request, version)
+    except ApplicationError as error:
+        if not request.htmx:
+            messages.error(request, error.message)
+            return redirect(f"{reverse('note-detail', args=[slug, note_id])}?set={ed.annotation_set.pk}")
+        return _error_response(request, ed, error)
+    _audit(
+        action="annotation_change", request=request, project=ed.project, note=ed.note, object_type="annotation_set",
+        object_id=ed.annotation_set.pk, details={"edit": result.action, "version": result.version, "id": result.selected},
+    )
+    if not request.htmx:
+        return redirect(f"{reverse('note-detail', args=[slug, note_id])}?set={ed.annotation_set.pk}")
+    aset = result.annotation_set
+    aset.note = ed.note
+    ed.annotation_set = aset
+    ed.note.refresh_from_db(fields=["review_status"])
+    selected = None
+    if result.selected and result.selected.startswith("T"):
+        selected = _live_entities(aset).filter(local_id=result.selected).first()
+    segments = ""
+    if result.regions:
+        bounds = segment_bounds(ed.note.text)
+        touched = segments_touching(bounds, result.regions)
+        lo, hi = bounds[touched[0]][0], bounds[touched[-1]][1]
+        marks = marks_from_rows(_live_entities(aset).filter(start__lt=hi, end__gt=lo))
+        segments = "".join(
+            segment_html(ed.note.text, i, bounds[i], marks, ed.colours, ed.labels, oob=True) for i in touched
+        )
+    context = _context(
+        ed,
+        request,
+        **_panel_context(ed, selected),
+        segments_html=mark_safe(segments),  # noqa: S308 - escaped in rendering
+        relations_changed=result.relations_changed,
+        label_changed=result.label_changed or result.relations_changed,
+        flash=_saved_message(result),
+        flash_level="ok",
+        oob=True,
+    )
+    return render(request, "annotations/note.html#edit-response", context)
+
+
+def _saved_message(result: editing.EditResult) -> str:
+    if result.action == "submit":
+        return "Submitted for review."
+    if result.action == "undo":
+        return f"Undone (version {result.version})."
+    return f"Saved (version {result.version})."
+
+
+@login_required
+@require_POST
+def note_sign_off(request: HttpRequest, slug: str, note_id: int) -> HttpResponse:
+    """A reviewer confirms or overturns the model's flag on a submitted note, with a comment."""
+    project, role = project_get_for_user(user=request.user, slug=slug, capability=Capability.SIGN_OFF)
+    note = selectors.note_get(project=project, note_id=note_id)
+    try:
+        sign_off = review.note_sign_off(
+            note=note, user=request.user, decision=request.POST.get("decision", ""), comment=request.POST.get("comment", "")
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        _audit(
+            action="sign_off", request=request, project=project, note=note, object_type="sign_off",
+            object_id=sign_off.pk, details={"decision": sign_off.decision, "annotation_set": sign_off.annotation_set_id},
+        )
+        messages.success(request, f"Signed off ({sign_off.get_decision_display().lower()}).")
+    return redirect("note-detail", slug=slug, note_id=note_id)
+

@@ -1,0 +1,159 @@
+"""The note text as HTML: segments that swap independently, entities as nested spans.
+
+A long note is cut into segments (at line breaks, about SEGMENT_SIZE code points each); an edit
+re-renders only the segments its entity touches. Inside a segment the text is cut at every fragment
+boundary into leaves (`<span class="p" data-s=OFFSET>`), each wrapped in one span per entity covering
+it, outermost first, so overlapping and nested entities stack their underlines. Leaves hold text only and
+nothing else is text inside the note element, so the browser can turn a selection into code-point
+offsets from `data-s`. Built as strings: a Django template loop over thousands of leaves would be
+the slowest part of the page.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.utils.html import escape
+
+SEGMENT_SIZE = 1200
+DEFAULT_COLOUR = "#d0d0d0"
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """One entity as the renderer needs it."""
+
+    local_id: str
+    type: str
+    fragments: tuple[tuple[int, int], ...]
+    prelabel: bool  # a model pre-label nobody decided yet
+    origin: str
+    confidence: float | None
+
+    @property
+    def start(self) -> int:
+        return min(s for s, _ in self.fragments)
+
+    @property
+    def end(self) -> int:
+        return max(e for _, e in self.fragments)
+
+
+def marks_from_rows(rows: Iterable) -> list[Mark]:
+    return [
+        Mark(
+            local_id=r.local_id,
+            type=r.type,
+            fragments=tuple((s, e) for s, e in r.fragments),
+            prelabel=r.origin == "model" and not r.decision,
+            origin=r.origin,
+            confidence=r.confidence,
+        )
+        for r in rows
+    ]
+
+
+def segment_bounds(text: str, size: int = SEGMENT_SIZE) -> list[tuple[int, int]]:
+    """Cut the text into segments of about `size` code points, after a line break where there is one
+    (else after a space, else anywhere); deterministic, so segment ids stay stable between requests."""
+    bounds = []
+    start, n = 0, len(text)
+    while start < n:
+        if n - start <= size:
+            bounds.append((start, n))
+            break
+        cut = text.rfind("\n", start + size // 2, start + size)
+        if cut < 0:
+            cut = text.rfind(" ", start + size // 2, start + size)
+        end = cut + 1 if cut >= 0 else start + size
+        bounds.append((start, end))
+        start = end
+    return bounds or [(0, 0)]
+
+
+def segments_touching(bounds: Sequence[tuple[int, int]], regions: Iterable[tuple[int, int]]) -> list[int]:
+    """Indexes of the segments that intersect any region."""
+    starts = [s for s, _ in bounds]
+    hit = set()
+    for s, e in regions:
+        first = max(bisect_right(starts, s) - 1, 0)
+        last = max(bisect_right(starts, max(e - 1, s)) - 1, 0)
+        hit.update(range(first, last + 1))
+    return sorted(hit)
+
+
+def _label(mark: Mark, labels: dict[str, str]) -> str:
+    label = labels.get(mark.type, mark.type)
+    if mark.origin == "model" and mark.confidence is not None:
+        label += f" {mark.confidence:.2f}"
+    return label
+
+
+def segment_html(
+    text: str,
+    index: int,
+    bounds: tuple[int, int],
+    marks: Iterable[Mark],
+    colours: dict[str, str],
+    labels: dict[str, str],
+    *,
+    oob: bool = False,
+) -> str:
+    """One segment as an inline span with its own id (`seg-N`), ready to be swapped alone."""
+    seg_start, seg_end = bounds
+    pieces: list[tuple[int, int, Mark]] = []
+    cuts = {seg_start, seg_end}
+    for mark in marks:
+        for s, e in mark.fragments:
+            s, e = max(s, seg_start), min(e, seg_end)
+            if s < e:
+                pieces.append((s, e, mark))
+                cuts.add(s)
+                cuts.add(e)
+    points = sorted(cuts)
+    # Outermost first: longer fragments wrap shorter ones.
+    pieces.sort(key=lambda p: (-(p[1] - p[0]), p[0], p[2].local_id))
+    out = [
+        f'<span class="seg" id="seg-{index}" data-s="{seg_start}" data-e="{seg_end}"'
+        + (' hx-swap-oob="true"' if oob else "")
+        + ">"
+    ]
+    starts_seen: set[tuple[str, int]] = set()
+    for a, b in zip(points, points[1:], strict=False):
+        covering = [p for p in pieces if p[0] <= a and p[1] >= b]
+        opened = 0
+        for s, _e, mark in covering:
+            classes = ["e"]
+            if mark.prelabel:
+                classes.append("pre")
+            elif mark.origin == "model":
+                classes.append("acc")
+            attrs = ""
+            if s == a and (mark.local_id, s) not in starts_seen:
+                starts_seen.add((mark.local_id, s))
+                classes.append("b")
+                attrs = f' data-l="{escape(_label(mark, labels))}"'
+            colour = colours.get(mark.type, DEFAULT_COLOUR)
+            out.append(
+                f'<span class="{" ".join(classes)}" data-id="{mark.local_id}" data-t="{escape(mark.type)}"'
+                f'{attrs} style="--c:{escape(colour)}">'
+            )
+            opened += 1
+        out.append(f'<span class="p" data-s="{a}">{escape(text[a:b])}</span>')
+        out.append("</span>" * opened)
+    out.append("</span>")
+    return "".join(out)
+
+
+def note_html(text: str, marks: Sequence[Mark], colours: dict[str, str], labels: dict[str, str]) -> str:
+    """Every segment of the note (the first page load)."""
+    bounds = segment_bounds(text)
+    by_segment: list[list[Mark]] = [[] for _ in bounds]
+    for mark in marks:
+        for i in segments_touching(bounds, mark.fragments):
+            by_segment[i].append(mark)
+    return "".join(
+        segment_html(text, i, b, by_segment[i], colours, labels) for i, b in enumerate(bounds)
+    )

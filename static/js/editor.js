@@ -1,0 +1,371 @@
+/* ADE Review note editor: text selection to code-point offsets, entity/relation picking, shortcuts.
+ *
+ * Everything that changes data is an htmx request from a server-rendered form; this file only turns a
+ * mouse or keyboard selection into offsets and presses the right form's button.
+ *
+ * Offsets: the server counts Unicode code points; JS strings count UTF-16 units, so an astral character
+ * (an emoji, a rare CJK ideograph) is 2 units but 1 code point. Every text leaf in #note-text carries
+ * data-s, its code-point offset, and offsets inside a leaf are converted with cpLen().
+ */
+(function () {
+  "use strict";
+
+  const editor = document.getElementById("editor");
+  const textEl = document.getElementById("note-text");
+  if (!editor || !textEl) return;
+
+  // Swap refused edits (409 conflict, 400 invalid, 403 read-only) into #flash instead of dropping them.
+  htmx.config.responseHandling = [
+    { code: "204", swap: false },
+    { code: "[23]..", swap: true },
+    { code: "(400|403|404|409|422)", swap: true, error: false },
+    { code: "[45]..", swap: false, error: true },
+  ];
+
+  const editable = editor.classList.contains("editable");
+  const cps = Array.from(textEl.textContent); // the note as code points
+  let leaves = [];
+  let lastSel = null; // [start, end] in code points
+  let selectedId = null;
+  let relationHead = null;
+  let tokens = null;
+  let kbAnchor = null;
+  let kbFocus = null;
+
+  function cpLen(s) {
+    let n = 0;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) i++;
+      n++;
+    }
+    return n;
+  }
+
+  function indexLeaves() {
+    leaves = Array.from(textEl.querySelectorAll("span.p"));
+  }
+
+  function flash(message, level) {
+    const el = document.getElementById("flash");
+    if (el) {
+      el.textContent = message;
+      el.className = "flash " + (level || "info");
+    }
+  }
+
+  // A DOM point (node, offset) as a code-point offset into the note.
+  function pointToOffset(node, offset) {
+    if (node.nodeType === Node.TEXT_NODE && node.parentElement && node.parentElement.classList.contains("p")) {
+      return Number(node.parentElement.dataset.s) + cpLen(node.data.slice(0, offset));
+    }
+    const range = document.createRange();
+    range.setStart(textEl, 0);
+    try {
+      range.setEnd(node, offset);
+    } catch (e) {
+      return null;
+    }
+    return cpLen(range.toString());
+  }
+
+  // A code-point offset as a DOM point inside a text leaf.
+  function offsetToPoint(offset) {
+    let lo = 0;
+    let hi = leaves.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (Number(leaves[mid].dataset.s) <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    const leaf = leaves[lo];
+    const node = leaf.firstChild || leaf;
+    const within = offset - Number(leaf.dataset.s);
+    const units = Array.from(node.data || "").slice(0, within).join("").length;
+    return [node, units];
+  }
+
+  function trimmed(start, end) {
+    while (start < end && /\s/u.test(cps[start])) start++;
+    while (end > start && /\s/u.test(cps[end - 1])) end--;
+    return start < end ? [start, end] : null;
+  }
+
+  function currentSelection() {
+    const sel = window.getSelection();
+    if (sel && sel.rangeCount && !sel.isCollapsed) {
+      const r = sel.getRangeAt(0);
+      if (textEl.contains(r.commonAncestorContainer)) {
+        const s = pointToOffset(r.startContainer, r.startOffset);
+        const e = pointToOffset(r.endContainer, r.endOffset);
+        if (s !== null && e !== null) return trimmed(Math.min(s, e), Math.max(s, e));
+      }
+    }
+    return null;
+  }
+
+  document.addEventListener("selectionchange", function () {
+    const s = currentSelection();
+    if (s) lastSel = s;
+  });
+
+  function showSelection(start, end) {
+    const [n1, o1] = offsetToPoint(start);
+    const [n2, o2] = offsetToPoint(end);
+    const range = document.createRange();
+    range.setStart(n1, o1);
+    range.setEnd(n2, o2);
+    const sel = window.getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
+    lastSel = [start, end];
+    const el = n1.parentElement;
+    if (el && el.scrollIntoView) el.scrollIntoView({ block: "nearest" });
+  }
+
+  function clearSelection() {
+    const sel = window.getSelection();
+    if (sel) sel.removeAllRanges();
+    lastSel = null;
+    kbAnchor = kbFocus; // the keyboard caret stays where it was
+  }
+
+  textEl.addEventListener("mouseup", function () {
+    kbAnchor = kbFocus = null; // the mouse moved the caret
+  });
+
+  // Forms that need the selection (create entity, add fragment) get it just before htmx reads them.
+  document.addEventListener(
+    "submit",
+    function (evt) {
+      const form = evt.target;
+      if (!form.hasAttribute || !form.hasAttribute("data-needs-selection")) return;
+      const sel = currentSelection() || lastSel;
+      form.querySelector("input[name=spans]").value = sel ? sel[0] + "-" + sel[1] : "";
+    },
+    true
+  );
+
+  function createEntity(type) {
+    if (!editable) return;
+    const sel = currentSelection() || lastSel;
+    if (!sel) {
+      flash("Select some text first (mouse, or Shift+arrows).", "error");
+      return;
+    }
+    const form = document.getElementById("create-form");
+    form.querySelector("input[name=type]").value = type;
+    form.requestSubmit();
+  }
+
+  // --- entity selection -------------------------------------------------------------------------------
+
+  function entityUrl(id) {
+    return editor.dataset.entityUrl.replace("LOCALID", encodeURIComponent(id));
+  }
+
+  function markSelected() {
+    textEl.querySelectorAll(".e.sel").forEach((el) => el.classList.remove("sel"));
+    if (selectedId) textEl.querySelectorAll('[data-id="' + selectedId + '"]').forEach((el) => el.classList.add("sel"));
+  }
+
+  function selectEntity(id) {
+    if (relationHead && relationHead !== id) {
+      const url = editor.dataset.relationUrl + "&head=" + encodeURIComponent(relationHead) + "&tail=" + encodeURIComponent(id);
+      relationHead = null;
+      editor.classList.remove("relating");
+      selectedId = id;
+      markSelected();
+      htmx.ajax("GET", url, { target: "#entity-panel", swap: "outerHTML" });
+      return;
+    }
+    selectedId = id;
+    markSelected();
+    const first = textEl.querySelector('[data-id="' + id + '"]');
+    if (first && first.scrollIntoView) first.scrollIntoView({ block: "nearest" });
+    htmx.ajax("GET", entityUrl(id), { target: "#entity-panel", swap: "outerHTML" });
+  }
+
+  function entityOrder(pendingOnly) {
+    const seen = new Set();
+    const out = [];
+    textEl.querySelectorAll(pendingOnly ? ".e.pre.b" : ".e.b").forEach(function (el) {
+      if (!seen.has(el.dataset.id)) {
+        seen.add(el.dataset.id);
+        out.push(el.dataset.id);
+      }
+    });
+    return out;
+  }
+
+  function step(delta, pendingOnly) {
+    const ids = entityOrder(pendingOnly);
+    if (!ids.length) {
+      flash(pendingOnly ? "No pending pre-labels." : "No entities yet.", "info");
+      return;
+    }
+    let i = ids.indexOf(selectedId);
+    i = i < 0 ? (delta > 0 ? 0 : ids.length - 1) : (i + delta + ids.length) % ids.length;
+    selectEntity(ids[i]);
+  }
+
+  textEl.addEventListener("click", function (evt) {
+    if (currentSelection()) return; // a drag that selected text, not a click
+    const el = evt.target.closest(".e");
+    if (el) selectEntity(el.dataset.id);
+  });
+
+  function startRelation() {
+    if (!selectedId) {
+      flash("Select the head entity first.", "error");
+      return;
+    }
+    relationHead = selectedId;
+    editor.classList.add("relating");
+    flash("Relation from " + relationHead + ": pick the other entity (click, or j/k then l).", "info");
+  }
+
+  editor.addEventListener("click", function (evt) {
+    const t = evt.target.closest("button, a");
+    if (!t) return;
+    if (t.classList.contains("type-btn")) createEntity(t.dataset.type);
+    else if (t.id === "relation-start-btn") startRelation();
+    else if (t.id === "relation-cancel") cancel();
+    else if (t.id === "help-btn") toggleHelp(true);
+    else if (t.id === "help-close") toggleHelp(false);
+    else if (t.dataset.goto) {
+      evt.preventDefault();
+      selectEntity(t.dataset.goto);
+    }
+  });
+
+  // Hovering a relation highlights its two arguments in the text.
+  editor.addEventListener("mouseover", function (evt) {
+    const li = evt.target.closest("li.rel");
+    textEl.querySelectorAll(".e.hl").forEach((el) => el.classList.remove("hl"));
+    if (!li) return;
+    [li.dataset.a1, li.dataset.a2].forEach(function (id) {
+      textEl.querySelectorAll('[data-id="' + id + '"]').forEach((el) => el.classList.add("hl"));
+    });
+  });
+
+  // --- keyboard ---------------------------------------------------------------------------------------
+
+  function tokenize() {
+    const word = /[\p{L}\p{N}]/u;
+    const out = [];
+    let i = 0;
+    while (i < cps.length) {
+      if (/\s/u.test(cps[i])) {
+        i++;
+        continue;
+      }
+      const s = i;
+      if (word.test(cps[i])) while (i < cps.length && word.test(cps[i])) i++;
+      else i++;
+      out.push([s, i]);
+    }
+    return out;
+  }
+
+  function moveToken(delta, extend) {
+    if (!tokens) tokens = tokenize();
+    if (!tokens.length) return;
+    if (kbFocus === null) {
+      const from = lastSel ? lastSel[1] : 0;
+      let i = tokens.findIndex((t) => t[0] >= from);
+      if (i < 0) i = tokens.length - 1;
+      kbAnchor = kbFocus = i;
+      delta = 0;
+    }
+    kbFocus = Math.min(Math.max(kbFocus + delta, 0), tokens.length - 1);
+    if (!extend) kbAnchor = kbFocus;
+    const a = tokens[Math.min(kbAnchor, kbFocus)];
+    const b = tokens[Math.max(kbAnchor, kbFocus)];
+    showSelection(a[0], b[1]);
+  }
+
+  function press(id) {
+    const el = document.getElementById(id);
+    if (el) el.click();
+    else flash("Not available here.", "info");
+  }
+
+  function toggleHelp(show) {
+    const help = document.getElementById("help");
+    help.hidden = show === undefined ? !help.hidden : !show;
+  }
+
+  function cancel() {
+    relationHead = null;
+    editor.classList.remove("relating");
+    toggleHelp(false);
+    if (document.querySelector("#entity-panel.relation-form") && selectedId) selectEntity(selectedId);
+  }
+
+  document.addEventListener("keydown", function (evt) {
+    const tag = (evt.target.tagName || "").toLowerCase();
+    if (tag === "input" || tag === "textarea" || tag === "select" || evt.ctrlKey || evt.metaKey || evt.altKey) return;
+    const key = evt.key;
+    if (key === "?") return toggleHelp(), evt.preventDefault();
+    if (key === "Escape") return cancel();
+    if (key === "ArrowRight" || key === "ArrowLeft") {
+      evt.preventDefault();
+      return moveToken(key === "ArrowRight" ? 1 : -1, evt.shiftKey);
+    }
+    if (key === "j" || key === "k") return step(key === "j" ? 1 : -1, false);
+    if (key === "p") return step(1, true);
+    if (!editable) return;
+    if (/^[1-9]$/.test(key)) {
+      evt.preventDefault();
+      const option = document.querySelector('#entity-panel.relation-form .rel-option[data-key="' + key + '"]');
+      if (option) return option.click();
+      const btn = document.querySelector('.type-btn[data-key="' + key + '"]');
+      if (btn) createEntity(btn.dataset.type);
+      return;
+    }
+    const actions = {
+      a: "accept-btn",
+      r: "reject-btn",
+      A: "accept-type-btn",
+      f: "add-fragment-btn",
+      Delete: "delete-btn",
+      y: "verdict-ade",
+      o: "verdict-no-ade",
+      u: "verdict-uncertain",
+      z: "undo-btn",
+      s: "submit-btn",
+    };
+    if (key === "b") {
+      const btn = document.querySelector("#entity-panel [data-binary-attr]");
+      return btn ? btn.click() : flash("The selected entity has no yes/no attribute.", "info");
+    }
+    if (key === "l") {
+      if (relationHead && selectedId && selectedId !== relationHead) return selectEntity(selectedId);
+      return startRelation();
+    }
+    if (actions[key]) {
+      evt.preventDefault();
+      press(actions[key]);
+    }
+  });
+
+  // --- after every swap ---------------------------------------------------------------------------------
+
+  document.body.addEventListener("htmx:afterSettle", function (evt) {
+    indexLeaves();
+    const panel = document.getElementById("entity-panel");
+    if (panel && !panel.classList.contains("relation-form")) {
+      selectedId = panel.dataset.entity || null;
+      markSelected();
+    }
+    const cfg = evt.detail.requestConfig;
+    if (cfg && /entity-create\/$/.test(cfg.path || "") && evt.detail.xhr && evt.detail.xhr.status === 200) {
+      clearSelection();
+    }
+  });
+
+  indexLeaves();
+  document.documentElement.dataset.editorReady = "1";
+  if (window.performance && performance.mark) performance.mark("editor-ready");
+})();

@@ -1,0 +1,247 @@
+"""View and service tests of the review UI on the real database: roles, queue, editing, conflicts, sign-off."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from annotations.errors import ApplicationError, ConflictError
+from annotations.models import AnnotationSet, Entity, Note, Relation, ReviewStatus, SignOff
+from annotations.services import editing, review
+from annotations.services.document_store import annotation_sets_to_documents
+
+from .conftest import TEXT, span
+
+pytestmark = pytest.mark.django_db
+
+
+def note_url(ui, suffix=""):
+    return f"/p/ui/notes/{ui['note'].pk}/{suffix}"
+
+
+def open_editor(client, ui, user="annotator"):
+    client.force_login(ui["users"][user])
+    page = client.get(note_url(ui))
+    assert page.status_code == 200
+    html = page.content.decode()
+    version = int(re.search(r'id="version" name="version" value="(\d+)"', html).group(1))
+    set_id = int(re.search(r'id="set-id" name="set" value="(\d+)"', html).group(1))
+    return html, version, set_id
+
+
+def edit(client, ui, action, set_id, version, **data):
+    return client.post(note_url(ui, f"edit/{action}/"), {"set": set_id, "version": version, **data}, HTTP_HX_REQUEST="true")
+
+
+# --- who may see what ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/p/ui/", "/p/ui/queue/", "NOTE", "PATIENT"])
+def test_non_members_get_404_and_anonymous_users_the_login_page(client, ui, path):
+    path = note_url(ui) if path == "NOTE" else f"/p/ui/patients/{ui['patient'].pk}/" if path == "PATIENT" else path
+    assert client.get(path).status_code == 302
+    client.force_login(ui["users"]["outsider"])
+    assert client.get(path).status_code == 404
+
+
+def test_an_annotator_may_not_sign_off(client, ui):
+    client.force_login(ui["users"]["annotator"])
+    response = client.post(note_url(ui, "sign-off/"), {"decision": "confirm"})
+    assert response.status_code == 403
+    assert not SignOff.objects.exists()
+
+
+def test_nobody_edits_someone_elses_set(client, ui):
+    _, version, set_id = open_editor(client, ui, "annotator")
+    client.force_login(ui["users"]["annotator2"])
+    response = edit(client, ui, "entity-create", set_id, version, type="Drug", spans="%d-%d" % span("warfarin", 1))
+    assert response.status_code == 403
+    assert "read-only" in response.content.decode()
+
+
+# --- dashboard and queue ------------------------------------------------------------------------------
+
+
+def test_dashboard_counts_notes_by_status_in_a_fixed_number_of_queries(client, ui, django_assert_num_queries):
+    client.force_login(ui["users"]["reviewer"])
+    with django_assert_num_queries(6):  # session, user, membership, by-status, flagged, model
+        response = client.get("/p/ui/")
+    html = response.content.decode()
+    assert 'id="flagged-count">5<' in html
+    assert "ner-v1" in html
+
+
+def test_queue_ranks_flagged_notes_by_probability_in_a_fixed_number_of_queries(client, ui, django_assert_num_queries):
+    client.force_login(ui["users"]["reviewer"])
+    with django_assert_num_queries(5):  # session, user, membership, one page of notes, schema
+        response = client.get("/p/ui/queue/")
+    html = response.content.decode()
+    order = re.findall(r'class="note-link" href="[^"]+">([^<]+)<', html)
+    assert order == ["note-ade", "note-3", "note-2", "note-1", "note-0"]
+    with django_assert_num_queries(4):  # the HTMX fragment skips the filter menus
+        fragment = client.get("/p/ui/queue/?status=unreviewed", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="queue-results")
+    assert fragment.content.decode().lstrip().startswith('<section id="queue-results">')
+
+
+def test_queue_pages_by_keyset(client, ui):
+    from annotations import selectors
+
+    first = selectors.note_queue(project=ui["project"], filters=selectors.QueueFilters(flagged_only=False), limit=3)
+    assert [n.external_id for n in first.notes] == ["note-ade", "note-5", "note-4"]
+    second = selectors.note_queue(
+        project=ui["project"], filters=selectors.QueueFilters(flagged_only=False), cursor=first.next_cursor, limit=3
+    )
+    assert [n.external_id for n in second.notes] == ["note-3", "note-2", "note-1"]
+    client.force_login(ui["users"]["annotator"])
+    html = client.get(f"/p/ui/queue/?all=1&after={first.next_cursor}").content.decode()
+    assert "note-3" in html and "note-ade" not in html
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("q=bleeds", ["note-ade"]),  # full-text search stems: bleeds ~ bleeding
+        ("q=metformin&all=1", ["note-5", "note-4", "note-3", "note-2", "note-1", "note-0"]),
+        ("entity_type=Drug", ["note-ade"]),
+        ("patient=patient-7", ["note-ade", "note-1", "note-0"]),
+        ("date_from=2026-03-03&date_to=2026-03-04&all=1", ["note-ade", "note-3", "note-2"]),
+        ("status=signed_off", []),
+    ],
+)
+def test_queue_filters(client, ui, query, expected):
+    client.force_login(ui["users"]["annotator"])
+    html = client.get(f"/p/ui/queue/?{query}").content.decode()
+    assert re.findall(r'class="note-link" href="[^"]+">([^<]+)<', html) == expected
+
+
+def test_patient_page_lists_notes_in_time_order(client, ui):
+    client.force_login(ui["users"]["reviewer"])
+    html = client.get(f"/p/ui/patients/{ui['patient'].pk}/").content.decode()
+    assert [m for m in re.findall(r">(note-[^<]+)</a>", html)] == ["note-0", "note-1", "note-ade"]
+
+
+# --- the editor ---------------------------------------------------------------------------------------
+
+
+def test_first_open_copies_the_model_set_as_pending_prelabels(client, ui):
+    html, version, set_id = open_editor(client, ui)
+    aset = AnnotationSet.objects.get(pk=set_id)
+    assert (aset.source_kind, aset.user.username, aset.status) == ("user", "annotator", "pre_annotated")
+    rows = list(Entity.objects.filter(annotation_set=aset).order_by("local_id").values_list("origin", "decision", "confidence"))
+    assert rows == [("model", "", 0.93), ("model", "", 0.41), ("model", "", 0.55)]
+    assert html.count('class="e pre b"') == 3 and "Drug 0.93" in html
+    # Opening again does not create another set.
+    assert open_editor(client, ui)[2] == set_id
+
+
+def test_an_edit_returns_only_the_changed_fragments_and_bumps_the_version(client, ui):
+    _, version, set_id = open_editor(client, ui)
+    s, e = span("bleeding")
+    response = edit(client, ui, "entity-create", set_id, version, type="Adverse-Effect", spans=f"{s}-{e}")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'value="{version + 1}" hx-swap-oob="true"' in html
+    assert html.count('class="seg"') == 1  # one text segment re-rendered, not the note
+    assert 'data-entity="T4"' in html
+    created = Entity.objects.get(annotation_set_id=set_id, local_id="T4")
+    assert (created.text, created.origin, created.decision) == ("bleeding", "human", "added")
+
+
+def test_a_stale_version_is_refused_with_a_conflict_and_nothing_is_lost(client, ui):
+    _, version, set_id = open_editor(client, ui)
+    first = edit(client, ui, "entity-create", set_id, version, type="Adverse-Effect", spans="%d-%d" % span("bleeding"))
+    assert first.status_code == 200
+    second = edit(client, ui, "entity-create", set_id, version, type="Drug", spans="%d-%d" % span("warfarin", 1))
+    assert second.status_code == 409
+    assert second["HX-Retarget"] == "#flash"
+    assert "Someone else changed these annotations" in second.content.decode()
+    texts = set(Entity.objects.filter(annotation_set_id=set_id).values_list("text", flat=True))
+    assert "bleeding" in texts and Entity.objects.filter(annotation_set_id=set_id).count() == 4
+
+
+def test_the_schema_decides_which_relations_exist(client, ui):
+    _, version, set_id = open_editor(client, ui)
+    edit(client, ui, "entity-create", set_id, version, type="Adverse-Effect", spans="%d-%d" % span("bleeding"))
+    form = client.get(note_url(ui, "relation-form/") + f"?set={set_id}&head=T4&tail=T1").content.decode()
+    assert re.findall(r'name="type" value="([^"]+)"', form) == ["Adverse-Effect"]  # Drug -> AE only, reversed
+    refused = edit(client, ui, "relation-create", set_id, version + 1, type="Dose", head="T1", tail="T4")
+    assert refused.status_code == 400 and "Dose" in refused.content.decode()
+    made = edit(client, ui, "relation-create", set_id, version + 1, type="Adverse-Effect", head="T1", tail="T4")
+    assert made.status_code == 200 and 'id="rel-R1"' in made.content.decode()
+
+
+def test_prelabels_accept_reject_undo_and_export(ui):
+    annotator = ui["users"]["annotator"]
+    aset = editing.annotation_set_for_editor(note=ui["note"], user=annotator)
+    v = aset.version
+    v = editing.prelabel_accept(annotation_set=aset, expected_version=v, local_id="T1", user=annotator).version
+    v = editing.prelabel_reject(annotation_set=aset, expected_version=v, local_id="T2", user=annotator).version
+    v = editing.entity_update(
+        annotation_set=aset, expected_version=v, entity_id="T3", attributes={"Negation": True}, user=annotator
+    ).version
+    with pytest.raises(ConflictError):
+        editing.entity_delete(annotation_set=aset, expected_version=v - 1, entity_id="T1", user=annotator)
+    doc = annotation_sets_to_documents([AnnotationSet.objects.select_related("note").get(pk=aset.pk)])[aset.pk]
+    assert [(e.id, e.type) for e in doc.entities] == [("T1", "Drug"), ("T3", "Adverse-Effect")]  # T2 rejected
+    assert [(a.name, a.target) for a in doc.attributes] == [("Negation", "T3")]
+    # Undo the negation, then the rejection.
+    v = editing.edit_undo(annotation_set=aset, expected_version=v, user=annotator).version
+    v = editing.edit_undo(annotation_set=aset, expected_version=v, user=annotator).version
+    doc = annotation_sets_to_documents([AnnotationSet.objects.select_related("note").get(pk=aset.pk)])[aset.pk]
+    assert [e.id for e in doc.entities] == ["T1", "T2", "T3"] and doc.attributes == ()
+    assert Entity.objects.get(annotation_set=aset, local_id="T2").decision == ""
+    v = editing.prelabels_accept_type(annotation_set=aset, expected_version=v, type="Drug", user=annotator).version
+    assert set(Entity.objects.filter(annotation_set=aset, type="Drug").values_list("decision", flat=True)) == {"accepted"}
+
+
+def test_submit_needs_decided_prelabels_and_a_verdict_then_sign_off_makes_it_read_only(client, ui):
+    annotator, reviewer = ui["users"]["annotator"], ui["users"]["reviewer"]
+    aset = editing.annotation_set_for_editor(note=ui["note"], user=annotator)
+    v = aset.version
+    with pytest.raises(ApplicationError) as pending:
+        editing.annotation_set_submit(annotation_set=aset, expected_version=v, user=annotator)
+    assert pending.value.code == "pending_prelabels"
+    v = editing.prelabels_decide_type(annotation_set=aset, expected_version=v, type="Drug", decision="rejected",
+                                      user=annotator).version
+    v = editing.prelabel_accept(annotation_set=aset, expected_version=v, local_id="T3", user=annotator).version
+    with pytest.raises(ApplicationError) as no_verdict:
+        editing.annotation_set_submit(annotation_set=aset, expected_version=v, user=annotator)
+    assert no_verdict.value.code == "no_verdict"
+    v = editing.note_label_set(annotation_set=aset, expected_version=v, value="no_ade", evidence=None, user=annotator).version
+    v = editing.annotation_set_submit(annotation_set=aset, expected_version=v, user=annotator).version
+    assert Note.objects.get(pk=ui["note"].pk).review_status == ReviewStatus.SUBMITTED
+
+    client.force_login(reviewer)
+    assert client.post(note_url(ui, "sign-off/"), {"decision": "overturn"}).status_code == 302
+    assert not SignOff.objects.exists()  # overturning needs a comment
+    client.post(note_url(ui, "sign-off/"), {"decision": "overturn", "comment": "rash is negated"})
+    sign_off = SignOff.objects.get()
+    assert (sign_off.decision, sign_off.annotation_set_id, sign_off.user) == ("overturn", aset.pk, reviewer)
+    with pytest.raises(ApplicationError) as again:
+        review.note_sign_off(note=ui["note"], user=reviewer, decision="confirm")
+    assert again.value.code == "already_signed_off"
+
+    # Read-only for the annotator, still editable by an admin.
+    client.force_login(annotator)
+    html = client.get(note_url(ui)).content.decode()
+    assert 'id="readonly"' in html and 'id="create-form"' not in html
+    refused = edit(client, ui, "entity-create", aset.pk, v, type="Drug", spans="%d-%d" % span("warfarin", 1))
+    assert refused.status_code == 403
+    admin = ui["users"]["admin"]
+    admin_edit = editing.entity_create(
+        annotation_set=aset, expected_version=v, type="Drug", spans=[span("warfarin", 1)], user=admin
+    )
+    assert admin_edit.version == v + 1
+
+
+def test_rejecting_an_entity_rejects_its_relations_and_clears_the_evidence(ui):
+    annotator = ui["users"]["annotator"]
+    aset = editing.annotation_set_for_editor(note=ui["note"], user=annotator)
+    v = editing.relation_create(annotation_set=aset, expected_version=aset.version, type="Adverse-Effect", head="T1",
+                                tail="T3", user=annotator).version
+    v = editing.note_label_set(annotation_set=aset, expected_version=v, value="ade", evidence="R1", user=annotator).version
+    editing.prelabel_reject(annotation_set=aset, expected_version=v, local_id="T1", user=annotator)
+    assert Relation.objects.get(annotation_set=aset).decision == "rejected"
+    assert aset.label.__class__.objects.get(annotation_set=aset).evidence is None
+    assert TEXT  # the fixture text is what the offsets point into
