@@ -48,8 +48,10 @@ class AuditEventQuerySet(models.QuerySet):
     def delete(self):
         raise AppendOnlyError("The audit trail is append-only: records cannot be deleted.")
 
-    # bulk_update goes through update(); _raw_delete is what cascades use.
-    def _raw_delete(self, using):
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyError("The audit trail is append-only: records cannot be updated.")
+
+    def _raw_delete(self, using):  # what cascades and fast deletes use
         raise AppendOnlyError("The audit trail is append-only: records cannot be deleted.")
 
 

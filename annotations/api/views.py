@@ -77,6 +77,14 @@ class APIView(GenericAPIView):
     permission_classes = [IsAuthenticated]
     pagination_class = None
 
+    def initial(self, request, *args, **kwargs):
+        # DRF's parsers read the body without Django's DATA_UPLOAD_MAX_MEMORY_SIZE check: apply it here.
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and (not length.isdigit() or int(length) > limit):
+            raise ApplicationError("request_too_large", f"Request bodies are limited to {limit} bytes.", status=413)
+        super().initial(request, *args, **kwargs)
+
 
 class ProjectAPIView(APIView):
     """Base of every project-scoped endpoint; `capabilities` maps HTTP methods to what the role needs."""

@@ -1,0 +1,133 @@
+"""Login throttling, deploy checks, security headers, CSRF, request size limits."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def fail_login(client, username="annotator", addr="10.0.0.5"):
+    return client.post(reverse("login"), {"username": username, "password": "nope"}, REMOTE_ADDR=addr)
+
+
+def test_five_failures_lock_the_username_from_that_address(world):
+    client = Client()
+    for _ in range(5):
+        assert fail_login(client).status_code == 200
+    locked = fail_login(client)
+    assert locked.status_code == 429 and b"Too many failed logins" in locked.content
+    right = client.post(reverse("login"), {"username": "annotator", "password": "pw-annotator"}, REMOTE_ADDR="10.0.0.5")
+    assert right.status_code == 429  # even the right password, while locked
+    other = client.post(reverse("login"), {"username": "annotator", "password": "pw-annotator"}, REMOTE_ADDR="10.0.0.6")
+    assert other.status_code == 302  # another address is not locked out
+
+
+def test_the_lock_covers_the_token_endpoint_and_every_other_door(world):
+    client = Client()
+    for _ in range(5):
+        fail_login(client, addr="127.0.0.1")
+    token = world.client("anonymous").post(reverse("api-token"), {"username": "annotator", "password": "pw-annotator"},
+                                           format="json")
+    assert token.status_code == 429 and token.data["code"] == "login_locked"
+    admin_login = Client().post("/admin/login/", {"username": "annotator", "password": "pw-annotator"},
+                                REMOTE_ADDR="127.0.0.1")
+    assert admin_login.status_code == 200 and "_auth_user_id" not in admin_login.client.session
+
+
+def test_a_token_is_issued_for_good_credentials_only(world):
+    api = world.client("anonymous")
+    bad = api.post(reverse("api-token"), {"username": "admin", "password": "x"}, format="json")
+    assert bad.status_code == 400 and bad.data["code"] == "invalid_credentials"
+    good = api.post(reverse("api-token"), {"username": "admin", "password": "pw-admin"}, format="json")
+    assert good.status_code == 200
+    api.credentials(HTTP_AUTHORIZATION=f"Token {good.data['token']}")
+    assert api.get(reverse("api-project-detail", kwargs={"slug": "alpha"})).status_code == 200
+
+
+def test_a_bad_token_is_401(world):
+    api = world.client("anonymous")
+    api.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    response = api.get(reverse("api-project-list"))
+    assert response.status_code == 401 and response.data["code"] == "authentication_failed"
+
+
+def test_production_settings_pass_check_deploy_without_warnings():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "ade_review.settings.production",
+        "SECRET_KEY": secrets.token_urlsafe(60),
+        "ALLOWED_HOSTS": "example.org",
+        "DEBUG": "",
+    }
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_production_settings_refuse_to_start_without_a_secret_key():
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ade_review.settings.production", "SECRET_KEY": ""}
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
+
+
+@pytest.mark.parametrize("url_name", ["login", "api-project-list"])
+def test_security_headers(world, url_name):
+    client = Client()
+    client.force_login(world.users["admin"])
+    response = client.get(reverse(url_name))
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"
+    csp = dict(part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";"))
+    assert csp["script-src"] == "'self'" and csp["frame-ancestors"] == "'none'"
+
+
+def test_the_api_docs_load_their_scripts_from_static_not_a_cdn(world):
+    client = Client()
+    client.force_login(world.users["admin"])
+    page = client.get(reverse("api-docs")).content.decode()
+    assert "/static/drf_spectacular_sidecar/" in page
+    assert "cdn" not in page.lower() and "<script>" not in page  # no inline script either (CSP)
+
+
+def test_htmx_posts_without_the_csrf_token_are_refused(world):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.users["annotator"])
+    page = client.get(reverse("project-list"))
+    assert b'hx-headers=\'{"X-CSRFToken": "' in page.content  # set once on <body> for every htmx request
+    url = reverse("note-edit", kwargs={"slug": "alpha", "note_id": world.note_a1.pk, "action": "undo"})
+    refused = client.post(url, {"version": 1}, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 403 and b"CSRF" in refused.content
+    token = client.cookies["csrftoken"].value
+    accepted = client.post(url, {"version": 1}, HTTP_HX_REQUEST="true", HTTP_X_CSRFTOKEN=token)
+    assert accepted.status_code != 403
+
+
+def test_api_writes_with_a_session_need_the_csrf_token_and_with_a_token_do_not(world):
+    url = reverse("api-entity-create", kwargs={"slug": "alpha", "pk": world.annotator_set.pk})
+    body = {"version": 1, "type": "ADE", "fragments": [[30, 36]]}
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(world.users["annotator"])
+    refused = browser.post(url, body, content_type="application/json")
+    assert refused.status_code == 403 and "CSRF" in refused.json()["message"]
+    assert world.client("annotator").post(url, body, format="json").status_code == 201
+
+
+def test_oversized_request_bodies_are_refused(world, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    url = reverse("api-annotation-set-detail", kwargs={"slug": "alpha", "pk": world.annotator_set.pk})
+    body = {"version": 1, "entities": [{"id": f"T{i}", "type": "Drug", "fragments": [[11, 19]]} for i in range(200)]}
+    response = world.client("annotator").put(url, body, format="json")
+    assert response.status_code == 413 and response.data["code"] == "request_too_large"
