@@ -1,0 +1,291 @@
+"""`ade-review`: train, evaluate and run the NER -> RE -> note pipeline on files, without a database.
+
+  ade-review train    --data DIR_OR_FILE --format brat|jsonl|ade-spert|ade --out MODEL_DIR
+                      [--encoder DIR] [--epochs N] [--head linear|crf|hybrid] [--note-epochs N] ...
+  ade-review evaluate --model MODEL_DIR --data DIR_OR_FILE [--format ...] [--report FILE] [--json FILE]
+  ade-review predict  --model MODEL_DIR --data DIR_OR_FILE [--format ...] --out DIR_OR_JSONL
+                      [--out-format brat|jsonl] [--quantize]
+
+Formats: brat (a directory or .zip of .txt/.ann, annotation.conf used as the schema when present), jsonl
+(one document per line), ade-spert (the SpERT JSON of ADE-Corpus-V2), ade (the ADE-Corpus-V2 folder).
+`--format` is guessed from the path when left out. Exit status: 0 ok, 2 bad arguments or unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+FORMATS = ("brat", "jsonl", "ade-spert", "ade")
+
+
+class CliError(Exception):
+    """A problem the user can fix (bad path, unreadable corpus); printed without a traceback."""
+
+
+def guess_format(path: Path) -> str:
+    if path.is_dir():
+        if (path / "DRUG-AE.rel").exists():
+            return "ade"
+        if (path / "ade_full.json").exists():
+            return "ade-spert"
+        return "brat"
+    name = path.name.lower()
+    if name.endswith(".jsonl") or name.endswith(".ndjson"):
+        return "jsonl"
+    if name.endswith(".json"):
+        return "ade-spert"
+    if name.endswith(".zip"):
+        return "brat"
+    raise CliError(f"cannot guess the format of {path}; pass --format")
+
+
+def read_documents(path: str, fmt: str | None, *, limit: int | None = None):
+    """Documents and schema (or None) of a corpus; parse problems go to stderr, never silently dropped."""
+    from annotations.formats.document import FormatError
+
+    p = Path(path)
+    if not p.exists():
+        raise CliError(f"{p}: no such file or directory")
+    fmt = fmt or guess_format(p)
+    schema = None
+    if fmt == "ade-spert":
+        from inference.core.datasets import ade_folds_dir, load_ade_spert
+
+        docs = load_ade_spert(p / "ade_full.json" if p.is_dir() else p)
+        del ade_folds_dir
+    else:
+        from annotations.formats import registry
+
+        docs, problems = [], 0
+        try:
+            for res in registry.read_corpus(p, fmt):
+                for prob in res.problems:
+                    print(f"warning: {prob}", file=sys.stderr)
+                    problems += 1
+                if res.document is not None:
+                    docs.append(res.document)
+            if fmt == "brat":
+                schema = registry.find_schema(p)
+        except FormatError as exc:
+            raise CliError(str(exc)) from exc
+        if problems:
+            print(f"{problems} problem(s) while reading {p}; {len(docs)} documents read", file=sys.stderr)
+    if limit:
+        docs = docs[:limit]
+    if not docs:
+        raise CliError(f"{p}: no documents read as {fmt}")
+    return docs, schema
+
+
+def _train(args) -> int:
+    from inference.core.artifacts import data_fingerprint
+    from inference.core.encoder import encoder_name, resolve_encoder
+    from inference.core.ner import NER, NERConfig
+    from inference.core.note_classifier import NoteClassifier, NoteConfig
+    from inference.core.pipeline import Pipeline, PipelineConfig
+    from inference.core.relations import REConfig, RelationExtractor, infer_relation_types
+    from inference.core.training import TrainConfig, train_component
+
+    docs, schema = read_documents(args.data, args.format, limit=args.max_docs)
+    enc = resolve_encoder(args.encoder)
+    enc_name = encoder_name(enc)
+    fp = data_fingerprint(docs)
+    print(
+        f"{len(docs)} documents, {sum(len(d.entities) for d in docs)} entities, "
+        f"{sum(len(d.relations) for d in docs)} relations; encoder {enc_name}; data {fp[:19]}..."
+    )
+
+    def tconf(epochs):
+        return TrainConfig(
+            epochs=epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            head_lr=args.head_lr,
+            seed=args.seed,
+            threads=args.threads,
+        )
+
+    def meta(cfg, rep):
+        return {
+            "encoder_name": enc_name,
+            "train_config": cfg.to_dict(),
+            "train_report": rep.to_dict(),
+            "seed": args.seed,
+            "fingerprint": fp,
+        }
+
+    comp_meta = {}
+    ner = NER(NERConfig(head=args.head, max_length=args.max_length)).initialize(docs, encoder=enc)
+    cfg = tconf(args.ner_epochs or args.epochs)
+    rep = train_component(ner, docs, cfg, log=print)
+    comp_meta["ner"] = meta(cfg, rep)
+
+    rex = None
+    rtypes = (
+        list(schema.relation_types)
+        if schema is not None and schema.relation_types
+        else infer_relation_types(docs)
+    )
+    if rtypes and any(d.relations for d in docs) and not args.no_re:
+        rex = RelationExtractor(
+            REConfig(
+                max_length=args.max_length, threshold=args.threshold, max_char_distance=args.max_char_distance
+            )
+        )
+        rex.initialize(docs, encoder=enc, relation_types=rtypes)
+        cfg = tconf(args.re_epochs or args.epochs)
+        rep = train_component(rex, docs, cfg, log=print)
+        comp_meta["re"] = meta(cfg, rep)
+
+    note = None
+    if args.note_epochs:
+        note = NoteClassifier(NoteConfig(max_length=args.max_length)).initialize(docs, encoder=enc)
+        cfg = tconf(args.note_epochs)
+        rep = train_component(note, docs, cfg, log=print)
+        comp_meta["note"] = meta(cfg, rep)
+
+    ade_types = tuple(t.name for t in rtypes if t.name in ("Adverse-Effect", "ADE")) if rex else ()
+    pipe = Pipeline(ner, rex, note, PipelineConfig(threshold=args.threshold, ade_relation_types=ade_types))
+    out = pipe.save(
+        args.out,
+        component_meta=comp_meta,
+        encoder=enc_name,
+        data_fingerprint=fp,
+        trained_on=str(args.data),
+        n_documents=len(docs),
+    )
+    print(f"saved {out}")
+    return 0
+
+
+def _predictions(args):
+    from inference.core.pipeline import Pipeline
+
+    pipe = Pipeline.load(args.model, quantized=getattr(args, "quantize", False))
+    docs, _ = read_documents(args.data, args.format, limit=args.max_docs)
+    t0 = time.perf_counter()
+    preds = pipe.predict(docs, batch_size=args.batch_size)
+    secs = time.perf_counter() - t0
+    return pipe, docs, preds, secs
+
+
+def _evaluate(args) -> int:
+    from inference.core.evaluation import error_report, ner_scores, note_scores, re_scores
+
+    pipe, docs, preds, secs = _predictions(args)
+    pred_docs = [p.document for p in preds]
+    ner = ner_scores(docs, pred_docs, types=pipe.ner.labels)
+    rows = [("NER", ner)]
+    if pipe.re is not None:
+        rows.append(("RE", re_scores(docs, pred_docs, types=[t.name for t in pipe.re.relation_types])))
+    rel_type = pipe.config.ade_relation_types[0] if pipe.config.ade_relation_types else "Adverse-Effect"
+    notes = note_scores(docs, pred_docs, relation_type=rel_type)
+    print(f"{len(docs)} documents in {secs:.2f} s ({len(docs) / max(secs, 1e-9):.1f} docs/s)")
+    print(f"{'task':<6}{'mode':<9}{'micro P':>9}{'micro R':>9}{'micro F1':>9}{'macro F1':>9}")
+    for name, s in rows:
+        for mode in ("strict", "relaxed"):
+            print(
+                f"{name:<6}{mode:<9}{s[f'{mode}_micro_p']:>9.4f}{s[f'{mode}_micro_r']:>9.4f}"
+                f"{s[f'{mode}_micro_f1']:>9.4f}{s[f'{mode}_macro_f1']:>9.4f}"
+            )
+    print(f"note   label    P {notes['label_p']:.4f}  R {notes['label_r']:.4f}  F1 {notes['label_f1']:.4f}")
+    for mode in ("strict", "relaxed"):
+        print(f"note   evidence-{mode:<8}F1 {notes[f'evidence_{mode}_f1']:.4f}")
+    report = error_report(docs, pred_docs)
+    if args.report:
+        path = Path(args.report)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".json":
+            path.write_text(
+                json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
+        else:
+            path.write_text(report.to_text(), encoding="utf-8")
+        print(f"error report: {path}")
+    if args.json:
+        flat = {f"ner_{k}": v for k, v in ner.items()}
+        for name, s in rows[1:]:
+            flat.update({f"{name.lower()}_{k}": v for k, v in s.items()})
+        flat.update({f"note_{k}": v for k, v in notes.items()})
+        Path(args.json).write_text(json.dumps(flat, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def _predict(args) -> int:
+    from annotations.formats import registry
+
+    _, docs, preds, secs = _predictions(args)
+    out = Path(args.out)
+    fmt = args.out_format or ("jsonl" if out.suffix in (".jsonl", ".ndjson") else "brat")
+    if fmt == "jsonl":
+        out.parent.mkdir(parents=True, exist_ok=True)
+    n = registry.write_corpus([p.document for p in preds], out, fmt)
+    flagged = sum(p.document.label == "ade" for p in preds)
+    print(f"{n} documents written to {out} ({fmt}); {flagged} flagged ADE; {secs:.2f} s")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="ade-review", description="ADE Review models on files (no database).")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    def data_args(p):
+        p.add_argument("--data", required=True, help="brat directory/.zip, .jsonl, SpERT .json or ADE folder")
+        p.add_argument("--format", choices=FORMATS, default=None, help="input format (guessed when left out)")
+        p.add_argument("--max-docs", type=int, default=None, help="read only the first N documents")
+        p.add_argument("--batch-size", type=int, default=16)
+
+    t = sub.add_parser("train", help="fine-tune NER, RE (and the note classifier) and save a model directory")
+    data_args(t)
+    t.add_argument("--out", required=True, help="model directory to write")
+    t.add_argument(
+        "--encoder", default=None, help="local Hugging Face encoder directory (default: MiniLM-L6)"
+    )
+    t.add_argument("--epochs", type=int, default=3)
+    t.add_argument("--ner-epochs", type=int, default=None)
+    t.add_argument("--re-epochs", type=int, default=None)
+    t.add_argument("--note-epochs", type=int, default=0, help="train the direct note classifier (0: no)")
+    t.add_argument("--head", choices=["linear", "crf", "hybrid"], default="linear")
+    t.add_argument("--lr", type=float, default=1e-4)
+    t.add_argument("--head-lr", type=float, default=1e-3)
+    t.add_argument("--max-length", type=int, default=256)
+    t.add_argument("--max-char-distance", type=int, default=None)
+    t.add_argument("--threshold", type=float, default=0.5, help="relation / note decision threshold")
+    t.add_argument("--no-re", action="store_true")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--threads", type=int, default=None)
+    t.set_defaults(func=_train)
+
+    e = sub.add_parser("evaluate", help="strict and relaxed scores of a model on annotated documents")
+    data_args(e)
+    e.add_argument("--model", required=True)
+    e.add_argument("--report", default=None, help="error report file (.json for JSON, else text)")
+    e.add_argument("--json", default=None, help="write all scores as a flat JSON object")
+    e.set_defaults(func=_evaluate)
+
+    p = sub.add_parser("predict", help="pre-annotate documents and write them as brat or JSONL")
+    data_args(p)
+    p.add_argument("--model", required=True)
+    p.add_argument("--out", required=True, help="output directory (brat) or .jsonl file")
+    p.add_argument("--out-format", choices=["brat", "jsonl"], default=None)
+    p.add_argument("--quantize", action="store_true", help="int8 dynamic quantization (CPU)")
+    p.set_defaults(func=_predict)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        print(f"ade-review: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
