@@ -110,6 +110,17 @@ def _live_entities(aset: AnnotationSet):
     return Entity.objects.filter(annotation_set=aset).exclude(decision=Decision.REJECTED).order_by("start", "pk")
 
 
+def _marks(queryset):
+    """Render marks for entity rows, with their attributes (one more query)."""
+    rows = list(queryset)
+    attributes: dict[int, list[str]] = {}
+    for entity_id, name, value in Attribute.objects.filter(entity__in=[r.pk for r in rows]).values_list(
+        "entity_id", "name", "value"
+    ):
+        attributes.setdefault(entity_id, []).append(f"{name}={value}" if value else name)
+    return marks_from_rows(rows, attributes)
+
+
 def _relations(aset: AnnotationSet) -> list[Relation]:
     return list(
         Relation.objects.filter(annotation_set=aset, arg1_entity__isnull=False, arg2_entity__isnull=False)
@@ -150,8 +161,12 @@ def _panel_context(ed: Editor, entity: Entity | None) -> dict:
                 attribute_types.append(
                     {"name": a.name, "values": a.values, "set": a.name in attributes, "value": attributes.get(a.name)}
                 )
+    overlapping = (
+        _live_entities(ed.annotation_set).filter(start__lt=entity.end, end__gt=entity.start).exclude(pk=entity.pk)
+    )
     return {
         "entity": entity,
+        "overlapping": list(overlapping[:10]),
         "attribute_types": attribute_types,
         "normalization": Normalization.objects.filter(entity=entity).first(),
         "fragments": entity.fragments,
@@ -181,7 +196,7 @@ def _context(ed: Editor, request: HttpRequest, **extra) -> dict:
 @require_GET
 def note_detail(request: HttpRequest, slug: str, note_id: int) -> HttpResponse:
     ed = _editor(request, slug, note_id)
-    marks = marks_from_rows(_live_entities(ed.annotation_set))
+    marks = _marks(_live_entities(ed.annotation_set))
     context = _context(
         ed,
         request,
@@ -342,7 +357,7 @@ def note_edit(request: HttpRequest, slug: str, note_id: int, action: str) -> Htt
         bounds = segment_bounds(ed.note.text)
         touched = segments_touching(bounds, result.regions)
         lo, hi = bounds[touched[0]][0], bounds[touched[-1]][1]
-        marks = marks_from_rows(_live_entities(aset).filter(start__lt=hi, end__gt=lo))
+        marks = _marks(_live_entities(aset).filter(start__lt=hi, end__gt=lo))
         segments = "".join(
             segment_html(ed.note.text, i, bounds[i], marks, ed.colours, ed.labels, oob=True) for i in touched
         )

@@ -31,6 +31,7 @@ class Mark:
     prelabel: bool  # a model pre-label nobody decided yet
     origin: str
     confidence: float | None
+    attributes: tuple[str, ...] = ()  # "Negation", "Certainty=possible", ...
 
     @property
     def start(self) -> int:
@@ -41,7 +42,9 @@ class Mark:
         return max(e for _, e in self.fragments)
 
 
-def marks_from_rows(rows: Iterable) -> list[Mark]:
+def marks_from_rows(rows: Iterable, attributes: dict[int, list[str]] | None = None) -> list[Mark]:
+    """Marks for entity rows; `attributes` maps entity pk to its attributes as text."""
+    attributes = attributes or {}
     return [
         Mark(
             local_id=r.local_id,
@@ -50,6 +53,7 @@ def marks_from_rows(rows: Iterable) -> list[Mark]:
             prelabel=r.origin == "model" and not r.decision,
             origin=r.origin,
             confidence=r.confidence,
+            attributes=tuple(attributes.get(r.pk, ())),
         )
         for r in rows
     ]
@@ -88,6 +92,8 @@ def _label(mark: Mark, labels: dict[str, str]) -> str:
     label = labels.get(mark.type, mark.type)
     if mark.origin == "model" and mark.confidence is not None:
         label += f" {mark.confidence:.2f}"
+    for attribute in mark.attributes:
+        label += f" · {attribute}"
     return label
 
 
@@ -130,6 +136,8 @@ def segment_html(
                 classes.append("pre")
             elif mark.origin == "model":
                 classes.append("acc")
+            if any(a.split("=")[0] == "Negation" for a in mark.attributes):
+                classes.append("neg")
             attrs = ""
             if s == a and (mark.local_id, s) not in starts_seen:
                 starts_seen.add((mark.local_id, s))

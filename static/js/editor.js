@@ -169,14 +169,20 @@
     if (selectedId) textEl.querySelectorAll('[data-id="' + selectedId + '"]').forEach((el) => el.classList.add("sel"));
   }
 
-  function selectEntity(id) {
+  function openRelationForm(head, tail) {
+    const url = editor.dataset.relationUrl + "&head=" + encodeURIComponent(head) + "&tail=" + encodeURIComponent(tail);
+    relationHead = null;
+    editor.classList.remove("relating");
+    htmx.ajax("GET", url, { target: "#entity-panel", swap: "outerHTML" });
+  }
+
+  // confirm: a click picks a relation's other end at once; j/k only move to it (l confirms).
+  function selectEntity(id, confirm) {
     if (relationHead && relationHead !== id) {
-      const url = editor.dataset.relationUrl + "&head=" + encodeURIComponent(relationHead) + "&tail=" + encodeURIComponent(id);
-      relationHead = null;
-      editor.classList.remove("relating");
       selectedId = id;
       markSelected();
-      htmx.ajax("GET", url, { target: "#entity-panel", swap: "outerHTML" });
+      if (confirm) openRelationForm(relationHead, id);
+      else flash("Relation from " + relationHead + " to " + id + "? Press l to choose its type, Esc to cancel.", "info");
       return;
     }
     selectedId = id;
@@ -212,7 +218,7 @@
   textEl.addEventListener("click", function (evt) {
     if (currentSelection()) return; // a drag that selected text, not a click
     const el = evt.target.closest(".e");
-    if (el) selectEntity(el.dataset.id);
+    if (el) selectEntity(el.dataset.id, true);
   });
 
   function startRelation() {
@@ -235,7 +241,7 @@
     else if (t.id === "help-close") toggleHelp(false);
     else if (t.dataset.goto) {
       evt.preventDefault();
-      selectEntity(t.dataset.goto);
+      selectEntity(t.dataset.goto, true);
     }
   });
 
@@ -341,7 +347,7 @@
       return btn ? btn.click() : flash("The selected entity has no yes/no attribute.", "info");
     }
     if (key === "l") {
-      if (relationHead && selectedId && selectedId !== relationHead) return selectEntity(selectedId);
+      if (relationHead && selectedId && selectedId !== relationHead) return openRelationForm(relationHead, selectedId);
       return startRelation();
     }
     if (actions[key]) {

@@ -4,8 +4,7 @@ more notes for the queue. Browser tests drive Debian's Chromium through Playwrig
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -73,7 +72,7 @@ def ui(django_user_model):
         if name != "outsider":
             ProjectMembership.objects.create(project=project, user=users[name], role=role)
     patient = Patient.objects.create(project=project, external_id="patient-7")
-    start = datetime(2026, 3, 1, 8, tzinfo=dt_timezone.utc)
+    start = datetime(2026, 3, 1, 8, tzinfo=UTC)
     note = Note.objects.create(
         project=project, patient=patient, external_id="note-ade", text=TEXT, text_hash=text_hash(TEXT),
         timestamp=start + timedelta(days=2), flagged=True, ade_probability=0.91, ade_uncertainty=0.2,

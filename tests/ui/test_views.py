@@ -16,6 +16,11 @@ from .conftest import TEXT, span
 pytestmark = pytest.mark.django_db
 
 
+def spans(word, nth=0):
+    s, e = span(word, nth)
+    return f"{s}-{e}"
+
+
 def note_url(ui, suffix=""):
     return f"/p/ui/notes/{ui['note'].pk}/{suffix}"
 
@@ -55,7 +60,7 @@ def test_an_annotator_may_not_sign_off(client, ui):
 def test_nobody_edits_someone_elses_set(client, ui):
     _, version, set_id = open_editor(client, ui, "annotator")
     client.force_login(ui["users"]["annotator2"])
-    response = edit(client, ui, "entity-create", set_id, version, type="Drug", spans="%d-%d" % span("warfarin", 1))
+    response = edit(client, ui, "entity-create", set_id, version, type="Drug", spans=spans("warfarin", 1))
     assert response.status_code == 403
     assert "read-only" in response.content.decode()
 
@@ -150,9 +155,9 @@ def test_an_edit_returns_only_the_changed_fragments_and_bumps_the_version(client
 
 def test_a_stale_version_is_refused_with_a_conflict_and_nothing_is_lost(client, ui):
     _, version, set_id = open_editor(client, ui)
-    first = edit(client, ui, "entity-create", set_id, version, type="Adverse-Effect", spans="%d-%d" % span("bleeding"))
+    first = edit(client, ui, "entity-create", set_id, version, type="Adverse-Effect", spans=spans("bleeding"))
     assert first.status_code == 200
-    second = edit(client, ui, "entity-create", set_id, version, type="Drug", spans="%d-%d" % span("warfarin", 1))
+    second = edit(client, ui, "entity-create", set_id, version, type="Drug", spans=spans("warfarin", 1))
     assert second.status_code == 409
     assert second["HX-Retarget"] == "#flash"
     assert "Someone else changed these annotations" in second.content.decode()
@@ -162,7 +167,7 @@ def test_a_stale_version_is_refused_with_a_conflict_and_nothing_is_lost(client, 
 
 def test_the_schema_decides_which_relations_exist(client, ui):
     _, version, set_id = open_editor(client, ui)
-    edit(client, ui, "entity-create", set_id, version, type="Adverse-Effect", spans="%d-%d" % span("bleeding"))
+    edit(client, ui, "entity-create", set_id, version, type="Adverse-Effect", spans=spans("bleeding"))
     form = client.get(note_url(ui, "relation-form/") + f"?set={set_id}&head=T4&tail=T1").content.decode()
     assert re.findall(r'name="type" value="([^"]+)"', form) == ["Adverse-Effect"]  # Drug -> AE only, reversed
     refused = edit(client, ui, "relation-create", set_id, version + 1, type="Dose", head="T1", tail="T4")
@@ -226,7 +231,7 @@ def test_submit_needs_decided_prelabels_and_a_verdict_then_sign_off_makes_it_rea
     client.force_login(annotator)
     html = client.get(note_url(ui)).content.decode()
     assert 'id="readonly"' in html and 'id="create-form"' not in html
-    refused = edit(client, ui, "entity-create", aset.pk, v, type="Drug", spans="%d-%d" % span("warfarin", 1))
+    refused = edit(client, ui, "entity-create", aset.pk, v, type="Drug", spans=spans("warfarin", 1))
     assert refused.status_code == 403
     admin = ui["users"]["admin"]
     admin_edit = editing.entity_create(
