@@ -320,9 +320,12 @@ def simulate(
 def fraction_to_target(curve: Sequence[dict], full: dict, key: str | tuple[str, ...], share: float = 0.95):
     """First point of a (mean) curve where every metric in `key` reaches `share` of its full-data value.
 
-    Returns that point (dict with fraction, sentences, tokens, ...), or None when never reached.
+    Returns that point (dict with fraction, sentences, tokens, ...), or None when never reached or when
+    a full-data value is 0 (nothing learnt: the figure would mean nothing).
     """
     keys = (key,) if isinstance(key, str) else key
+    if any(full[k] <= 0 for k in keys):
+        return None
     for point in curve:
         if all(point[k] >= share * full[k] - 1e-12 for k in keys):
             return point

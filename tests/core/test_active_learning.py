@@ -260,6 +260,8 @@ def test_fraction_to_target_and_summary(bench):
     assert metrics["token_fraction_to_95pct_best"] == pytest.approx(0.3)
     assert metrics["label_fraction_to_95pct_ner_random"] == 0.5
     assert detail["best_strategy"] == "mnlp"
+    # nothing learnt on the full data: no figure rather than the first point
+    assert bench.fraction_to_target(curves["mnlp"], {**full, "re_f1": 0.0}, ("ner_f1", "re_f1")) is None
 
 
 def test_quick_benchmark_runs_end_to_end_on_a_synthetic_corpus(bench, tmp_path):
