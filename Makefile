@@ -27,6 +27,7 @@ install-dev: venv
 demo: install
 	DATABASE_URL= CELERY_BROKER_URL= REDIS_URL= $(PY) manage.py migrate --noinput -v0
 	DATABASE_URL= CELERY_BROKER_URL= REDIS_URL= $(PY) manage.py seed_demo
+	DATABASE_URL= CELERY_BROKER_URL= REDIS_URL= $(PY) manage.py seed_risk_demo
 	@echo ""
 	@echo "ADE Review demo: http://$(HOST):$(PORT)/  (log in as admin, reviewer or annotator; password above)"
 	DATABASE_URL= CELERY_BROKER_URL= REDIS_URL= DEBUG=$${DEBUG:-0} $(PY) manage.py runserver --insecure $(HOST):$(PORT)

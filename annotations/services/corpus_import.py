@@ -34,6 +34,8 @@ from annotations.models import (
     Project,
 )
 
+from annotations.signals import notes_imported
+
 from .annotation_sets import annotation_set_check
 from .document_store import annotation_sets_write
 from .schemas import project_schema_get, project_schema_set, schema_merge
@@ -202,15 +204,17 @@ def _write_batch(project: Project, batch: list[tuple[str, Document]], source_nam
         return
     try:
         with transaction.atomic():
-            _insert(project, [d for _, d in fresh], source_name, status)
+            notes = _insert(project, [d for _, d in fresh], source_name, status)
         _count(report, [d for _, d in fresh])
+        _announce(project, notes)
     except DatabaseError:
         # Find the offending document: one transaction per document.
         for source, doc in fresh:
             try:
                 with transaction.atomic():
-                    _insert(project, [doc], source_name, status)
+                    notes = _insert(project, [doc], source_name, status)
                 _count(report, [doc])
+                _announce(project, notes)
             except DatabaseError as exc:
                 report.skipped.append(ParseProblem(source, 0, f"refused by the database: {type(exc).__name__}: {exc}"))
 
@@ -222,7 +226,18 @@ def _count(report: ImportReport, docs: list[Document]) -> None:
     report.events += sum(len(d.events) for d in docs)
 
 
-def _insert(project: Project, docs: list[Document], source_name: str, status: str) -> None:
+def _announce(project: Project, notes: list[Note]) -> None:
+    transaction.on_commit(
+        lambda: notes_imported.send(
+            sender=Note,
+            project=project,
+            note_ids=[n.pk for n in notes],
+            patient_ids=sorted({n.patient_id for n in notes if n.patient_id}),
+        )
+    )
+
+
+def _insert(project: Project, docs: list[Document], source_name: str, status: str) -> list[Note]:
     patients = {}
     patient_ids = {str(d.metadata["patient"]) for d in docs if d.metadata.get("patient")}
     if patient_ids:
@@ -255,3 +270,4 @@ def _insert(project: Project, docs: list[Document], source_name: str, status: st
         ]
     )
     annotation_sets_write(list(zip(sets, docs, strict=True)), origin=Origin.IMPORT)
+    return notes

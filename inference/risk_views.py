@@ -1,0 +1,39 @@
+"""Patient risk pages: patients by current ADR risk, and one patient's risk timeline."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from annotations.models import Patient
+from annotations.permissions import Capability, project_get_for_user
+
+from .risk_selectors import patient_list_by_risk, patient_risk_chart
+from .services.risk import risk_model_active
+
+
+@login_required
+def patient_risk_list(request: HttpRequest, slug: str) -> HttpResponse:
+    project, role = project_get_for_user(user=request.user, slug=slug, capability=Capability.VIEW)
+    page = Paginator(patient_list_by_risk(project=project), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "inference/risk/patient_list.html",
+        {"project": project, "page": page, "model": risk_model_active(project_id=project.pk)},
+    )
+
+
+@login_required
+def patient_risk_timeline(request: HttpRequest, slug: str, patient_id: int) -> HttpResponse:
+    project, role = project_get_for_user(user=request.user, slug=slug, capability=Capability.VIEW)
+    patient = Patient.objects.filter(project=project, pk=patient_id).first()
+    if patient is None:
+        raise Http404("No such patient.")
+    model = risk_model_active(project_id=project.pk)
+    return render(
+        request,
+        "inference/risk/timeline.html",
+        {"project": project, "patient": patient, "model": model, "chart": patient_risk_chart(patient=patient, model=model)},
+    )
