@@ -198,7 +198,7 @@ def main() -> None:
     path = write_result(
         "import_export",
         metrics,
-        extra={"database": "PostgreSQL (local)", "synthetic_corpus": {
+        extra={"database": "PostgreSQL (local)", "load_average_1m_at_end": os.getloadavg()[0], "synthetic_corpus": {
             "notes": args.notes, "entities_per_note": args.entities, "relations_per_note": args.relations}},
     )
     print(json.dumps(metrics, indent=2))

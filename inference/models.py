@@ -131,3 +131,6 @@ class JobError(models.Model):
                 fields=["job", "note"], condition=models.Q(note__isnull=False), name="job_error_unique_note"
             )
         ]
+
+
+from .risk_models import PatientRisk, RiskModel, RiskPoint  # noqa: E402,F401
