@@ -1,6 +1,6 @@
 """API routes, included at /api/. Ids are bounded digit strings so no lookup can overflow the database."""
 
-from django.urls import path, register_converter
+from django.urls import path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import views
@@ -70,4 +70,6 @@ urlpatterns = [
     path(P + "jobs/<dbid:job_id>/download/", views.JobDownloadView.as_view(), name="api-job-download"),
     path(P + "exports/", views.ExportCreateView.as_view(), name="api-export-create"),
     path(P + "exports/<hexid:export_id>/download/", views.ExportDownloadView.as_view(), name="api-export-download"),
+    # Anything else under /api/ is a JSON 404 (not Django's HTML page).
+    re_path(r"^.*$", views.api_not_found, name="api-not-found"),
 ]

@@ -13,7 +13,8 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
-from django.http import FileResponse
+from django.http import FileResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -41,6 +42,7 @@ from annotations.services.corpus_export import corpus_export
 
 from . import edits, selectors
 from . import serializers as s
+from .exceptions import error_body
 from .login_throttle import LOCKED_MESSAGE, login_locked
 from .permissions import ProjectRole, role_can
 
@@ -147,6 +149,11 @@ def requested_version(request, body_version: int | None) -> tuple[int, bool]:
     return body_version, False
 
 
+@csrf_exempt  # it changes nothing; a CSRF refusal would answer HTML instead of the JSON 404
+def api_not_found(request, *args, **kwargs) -> JsonResponse:
+    return JsonResponse(error_body("not_found", "No such API endpoint."), status=404)
+
+
 # --- auth -------------------------------------------------------------------------------------------
 
 
@@ -178,7 +185,7 @@ class TokenCreateView(APIView):
 class ProjectListView(APIView):
     pagination_class = Pagination
 
-    @extend_schema(responses={200: s.ProjectOutput(many=True), 401: ERRORS[401]})
+    @extend_schema(responses={200: s.ProjectOutput(many=True), 401: ERRORS[401], 404: ERRORS[404]})
     def get(self, request):
         """Projects you are a member of, with your role."""
         page = self.paginate_queryset(selectors.project_list_for_member(user=request.user))

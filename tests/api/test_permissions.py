@@ -168,11 +168,11 @@ def _patterns(resolver=None, prefix=""):
 
 def test_every_api_endpoint_and_audit_page_is_in_the_matrix():
     names = {p.name for route, p in _patterns() if route.startswith(("api/", "audit/"))}
-    covered = {c.name for c in CASES} | {"api-token", "audit-event-list", "audit-event-export"}
+    covered = {c.name for c in CASES} | {"api-token", "api-not-found", "audit-event-list", "audit-event-export"}
     assert names <= covered, f"endpoints missing from the permission matrix: {sorted(names - covered)}"
 
 
-PAGES_ANON_OK = {"login", "api-token"}  # the only doors open to anonymous users
+PAGES_ANON_OK = {"login", "api-token", "api-not-found"}  # the only doors open to anonymous users
 
 
 def _fill(pattern: URLPattern, w: World) -> dict:
