@@ -156,7 +156,12 @@ def corpus_import(
             report.skipped.extend(result.problems or [ParseProblem(result.source, 0, "could not be read")])
             continue
         doc = result.document
-        problems = annotation_set_check(document=doc, schema=schema, source=result.source, lines=result.lines)
+        # Readers already ran the structural checks (result.ok); what is left is the schema.
+        problems = (
+            annotation_set_check(document=doc, schema=schema, source=result.source, lines=result.lines)
+            if schema is not None
+            else []
+        )
         if doc.id in seen:
             problems.append(ParseProblem(result.source, 0, f"document id {doc.id!r} occurs twice in the corpus"))
         if problems:
