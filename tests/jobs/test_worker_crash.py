@@ -1,0 +1,167 @@
+"""A real Celery worker process on Redis, killed with SIGKILL in the middle of a job and started again.
+
+The job must still finish with exactly one model annotation set per note, counts that add up, and a
+state and message that say what happened.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.db import connection
+
+from annotations.models import AnnotationSet, NoteLabel
+from inference.models import Job, JobChunk, JobError, JobState
+from inference.services.jobs import job_create
+
+from .conftest import make_notes
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+BROKER = os.environ.get("ADE_REVIEW_TEST_BROKER", "redis://127.0.0.1:6379/3")
+VISIBILITY_TIMEOUT_S = 3
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def broker():
+    """This process enqueues to Redis (not eagerly) for the test; the queue db starts and ends empty."""
+    from ade_review.celery import app
+
+    client = redis.Redis.from_url(BROKER)
+    client.flushdb()
+    saved = {k: app.conf[k] for k in ("broker_url", "task_always_eager", "broker_transport_options")}
+    app.conf.update(
+        broker_url=BROKER,
+        task_always_eager=False,
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
+    )
+    try:
+        yield BROKER
+    finally:
+        app.conf.update(saved)
+        app.pool.force_close_all()
+        client.flushdb()
+
+
+class Worker:
+    """A `celery worker` subprocess on the test database; always stopped by the fixture."""
+
+    def __init__(self, log_dir: Path):
+        self.log_dir = log_dir
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self) -> subprocess.Popen:
+        db = connection.settings_dict
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "DJANGO_SETTINGS_MODULE": "ade_review.settings.test",
+            "CELERY_BROKER_URL": BROKER,
+            "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT_S),
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+            "OMP_NUM_THREADS": "1",
+            # Django's system checks (run at worker start) cover the web side; this worker only runs tasks.
+            "CELERY_SKIP_CHECKS": "1",
+        }
+        n = len(self.procs)
+        log = (self.log_dir / f"worker-{n}.log").open("w")
+        cmd = [
+            sys.executable,
+            str(Path(__file__).with_name("celery_worker.py")),
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"jobs-test-{n}@%h",
+        ]
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.procs.append(proc)
+        return proc
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text()[-3000:] for p in sorted(self.log_dir.glob("worker-*.log")))
+
+
+@pytest.fixture
+def workers(tmp_path):
+    w = Worker(tmp_path)
+    try:
+        yield w
+    finally:
+        w.stop_all()
+
+
+def wait_for(predicate, timeout: float, what: str, workers: Worker, every: float = 0.01):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if workers.procs and workers.procs[-1].poll() is not None:
+            pytest.fail(f"the worker exited ({workers.procs[-1].returncode})\n{workers.logs()}")
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    pytest.fail(f"timed out waiting for {what}\n{workers.logs()}")
+
+
+def test_worker_killed_mid_job_loses_nothing_and_duplicates_nothing(project, model_version, broker, workers):
+    n_notes = 300
+    make_notes(project, n_notes, repeat=4)
+    job = job_create(project=project, kind="pre_annotate", parameters={"chunk_size": 10, "batch_size": 5})
+
+    first = workers.start()
+
+    def mid_chunk():
+        in_flight = JobChunk.objects.filter(job=job, attempts__gte=1, completed_at__isnull=True).exists()
+        done = Job.objects.values_list("done", flat=True).get(pk=job.pk)
+        return in_flight and done >= 30
+
+    wait_for(mid_chunk, 120, "the worker to be in the middle of the job", workers)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=10)
+    job.refresh_from_db()
+    at_kill = (job.state, job.done)
+    assert job.state == JobState.RUNNING and 30 <= job.done < n_notes, at_kill
+
+    workers.start()
+    wait_for(
+        lambda: Job.objects.get(pk=job.pk).is_finished,
+        150,
+        "the job to finish after the restart",
+        workers,
+        0.2,
+    )
+
+    job.refresh_from_db()
+    assert (job.state, job.total, job.done, job.failed) == (JobState.SUCCEEDED, n_notes, n_notes, 0), (
+        job.message
+    )
+    sets = AnnotationSet.objects.filter(source_kind="model", model_version=model_version)
+    assert sets.count() == n_notes
+    assert sets.values("note_id").distinct().count() == n_notes
+    assert NoteLabel.objects.filter(annotation_set__in=sets).count() == n_notes
+    chunks = JobChunk.objects.filter(job=job)
+    assert all(c.completed_at for c in chunks)
+    assert sum(c.done for c in chunks) == n_notes
+    assert chunks.filter(attempts__gte=2).exists(), "the chunk in flight at the kill was delivered again"
+    assert "ran again" in job.message
+    assert not JobError.objects.filter(job=job).exists()
