@@ -11,5 +11,6 @@ urlpatterns = [
     path("api/", include("annotations.api.urls")),
     path("audit/", include("annotations.api.audit_urls")),
     path("projects/<slug:slug>/risk/", include("inference.risk_urls")),
+    path("", include("inference.urls")),
     path("", include("annotations.urls")),
 ]
