@@ -70,9 +70,8 @@ def _cursor_parse(cursor: str) -> tuple[float, float, int] | None:
         return None
 
 
-def note_queue(*, project: Project, filters: QueueFilters, cursor: str = "", limit: int = QUEUE_PAGE) -> QueuePage:
-    """One page of the review queue: notes ranked by ADE probability, then uncertainty, then id (newest
-    first), keyset-paginated on that order (fast at any depth: no OFFSET, no COUNT over the table).
+def note_queue_queryset(*, project: Project, filters: QueueFilters, cursor: str = "") -> QuerySet[Note]:
+    """The review queue's notes after `cursor`, in queue order (probability, uncertainty, id; descending).
 
     Text search uses PostgreSQL full-text search (english, GIN-indexed) and icontains elsewhere.
     """
@@ -122,11 +121,17 @@ def note_queue(*, project: Project, filters: QueueFilters, cursor: str = "", lim
     if after:
         p, u, i = after
         qs = qs.filter(Q(pc__lt=p) | Q(pc=p, uc__lt=u) | Q(pc=p, uc=u, id__lt=i))
-    rows = list(
+    return (
         qs.select_related("patient")
         .defer("text", "metadata", "text_hash")
-        .order_by(F("pc").desc(), F("uc").desc(), F("id").desc())[: limit + 1]
+        .order_by(F("pc").desc(), F("uc").desc(), F("id").desc())
     )
+
+
+def note_queue(*, project: Project, filters: QueueFilters, cursor: str = "", limit: int = QUEUE_PAGE) -> QueuePage:
+    """One page of the review queue: notes ranked by ADE probability, then uncertainty, then id (newest
+    first), keyset-paginated on that order (fast at any depth: no OFFSET, no COUNT over the table)."""
+    rows = list(note_queue_queryset(project=project, filters=filters, cursor=cursor)[: limit + 1])
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

@@ -8,6 +8,7 @@ urlpatterns = [
     path("p/<slug:slug>/queue/", views.queue, name="note-queue"),
     path("p/<slug:slug>/notes/<int:note_id>/", views.note_detail, name="note-detail"),
     path("p/<slug:slug>/notes/<int:note_id>/entities/<str:local_id>/", views.note_entity, name="note-entity"),
+    path("p/<slug:slug>/notes/<int:note_id>/relations/<str:local_id>/", views.note_relation, name="note-relation"),
     path("p/<slug:slug>/notes/<int:note_id>/relation-form/", views.note_relation_form, name="note-relation-form"),
     path("p/<slug:slug>/notes/<int:note_id>/edit/<slug:action>/", views.note_edit, name="note-edit"),
     path("p/<slug:slug>/notes/<int:note_id>/sign-off/", views.note_sign_off, name="note-sign-off"),

@@ -1,12 +1,13 @@
 """HTML views: whole pages, or for HTMX requests the named fragment that changed."""
 
-from .editor import note_detail, note_edit, note_entity, note_relation_form, note_sign_off
+from .editor import note_detail, note_edit, note_entity, note_relation, note_relation_form, note_sign_off
 from .projects import patient_detail, project_dashboard, project_list, queue
 
 __all__ = [
     "note_detail",
     "note_edit",
     "note_entity",
+    "note_relation",
     "note_relation_form",
     "note_sign_off",
     "patient_detail",

@@ -48,7 +48,17 @@ from annotations.permissions import ROLE_CAPABILITIES, Capability, project_get_f
 from annotations.services import editing, review
 from annotations.services.schemas import project_schema_get
 
-from .rendering import marks_from_rows, note_html, segment_bounds, segment_html, segments_touching
+from .rendering import (
+    colour_css,
+    evidence_options_html,
+    marks_from_rows,
+    note_html,
+    relation_items_html,
+    segment_bounds,
+    segment_html,
+    segment_is_block,
+    segments_touching,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -111,23 +121,35 @@ def _live_entities(aset: AnnotationSet):
 
 
 def _marks(queryset):
-    """Render marks for entity rows, with their attributes (one more query)."""
-    rows = list(queryset)
+    """Render marks for entity rows, with their attributes (two queries, plain rows)."""
+    rows = list(queryset.values_list("pk", "local_id", "type", "fragments", "origin", "decision", "confidence"))
     attributes: dict[int, list[str]] = {}
-    for entity_id, name, value in Attribute.objects.filter(entity__in=[r.pk for r in rows]).values_list(
+    for entity_id, name, value in Attribute.objects.filter(entity__in=[r[0] for r in rows]).values_list(
         "entity_id", "name", "value"
     ):
         attributes.setdefault(entity_id, []).append(f"{name}={value}" if value else name)
     return marks_from_rows(rows, attributes)
 
 
-def _relations(aset: AnnotationSet) -> list[Relation]:
-    return list(
+def _relations(aset: AnnotationSet) -> list[dict]:
+    """The set's live relations with their arguments' ids and texts, as plain rows (a dense note has
+    thousands; model instances would cost more than the query)."""
+    rows = (
         Relation.objects.filter(annotation_set=aset, arg1_entity__isnull=False, arg2_entity__isnull=False)
         .exclude(decision=Decision.REJECTED)
-        .select_related("arg1_entity", "arg2_entity")
         .order_by("pk")
+        .values_list(
+            "pk", "local_id", "type", "origin", "decision", "confidence",
+            "arg1_entity__local_id", "arg1_entity__text", "arg2_entity__local_id", "arg2_entity__text",
+        )
     )
+    keys = ("pk", "local_id", "type", "origin", "decision", "confidence", "a1", "a1_text", "a2", "a2_text")
+    out = []
+    for row in rows:
+        r = dict(zip(keys, row, strict=True))
+        r["pending"] = r["origin"] == Origin.MODEL and not r["decision"]
+        out.append(r)
+    return out
 
 
 def _prelabels(aset: AnnotationSet) -> list[dict]:
@@ -173,10 +195,19 @@ def _panel_context(ed: Editor, entity: Entity | None) -> dict:
     }
 
 
-def _context(ed: Editor, request: HttpRequest, **extra) -> dict:
-    label = NoteLabel.objects.filter(annotation_set=ed.annotation_set).select_related("evidence").first()
-    relations = _relations(ed.annotation_set)
+def _context(
+    ed: Editor, request: HttpRequest, *, with_relations: bool = True, with_verdict: bool = True,
+    with_prelabels: bool = True, **extra,
+) -> dict:
+    """What the editor's fragments need; the costly parts only when their fragment is rendered."""
+    label = None
+    if with_verdict:
+        label = NoteLabel.objects.filter(annotation_set=ed.annotation_set).select_related("evidence").first()
+    relations = _relations(ed.annotation_set) if with_relations else []
+    evidence = label.evidence_id if label else None
     return {
+        "relation_items": mark_safe(relation_items_html(relations)),  # noqa: S308 - escaped in rendering
+        "evidence_options": mark_safe(evidence_options_html(relations, evidence)),  # noqa: S308
         "project": ed.project,
         "role": ed.role,
         "note": ed.note,
@@ -185,8 +216,9 @@ def _context(ed: Editor, request: HttpRequest, **extra) -> dict:
         "relations": relations,
         "label": label,
         "label_values": NoteLabelValue.choices,
-        "prelabels": _prelabels(ed.annotation_set),
+        "prelabels": _prelabels(ed.annotation_set) if with_prelabels else [],
         "entity_types": _entity_types(ed),
+        "colour_css": mark_safe(colour_css(ed.colours)),  # noqa: S308 - escaped in rendering
         "edit_base": reverse("note-edit", args=[ed.project.slug, ed.note.pk, "x"])[:-2],
         **extra,
     }
@@ -206,7 +238,6 @@ def note_detail(request: HttpRequest, slug: str, note_id: int) -> HttpResponse:
         sets=selectors.note_annotation_sets(note=ed.note),
         can_sign_off=Capability.SIGN_OFF in ROLE_CAPABILITIES[ed.role],
         sign_off_decisions=SignOffDecision.choices,
-        note_text_json=ed.note.text,
     )
     _audit(
         action="note_view", request=request, project=ed.project, note=ed.note, object_type="note",
@@ -223,10 +254,28 @@ def note_entity(request: HttpRequest, slug: str, note_id: int, local_id: str) ->
     entity = _live_entities(ed.annotation_set).filter(local_id=local_id).first()
     if entity is None:
         raise Http404("No such entity.")
-    context = _context(ed, request, **_panel_context(ed, entity))
+    context = _context(ed, request, with_relations=False, with_verdict=False, with_prelabels=False,
+                       **_panel_context(ed, entity))
     if request.htmx:
         return render(request, "annotations/note.html#entity-panel", context)
     return redirect(f"{reverse('note-detail', args=[slug, note_id])}?set={ed.annotation_set.pk}#{local_id}")
+
+
+@login_required
+@require_GET
+def note_relation(request: HttpRequest, slug: str, note_id: int, local_id: str) -> HttpResponse:
+    """The panel for one relation (a click on it in the list): accept, reject or delete it."""
+    ed = _editor(request, slug, note_id)
+    relation = get_object_or_404(
+        Relation.objects.select_related("arg1_entity", "arg2_entity").exclude(decision=Decision.REJECTED),
+        annotation_set=ed.annotation_set,
+        local_id=local_id,
+    )
+    context = _context(ed, request, with_relations=False, with_verdict=False, with_prelabels=False,
+                       relation=relation, entity=None)
+    if request.htmx:
+        return render(request, "annotations/note.html#relation-panel", context)
+    return redirect(f"{reverse('note-detail', args=[slug, note_id])}?set={ed.annotation_set.pk}")
 
 
 @login_required
@@ -247,7 +296,8 @@ def note_relation_form(request: HttpRequest, slug: str, note_id: int) -> HttpRes
                 if ed.index.allows(rt.arg1_types, a.type, "entity") and ed.index.allows(rt.arg2_types, b.type, "entity"):
                     n += 1
                     options.append({"key": n, "type": rt.name, "head": a, "tail": b})
-    context = _context(ed, request, head=head, tail=tail, options=options)
+    context = _context(ed, request, with_relations=False, with_verdict=False, with_prelabels=False,
+                       head=head, tail=tail, options=options)
     return render(request, "annotations/note.html#relation-form", context)
 
 
@@ -347,8 +397,8 @@ def note_edit(request: HttpRequest, slug: str, note_id: int, action: str) -> Htt
         return redirect(f"{reverse('note-detail', args=[slug, note_id])}?set={ed.annotation_set.pk}")
     aset = result.annotation_set
     aset.note = ed.note
+    prelabels_changed = action.startswith("prelabel") or action in ("entity-delete", "relation-delete", "undo")
     ed.annotation_set = aset
-    ed.note.refresh_from_db(fields=["review_status"])
     selected = None
     if result.selected and result.selected.startswith("T"):
         selected = _live_entities(aset).filter(local_id=result.selected).first()
@@ -359,15 +409,23 @@ def note_edit(request: HttpRequest, slug: str, note_id: int, action: str) -> Htt
         lo, hi = bounds[touched[0]][0], bounds[touched[-1]][1]
         marks = _marks(_live_entities(aset).filter(start__lt=hi, end__gt=lo))
         segments = "".join(
-            segment_html(ed.note.text, i, bounds[i], marks, ed.colours, ed.labels, oob=True) for i in touched
+            segment_html(
+                ed.note.text, i, bounds[i], marks, ed.colours, ed.labels, oob=True,
+                block=segment_is_block(ed.note.text, bounds, i),
+            )
+            for i in touched
         )
     context = _context(
         ed,
         request,
+        with_relations=result.relations_changed or result.label_changed,
+        with_verdict=result.relations_changed or result.label_changed,
+        with_prelabels=prelabels_changed,
         **_panel_context(ed, selected),
         segments_html=mark_safe(segments),  # noqa: S308 - escaped in rendering
         relations_changed=result.relations_changed,
         label_changed=result.label_changed or result.relations_changed,
+        prelabels_changed=prelabels_changed,
         flash=_saved_message(result),
         flash_level="ok",
         oob=True,

@@ -42,20 +42,21 @@ class Mark:
         return max(e for _, e in self.fragments)
 
 
-def marks_from_rows(rows: Iterable, attributes: dict[int, list[str]] | None = None) -> list[Mark]:
-    """Marks for entity rows; `attributes` maps entity pk to its attributes as text."""
+def marks_from_rows(rows: Iterable[tuple], attributes: dict[int, list[str]] | None = None) -> list[Mark]:
+    """Marks for entity rows (pk, local_id, type, fragments, origin, decision, confidence); `attributes`
+    maps entity pk to its attributes as text."""
     attributes = attributes or {}
     return [
         Mark(
-            local_id=r.local_id,
-            type=r.type,
-            fragments=tuple((s, e) for s, e in r.fragments),
-            prelabel=r.origin == "model" and not r.decision,
-            origin=r.origin,
-            confidence=r.confidence,
-            attributes=tuple(attributes.get(r.pk, ())),
+            local_id=local_id,
+            type=type_,
+            fragments=tuple((s, e) for s, e in fragments),
+            prelabel=origin == "model" and not decision,
+            origin=origin,
+            confidence=confidence,
+            attributes=tuple(attributes.get(pk, ())),
         )
-        for r in rows
+        for pk, local_id, type_, fragments, origin, decision, confidence in rows
     ]
 
 
@@ -88,6 +89,20 @@ def segments_touching(bounds: Sequence[tuple[int, int]], regions: Iterable[tuple
     return sorted(hit)
 
 
+def type_class(type_name: str, colours: dict[str, str]) -> str:
+    """The CSS class carrying a type's colour (`c0`, `c1`, ... in schema order; `cx` for unknown types)."""
+    for i, name in enumerate(colours):
+        if name == type_name:
+            return f"c{i}"
+    return "cx"
+
+
+def colour_css(colours: dict[str, str]) -> str:
+    """The rules behind `type_class`, for a <style> element."""
+    rules = [f".c{i}{{--c:{escape(colour)}}}" for i, colour in enumerate(colours.values())]
+    return "".join(rules) + f".cx{{--c:{DEFAULT_COLOUR}}}"
+
+
 def _label(mark: Mark, labels: dict[str, str]) -> str:
     label = labels.get(mark.type, mark.type)
     if mark.origin == "model" and mark.confidence is not None:
@@ -106,8 +121,12 @@ def segment_html(
     labels: dict[str, str],
     *,
     oob: bool = False,
+    block: bool = False,
 ) -> str:
-    """One segment as an inline span with its own id (`seg-N`), ready to be swapped alone."""
+    """One segment as a span with its own id (`seg-N`), ready to be swapped alone.
+
+    A `block` segment starts and ends at a line break, so it can be laid out as a block that the browser
+    skips while it is off screen (CSS content-visibility); the others stay inline in the text flow."""
     seg_start, seg_end = bounds
     pieces: list[tuple[int, int, Mark]] = []
     cuts = {seg_start, seg_end}
@@ -122,7 +141,7 @@ def segment_html(
     # Outermost first: longer fragments wrap shorter ones.
     pieces.sort(key=lambda p: (-(p[1] - p[0]), p[0], p[2].local_id))
     out = [
-        f'<span class="seg" id="seg-{index}" data-s="{seg_start}" data-e="{seg_end}"'
+        f'<span class="seg{" blk" if block else ""}" id="seg-{index}" data-s="{seg_start}" data-e="{seg_end}"'
         + (' hx-swap-oob="true"' if oob else "")
         + ">"
     ]
@@ -143,16 +162,20 @@ def segment_html(
                 starts_seen.add((mark.local_id, s))
                 classes.append("b")
                 attrs = f' data-l="{escape(_label(mark, labels))}"'
-            colour = colours.get(mark.type, DEFAULT_COLOUR)
-            out.append(
-                f'<span class="{" ".join(classes)}" data-id="{mark.local_id}" data-t="{escape(mark.type)}"'
-                f'{attrs} style="--c:{escape(colour)}">'
-            )
+            classes.append(type_class(mark.type, colours))
+            out.append(f'<span class="{" ".join(classes)}" data-id="{mark.local_id}"{attrs}>')
             opened += 1
         out.append(f'<span class="p" data-s="{a}">{escape(text[a:b])}</span>')
         out.append("</span>" * opened)
     out.append("</span>")
     return "".join(out)
+
+
+def segment_is_block(text: str, bounds: Sequence[tuple[int, int]], index: int) -> bool:
+    """Whether segment `index` begins at the start of a line and ends at the end of one."""
+    start, end = bounds[index]
+    begins = index == 0 or text[start - 1] == "\n"
+    return begins and (end == len(text) or text[end - 1] == "\n")
 
 
 def note_html(text: str, marks: Sequence[Mark], colours: dict[str, str], labels: dict[str, str]) -> str:
@@ -163,5 +186,44 @@ def note_html(text: str, marks: Sequence[Mark], colours: dict[str, str], labels:
         for i in segments_touching(bounds, mark.fragments):
             by_segment[i].append(mark)
     return "".join(
-        segment_html(text, i, b, by_segment[i], colours, labels) for i, b in enumerate(bounds)
+        segment_html(text, i, b, by_segment[i], colours, labels, block=segment_is_block(text, bounds, i))
+        for i, b in enumerate(bounds)
     )
+
+
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def relation_items_html(relations: Sequence[dict]) -> str:
+    """The relation list's items (strings, not a template loop: a dense note has a thousand)."""
+    if not relations:
+        return '<li class="muted">No relations yet: click an entity, then “Relation from here”.</li>'
+    out = []
+    for r in relations:
+        confidence = f' <small>{r["confidence"]:.2f}</small>' if r["confidence"] is not None else ""
+        out.append(
+            f'<li class="rel{" pre" if r["pending"] else ""}" id="rel-{escape(r["local_id"])}" '
+            f'data-id="{escape(r["local_id"])}" data-a1="{escape(r["a1"])}" data-a2="{escape(r["a2"])}">'
+            f'<b>{escape(r["type"])}</b> {escape(_short(r["a1_text"], 30))} → {escape(_short(r["a2_text"], 30))}'
+            f"{confidence}</li>"
+        )
+    return "".join(out)
+
+
+EVIDENCE_CHOICES = 100
+
+
+def evidence_options_html(relations: Sequence[dict], selected_pk: int | None) -> str:
+    """<option>s of the verdict's evidence menu: the chosen relation and the newest EVIDENCE_CHOICES ones
+    (a dense note has a thousand); the newest is preselected when none is chosen."""
+    out = []
+    shown = [r for r in relations[:-EVIDENCE_CHOICES] if r["pk"] == selected_pk] + list(relations[-EVIDENCE_CHOICES:])
+    last = len(shown) - 1
+    for i, r in enumerate(shown):
+        selected = r["pk"] == selected_pk or (selected_pk is None and i == last)
+        out.append(
+            f'<option value="{escape(r["local_id"])}"{" selected" if selected else ""}>{escape(r["local_id"])} '
+            f'{escape(r["type"])}: {escape(_short(r["a1_text"], 16))} → {escape(_short(r["a2_text"], 16))}</option>'
+        )
+    return "".join(out)

@@ -245,6 +245,14 @@
     }
   });
 
+  // A click on a relation in the list opens its panel (accept / reject / delete).
+  editor.addEventListener("click", function (evt) {
+    const li = evt.target.closest("li.rel");
+    if (!li || evt.target.closest("button, a")) return;
+    const url = editor.dataset.relationPanelUrl.replace("LOCALID", encodeURIComponent(li.dataset.id));
+    htmx.ajax("GET", url, { target: "#entity-panel", swap: "outerHTML" });
+  });
+
   // Hovering a relation highlights its two arguments in the text.
   editor.addEventListener("mouseover", function (evt) {
     const li = evt.target.closest("li.rel");
@@ -372,6 +380,11 @@
   });
 
   indexLeaves();
-  document.documentElement.dataset.editorReady = "1";
-  if (window.performance && performance.mark) performance.mark("editor-ready");
+  // Usable = handlers in place and the first frame laid out and painted.
+  requestAnimationFrame(function () {
+    setTimeout(function () {
+      document.documentElement.dataset.editorReady = "1";
+      if (window.performance && performance.mark) performance.mark("editor-ready");
+    }, 0);
+  });
 })();

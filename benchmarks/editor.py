@@ -1,0 +1,332 @@
+"""Editor and queue speed: a dense 50,000-character note in headless Chromium, create-entity edits, and
+the review queue at 100,000 notes.
+
+    python benchmarks/editor.py [--notes 100000] [--chars 50000] [--entities 2000] [--relations 1000]
+
+Uses a scratch PostgreSQL database (dropped and created; --database-url). Metrics:
+- browser_ready_ms: navigation start to editor usable (the editor script's `editor-ready` performance
+  mark: text, entities, relations and handlers in place), median of --loads page loads;
+- edit_server_ms_p95: server time of a create-entity POST (the whole Django request: permission, lock,
+  version check, schema check, insert, fragments rendered), 100 edits in a row;
+- queue_*_ms: server time of review-queue pages at --notes notes (first page, a deep keyset page, a text
+  search, a filter) and of the dashboard.
+Writes benchmarks/results/editor.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _common import write_result  # noqa: E402
+
+WORDS = ("patient was given the dose daily after admission with a history of pain and fever noted by staff "
+         "on the ward overnight and reviewed again in the morning").split()
+MENTIONS = {"Drug": ["warfarin", "metformin", "ibuprofen", "digoxin"],
+            "Adverse-Effect": ["bleeding", "rash", "nausea", "bradycardia"],
+            "Dose": ["5 mg", "500 mg", "10 mg", "40 mg"]}
+TYPES = ["Drug", "Adverse-Effect", "Dose"]
+PASSWORD = "bench-password"
+
+
+def reset_database(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ade_review.settings.local")
+    os.environ["CELERY_BROKER_URL"] = ""
+    os.environ["DEBUG"] = "0"
+    import django
+
+    django.setup()
+
+
+def dense_document(n_chars: int, n_entities: int, n_relations: int, rng: random.Random):
+    """A note of about n_chars with n_entities mentions (Drug, Adverse-Effect, Dose in turn) and relations
+    the demo schema allows (Adverse-Effect Drug->AE, Dose Dose->Drug)."""
+    from annotations.formats.document import Document, Entity, Relation, Span
+
+    gap = max(n_chars // n_entities - 8, 4)
+    parts, entities, pos = [], [], 0
+    for k in range(n_entities):
+        filler = ""
+        while len(filler) < gap:
+            filler += rng.choice(WORDS) + " "
+        if k % 12 == 11:
+            filler = filler.rstrip() + ".\n"
+        parts.append(filler)
+        pos += len(filler)
+        type_ = TYPES[k % 3]
+        mention = rng.choice(MENTIONS[type_])
+        parts.append(mention)
+        entities.append(Entity(f"T{k + 1}", type_, (Span(pos, pos + len(mention)),), mention, round(rng.random(), 2)))
+        pos += len(mention)
+        parts.append(" ")
+        pos += 1
+    text = "".join(parts)
+    text += "x" * max(0, n_chars - len(text) - 1) + "\n"
+    relations = []
+    for t in range(0, n_entities - 2, 3):
+        drug, ae, dose = entities[t], entities[t + 1], entities[t + 2]
+        relations.append(Relation(f"R{len(relations) + 1}", "Adverse-Effect", drug.id, ae.id, confidence=0.8))
+        if len(relations) < n_relations:
+            relations.append(Relation(f"R{len(relations) + 1}", "Dose", dose.id, drug.id, confidence=0.7))
+        if len(relations) >= n_relations:
+            break
+    return Document(id="dense-note", text=text, entities=tuple(entities), relations=tuple(relations[:n_relations]))
+
+
+def build(args) -> dict:
+    """Project, users, the dense note with a model set, and the queue's notes."""
+    from django.contrib.auth import get_user_model
+
+    from annotations.demo_corpus import ANNOTATION_CONF, VISUAL_CONF
+    from annotations.formats.brat_conf import load_schema
+    from annotations.models import AnnotationSet, Note, Patient, ProjectMembership
+    from annotations.services.corpus_import import project_get_or_create, text_hash
+    from annotations.services.document_store import annotation_sets_write
+    from annotations.services.schemas import project_schema_set
+    from inference.models import ModelVersion
+
+    rng = random.Random(5)
+    project = project_get_or_create(slug="bench", name="Editor benchmark")
+    project_schema_set(project=project, schema=load_schema(ANNOTATION_CONF, VISUAL_CONF), inferred=False)
+    user = get_user_model().objects.create_user(username="bench", password=PASSWORD)
+    ProjectMembership.objects.create(project=project, user=user, role="annotator")
+
+    doc = dense_document(args.chars, args.entities, args.relations, rng)
+    note = Note.objects.create(project=project, external_id=doc.id, text=doc.text, text_hash=text_hash(doc.text),
+                               flagged=True, ade_probability=0.99)
+    model = ModelVersion.objects.create(project=project, name="bench-model", path="/nonexistent", is_active=True)
+    model_set = AnnotationSet.objects.create(note=note, source_kind="model", model_version=model,
+                                             source_name=model.name, status="pre_annotated")
+    annotation_sets_write([(model_set, doc)], origin="model")
+
+    t0 = time.perf_counter()
+    patients = Patient.objects.bulk_create([Patient(project=project, external_id=f"p{i}") for i in range(2000)])
+    batch = []
+    statuses = ["unreviewed"] * 6 + ["in_progress", "submitted", "signed_off"]
+    for i in range(args.notes):
+        text = " ".join(rng.choice(WORDS) for _ in range(30)) + (" rash" if i % 17 == 0 else "") + f" note {i}."
+        p = rng.random()
+        batch.append(Note(project=project, patient=patients[i % len(patients)], external_id=f"q{i:06d}", text=text,
+                          text_hash=text_hash(text), flagged=p >= 0.6, ade_probability=round(p, 4),
+                          ade_uncertainty=round(rng.random(), 4), review_status=rng.choice(statuses)))
+        if len(batch) == 10_000:
+            Note.objects.bulk_create(batch)
+            batch = []
+    Note.objects.bulk_create(batch)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE annotations_note")
+    return {"project": project, "user": user, "note": note, "doc": doc, "queue_build_s": time.perf_counter() - t0}
+
+
+def serve() -> tuple[str, object]:
+    """The app on a local port in a thread (static files included)."""
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.core.wsgi import get_wsgi_application
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadedWSGIServer(("127.0.0.1", 0), Quiet, allow_reuse_address=False)
+    server.set_app(StaticFilesHandler(get_wsgi_application()))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}", server
+
+
+def browser_ready(url: str, note_path: str, loads: int) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"]
+    times, sizes = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=args)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{url}/accounts/login/")
+        page.fill("input[name=username]", "bench")
+        page.fill("input[name=password]", PASSWORD)
+        page.press("input[name=password]", "Enter")
+        page.wait_for_url(f"{url}/")
+        for _ in range(loads + 1):  # the first load warms caches and is not counted
+            page.goto(f"{url}{note_path}", wait_until="commit")
+            page.wait_for_selector("html[data-editor-ready]", timeout=60_000)
+            ready = page.evaluate("performance.getEntriesByName('editor-ready')[0].startTime")
+            size = page.evaluate("performance.getEntriesByType('navigation')[0].transferSize")
+            times.append(ready)
+            sizes.append(size)
+        counts = page.evaluate(
+            "[document.querySelectorAll('#note-text .e.b').length, document.querySelectorAll('#relations li.rel').length]"
+        )
+        ARTIFACTS = ROOT / "tmp" / "artifacts"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "editor-dense.png"))
+        browser.close()
+    times = times[1:]
+    return {"median": statistics.median(times), "max": max(times), "html_bytes": sizes[-1], "rendered": counts}
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+def timed_get(client, path: str, repeat: int, **headers) -> float:
+    runs = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        response = client.get(path, **headers)
+        runs.append((time.perf_counter() - t0) * 1000)
+        assert response.status_code == 200, (path, response.status_code)
+    return statistics.median(runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/ade_review_editor_bench")
+    parser.add_argument("--notes", type=int, default=100_000)
+    parser.add_argument("--chars", type=int, default=50_000)
+    parser.add_argument("--entities", type=int, default=2000)
+    parser.add_argument("--relations", type=int, default=1000)
+    parser.add_argument("--edits", type=int, default=100)
+    parser.add_argument("--loads", type=int, default=5)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+
+    reset_database(args.database_url)
+    setup_django(args.database_url)
+    from django.core.management import call_command
+    from django.test import Client
+
+    from annotations.models import AnnotationSet, Entity
+
+    call_command("migrate", verbosity=0)
+    data = build(args)
+    project, note, doc = data["project"], data["note"], data["doc"]
+    print(f"note: {len(doc.text)} chars, {len(doc.entities)} entities, {len(doc.relations)} relations; "
+          f"{args.notes} queue notes in {data['queue_build_s']:.1f}s")
+
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(data["user"])
+    note_path = f"/p/{project.slug}/notes/{note.pk}/"
+    t0 = time.perf_counter()
+    assert client.get(note_path).status_code == 200
+    first_open_ms = (time.perf_counter() - t0) * 1000  # copies the model set into the user's own set
+    page_ms = timed_get(client, note_path, 5)
+
+    url, server = serve()
+    ready = browser_ready(url, note_path, args.loads)
+    server.shutdown()
+    print(f"browser_ready_ms median {ready['median']:.0f} (max {ready['max']:.0f}); page {ready['html_bytes']} bytes; "
+          f"rendered {ready['rendered'][0]} entity labels, {ready['rendered'][1]} relations")
+
+    # 100 create-entity edits in a row, on filler words between the mentions.
+    aset = AnnotationSet.objects.get(note=note, source_kind="user")
+    version = aset.version
+    rng = random.Random(9)
+    words = [(m.start(), m.end()) for m in re.finditer(r"[a-z]{4,}", doc.text)]
+    edit_ms = []
+    for i in range(args.edits):
+        s, e = rng.choice(words)
+        t0 = time.perf_counter()
+        response = client.post(
+            f"/p/{project.slug}/notes/{note.pk}/edit/entity-create/",
+            {"set": aset.pk, "version": version, "type": TYPES[i % 3], "spans": f"{s}-{e}"},
+            HTTP_HX_REQUEST="true",
+        )
+        edit_ms.append((time.perf_counter() - t0) * 1000)
+        assert response.status_code == 200, response.content[:500]
+        version += 1
+    assert Entity.objects.filter(annotation_set=aset).count() == args.entities + args.edits
+    print(f"edit_server_ms p50 {percentile(edit_ms, 0.5):.1f} p95 {percentile(edit_ms, 0.95):.1f} max {max(edit_ms):.1f}")
+
+    # The queue at --notes notes.
+    queue = f"/p/{project.slug}/queue/"
+    cursor = ""
+    from annotations import selectors
+
+    for _ in range(20):  # walk 20 pages deep by keyset
+        page = selectors.note_queue(project=project, filters=selectors.QueueFilters(), cursor=cursor)
+        cursor = page.next_cursor
+    queue_metrics = {
+        "queue_first_page_ms": timed_get(client, queue, 10),
+        "queue_fragment_ms": timed_get(client, queue + "?status=unreviewed", 10, HTTP_HX_REQUEST="true",
+                                       HTTP_HX_TARGET="queue-results"),
+        "queue_deep_page_ms": timed_get(client, f"{queue}?after={cursor}", 10),
+        "queue_search_ms": timed_get(client, queue + "?q=rash", 10),
+        "queue_patient_filter_ms": timed_get(client, queue + "?patient=p17&all=1", 10),
+        "dashboard_ms": timed_get(client, f"/p/{project.slug}/", 10),
+    }
+    print(" ".join(f"{k} {v:.1f}" for k, v in queue_metrics.items()))
+
+    from annotations import selectors
+
+    plans = {
+        name: selectors.note_queue_queryset(project=project, filters=f, cursor=c)[:51].explain()
+        for name, f, c in (
+            ("first_page", selectors.QueueFilters(), ""),
+            ("deep_page", selectors.QueueFilters(), cursor),
+            ("search", selectors.QueueFilters(q="rash"), ""),
+        )
+    }
+
+    metrics = {
+        "browser_ready_ms": round(ready["median"], 1),
+        "browser_ready_max_ms": round(ready["max"], 1),
+        "edit_server_ms_p95": round(percentile(edit_ms, 0.95), 2),
+        "edit_server_ms_p50": round(percentile(edit_ms, 0.5), 2),
+        "edit_server_ms_max": round(max(edit_ms), 2),
+        "note_page_server_ms": round(page_ms, 1),
+        "note_first_open_server_ms": round(first_open_ms, 1),
+        "note_page_bytes": ready["html_bytes"],
+        **{k: round(v, 2) for k, v in queue_metrics.items()},
+        "queue_notes": args.notes,
+        "note_chars": len(doc.text),
+        "note_entities": len(doc.entities),
+        "note_relations": len(doc.relations),
+        "edits": args.edits,
+    }
+    extra = {
+        "goal": {"browser_ready_ms": 1000, "edit_server_ms_p95": 100},
+        "notes": (
+            "Server times are measured in-process around Django's test client (whole request: middleware, "
+            "permission, lock and version check, schema check, write, fragment rendering); the browser figure "
+            "is headless Chromium from navigation start to the editor's 'editor-ready' mark, served by a "
+            "threaded WSGI server on the same machine, median of the loads after one warm-up."
+        ),
+        "queue_plans": plans,
+    }
+    print(metrics)
+    if not args.no_write:
+        path = write_result("editor", metrics, extra=extra)
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
