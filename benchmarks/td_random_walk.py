@@ -16,13 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
-import shutil
-import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._common import command_line, write_result  # noqa: E402
 from inference.core.td_lambda import TRACES, td_lambda_step  # noqa: E402
 
 N_STATES = 19
@@ -39,7 +35,7 @@ EPISODES = 10
 TRUE_VALUES = np.arange(1, N_STATES + 1) / (N_STATES + 1) * 2 - 1  # -0.9 ... 0.9
 DIVERGED = 1e6
 TRACE_ORDER = ("dutch", "accumulating", "replacing")
-RESULTS = ROOT / "benchmarks" / "results" / "td_random_walk.json"
+NAME = "td_random_walk"
 
 
 def random_walk_episode(rng: np.random.Generator) -> tuple[np.ndarray, float]:
@@ -98,44 +94,8 @@ def run_all(runs: int, seed: int) -> dict[str, np.ndarray]:
     return out
 
 
-def machine() -> dict[str, object]:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpu = None
-    if shutil.which("nvidia-smi"):
-        try:
-            gpu = subprocess.run(
-                ["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10
-            ).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            gpu = None
-    return {"cores": os.cpu_count(), "cpu": cpu, "gpu": gpu, "python": platform.python_version()}
-
-
-def write_result(path: Path, *, command: str, metrics: dict[str, float], **extra: object) -> None:
-    """Results convention: date, machine, command, flat numeric metrics, extra keys."""
-    try:  # the shared writer, once it exists
-        from benchmarks._common import write_result as shared_write  # type: ignore[import-not-found]
-    except ImportError:
-        shared_write = None
-    if shared_write is not None:
-        shared_write(path, command=command, metrics=metrics, **extra)
-        return
-    doc = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
-        "command": command,
-        "metrics": metrics,
-        **extra,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=2) + "\n")
+def _nan_to_none(rows: list[dict[str, float]]) -> list[dict[str, object]]:
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in rows]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,7 +105,6 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=None, help="JSON list of {trace, lambda, alpha, rms} rows"
     )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--results", type=Path, default=RESULTS, help="results-convention JSON")
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -199,18 +158,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"check: dutch best RMS < accumulating best RMS for every lambda >= 0.9: {dutch_better}")
     print(f"check: accumulating diverges at alpha = lambda = 1: {acc_diverges}")
 
-    command = "python benchmarks/td_random_walk.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    write_result(
-        args.results,
-        command=command.strip(),
-        metrics=metrics,
-        benchmark="19-state random walk (Sutton & Barto 2018, ch. 12), RMS over the first 10 episodes",
-        seed=args.seed,
-        lambdas=list(LAMBDAS),
-        alphas=list(ALPHAS),
-        best=best_table,
-        rows=rows,
+    path = write_result(
+        NAME,
+        metrics,
+        command=command_line(),
+        extra={
+            "benchmark": "19-state random walk (Sutton & Barto 2018, ch. 12), RMS over the first 10 episodes",
+            "seed": args.seed,
+            "lambdas": list(LAMBDAS),
+            "alphas": list(ALPHAS),
+            "best": _nan_to_none(best_table),
+            "rows": _nan_to_none(rows),
+        },
     )
+    print(f"wrote {path}" + (f" and {args.out}" if args.out else ""))
     return 0
 
 
