@@ -321,6 +321,7 @@ def main() -> None:
             "threaded WSGI server on the same machine, median of the loads after one warm-up."
         ),
         "queue_plans": plans,
+        "load_average_at_end": list(os.getloadavg()),
     }
     print(metrics)
     if not args.no_write:

@@ -70,11 +70,12 @@ def test_nobody_edits_someone_elses_set(client, ui):
 
 def test_dashboard_counts_notes_by_status_in_a_fixed_number_of_queries(client, ui, django_assert_num_queries):
     client.force_login(ui["users"]["reviewer"])
-    with django_assert_num_queries(6):  # session, user, membership, by-status, flagged, model
+    with django_assert_num_queries(7):  # session, user, membership, by-status, flagged, model, jobs
         response = client.get("/p/ui/")
     html = response.content.decode()
     assert 'id="flagged-count">5<' in html
-    assert "ner-v1" in html
+    assert "ner-v1" in html and "ner_f1" in html
+    assert "/projects/ui/jobs/" in html  # the inference app's job list
 
 
 def test_queue_ranks_flagged_notes_by_probability_in_a_fixed_number_of_queries(client, ui, django_assert_num_queries):
