@@ -33,7 +33,7 @@ from inference.core.phrase_classifier import (
     tokenize,
     train_classifier,
 )
-from inference.core.td_lambda import Episode, RewardShaping, TabularFeatures, TDConfig, TDLambda
+from inference.core.td_lambda import Episode, RewardShaping, TabularFeatures, TDConfig, TDLambda, TDSnapshot
 
 __all__ = [
     "NaiveBayesIG",
@@ -278,6 +278,42 @@ class TDRiskModel:
 
     def score(self, stays: Sequence[Stay]) -> dict[str, float]:
         return binary_metrics([s.adr for s in stays], self.predict_proba(stays))
+
+    def monitor(self) -> RiskMonitor:
+        """A fresh :class:`RiskMonitor` over the learnt values (``probability(monitor.risk)`` is P(ADR))."""
+        return RiskMonitor(tuple(float(v) for v in self.values))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable fitted model (TD snapshot, reward shaping, LR); inverse of :meth:`from_dict`."""
+        if self.learner is None:
+            raise RuntimeError("call fit_values() first")
+        return {
+            "td": self.learner.snapshot().to_dict(),
+            "shaping": {
+                "rewarded_states": sorted(self.shaping.rewarded_states),
+                "phrase_reward": self.shaping.phrase_reward,
+                "report_reward": self.shaping.report_reward,
+                "no_report_discharge_reward": self.shaping.no_report_discharge_reward,
+            },
+            "n_states": self.n_states,
+            "epochs": self.epochs,
+            "seed": self.seed,
+            "coef": self.coef,
+            "intercept": self.intercept,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TDRiskModel:
+        snap = TDSnapshot.from_dict(data["td"])
+        raw = dict(data["shaping"])
+        raw["rewarded_states"] = frozenset(raw["rewarded_states"])
+        model = cls(
+            snap.config, RewardShaping(**raw), int(data["n_states"]), int(data["epochs"]), int(data["seed"])
+        )
+        model.learner = TDLambda.from_snapshot(snap, TabularFeatures(model.n_states))
+        model.coef = float(data["coef"])
+        model.intercept = float(data["intercept"])
+        return model
 
 
 # -- text baselines ----------------------------------------------------------------------------------

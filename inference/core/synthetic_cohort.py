@@ -16,17 +16,20 @@ Generative process (all draws from one ``numpy.random.Generator`` seeded by ``Co
 4. **Regimes.** Each phrase's true state is drawn from the mixture of the regimes active at its time:
    - *baseline* (routine care, medication rounds): ``baseline_probs``;
    - *ADR episode* (ADR patients only): exposure to a culprit drug at ``U(0, exposure_frac) * stay``, onset
-     after ``Gamma(2, onset_scale_h)`` hours, lasting ``Gamma(2, episode_scale_h)`` hours; during it the
-     state probabilities are ``(1 - severity) * baseline + severity * adr_probs`` with a per-patient
+     after ``Gamma(2, onset_scale_h)`` hours (at 95 % of the stay at the latest), lasting
+     ``Gamma(2, episode_scale_h)`` hours; during it the state probabilities are
+     ``(1 - severity) * baseline + severity * adr_probs`` with a per-patient
      ``severity ~ Beta(severity_a, severity_b)`` (mild ADRs leave little trace);
    - *illness flare* (any patient, with probability ``flare_prob``; disease symptoms, not drug-caused):
-     the same timing law, with ``flare_probs`` (abnormal reactions and complaints, rarely tied to a drug);
-     it is the confounder that makes the task hard.
+     the same timing law; during it the state probabilities are mixed half and half with ``flare_probs``
+     (abnormal reactions and complaints, rarely tied to a drug); it is the confounder that makes the task
+     hard.
    With probability ``stickiness`` a phrase repeats the previous true state (runs of related phrases).
 5. **Text.** Each true state has English templates (:data:`TEMPLATES`) filled from vocabularies of drugs,
-   reactions, symptoms, sites, vital signs and names; in an ADR episode the culprit drug is used. Surface
-   variation: "patient"/"pt"/"Pt", "complains of"/"c/o", "due to"/"d/t", random capitalisation and final
-   period, and a letter swap in a word with probability ``typo_prob``.
+   reactions, symptoms, sites, vital signs and names. Every patient has a main drug (for ADR patients the
+   culprit): it fills the drug slot of every phrase in an ADR episode and of 30 % of the other phrases,
+   a random drug the rest. Surface variation: "patient"/"pt"/"Pt", "complains of"/"c/o", "due to"/"d/t",
+   random capitalisation and final period, and a letter swap in a word with probability ``typo_prob``.
 6. **Labels.** ``Phrase.state`` is the annotated state: the true state, replaced by a uniformly chosen
    other state with probability ``label_noise`` (annotation / classifier error); ``true_state`` keeps the
    truth.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -89,9 +90,15 @@ def test_td_lr_protocol(stays) -> None:
     scores = model.score(test)
     assert set(scores) == {"accuracy", "f1", "auroc"}
     assert scores["auroc"] > 0.7  # an easy cohort
-    # the timeline's last point is the patient's score
+    # the timeline's last point is the patient's score, and the live monitor agrees
     curve = model.risk_curve(test[0].states)
     assert curve[-1] == pytest.approx(float(proba[0]))
+    monitor = model.monitor()
+    live = [float(model.probability(monitor.update(s))) for s in test[0].states]
+    np.testing.assert_allclose(live, curve, atol=1e-12)
+    # a stored model (JSON) scores identically
+    reloaded = TDRiskModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    np.testing.assert_array_equal(reloaded.predict_proba(test), proba)
     # states given by a phrase classifier replace the annotated ones
     replaced = stays_from_patients([_FakePatient()], states=[[2, 2]])
     assert replaced[0].states == (2, 2) and replaced[0].texts == ("a", "b")
