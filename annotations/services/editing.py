@@ -618,9 +618,15 @@ def edit_undo(*, annotation_set: AnnotationSet, expected_version: int, user) -> 
     """Undo the set's last edit: restore the rows it touched and drop the ones it created."""
     with transaction.atomic():
         locked = _lock(annotation_set, expected_version, user)
-        step = AnnotationEdit.objects.filter(annotation_set=locked).order_by("-id").first()
-        if step is None:
+        steps = list(AnnotationEdit.objects.filter(annotation_set=locked).order_by("-id")[:2])
+        if not steps:
             raise ApplicationError("nothing_to_undo", "There is no edit to undo.")
+        step = steps[0]
+        if step.version_after != locked.version:
+            raise ApplicationError(
+                "undo_unavailable",
+                "These annotations were replaced since the last edit here (an import or the API); it cannot be undone.",
+            )
         before = step.undo.get("before", {})
         created = step.undo.get("created", {})
         regions: list[tuple[int, int]] = []
@@ -643,6 +649,8 @@ def edit_undo(*, annotation_set: AnnotationSet, expected_version: int, user) -> 
                 "undo_unavailable", "The annotations were replaced since that edit; it can no longer be undone."
             ) from exc
         step.delete()
+        if len(steps) > 1:  # the edit before becomes the one to undo next
+            AnnotationEdit.objects.filter(pk=steps[1].pk).update(version_after=locked.version + 1)
         AnnotationSet.objects.filter(pk=locked.pk).update(
             version=F("version") + 1, updated_at=timezone.now(), status=step.undo.get("status", locked.status)
         )

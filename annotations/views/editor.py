@@ -98,9 +98,23 @@ def _editor(request: HttpRequest, slug: str, note_id: int, *, capability=Capabil
     project, role = project_get_for_user(user=request.user, slug=slug, capability=capability)
     note = selectors.note_get(project=project, note_id=note_id)
     set_id = set_id or request.GET.get("set") or request.POST.get("set")
+    capabilities = ROLE_CAPABILITIES[role]
+    submitted = None
+    if not set_id and Capability.SIGN_OFF in capabilities:
+        # A reviewer opening a submitted note sees the submission (read-only unless admin), not a fresh copy.
+        own = AnnotationSet.objects.filter(note=note, source_kind="user", user=request.user).exists()
+        if not own:
+            submitted = (
+                AnnotationSet.objects.filter(note=note, source_kind="user", status__in=["submitted", "gold"])
+                .select_related("user")
+                .order_by("-submitted_at", "-pk")
+                .first()
+            )
     if set_id:
         aset = get_object_or_404(AnnotationSet.objects.select_related("user"), pk=set_id, note=note)
-    elif Capability.ANNOTATE in ROLE_CAPABILITIES[role]:
+    elif submitted is not None:
+        aset = submitted
+    elif Capability.ANNOTATE in capabilities:
         aset = editing.annotation_set_for_editor(note=note, user=request.user)
     else:  # pragma: no cover - every role may annotate today
         raise Http404("No annotations to show.")

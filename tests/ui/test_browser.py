@@ -145,6 +145,13 @@ def test_annotate_submit_sign_off_and_export_by_mouse(browser, live_server, ui, 
     page.select_option("#evidence-select", "R1")
     page.click("#verdict-ade")
     page.wait_for_selector("#verdict-value")
+
+    # A slip, undone.
+    drag_select(page, *span("Plan"))
+    page.click('.type-btn[data-type="Dose"]')
+    panel_shows(page, "T5")
+    page.click("#undo-btn")
+    page.wait_for_selector('#note-text [data-id="T5"]', state="detached")
     screenshot(page, "editor")
     page.click("#submit-btn")
     page.wait_for_selector('#set-status-value:has-text("Submitted")')
@@ -157,6 +164,7 @@ def test_annotate_submit_sign_off_and_export_by_mouse(browser, live_server, ui, 
     # A reviewer signs it off.
     reviewer = login(browser, live_server, "reviewer")
     open_note(reviewer, live_server, note)
+    assert "annotator" in reviewer.inner_text("#readonly")  # the reviewer reads the submission
     reviewer.fill("#sign-off-comment", "Bleeding on warfarin confirmed.")
     reviewer.click("#sign-off-btn")
     reviewer.wait_for_selector(".messages .success")

@@ -199,6 +199,14 @@ def test_prelabels_accept_reject_undo_and_export(ui):
     assert Entity.objects.get(annotation_set=aset, local_id="T2").decision == ""
     v = editing.prelabels_accept_type(annotation_set=aset, expected_version=v, type="Drug", user=annotator).version
     assert set(Entity.objects.filter(annotation_set=aset, type="Drug").values_list("decision", flat=True)) == {"accepted"}
+    # A replace from elsewhere (an import, the API) breaks the undo chain rather than mixing states.
+    from annotations.services.annotation_sets import annotation_set_replace
+
+    doc = annotation_sets_to_documents([AnnotationSet.objects.select_related("note").get(pk=aset.pk)])[aset.pk]
+    replaced = annotation_set_replace(annotation_set=aset, document=doc, schema=None, expected_version=v, origin="human")
+    with pytest.raises(ApplicationError) as unavailable:
+        editing.edit_undo(annotation_set=aset, expected_version=replaced.version, user=annotator)
+    assert unavailable.value.code == "undo_unavailable"
 
 
 def test_submit_needs_decided_prelabels_and_a_verdict_then_sign_off_makes_it_read_only(client, ui):
