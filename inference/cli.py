@@ -166,8 +166,13 @@ def _train(args) -> int:
 def _predictions(args):
     from inference.core.pipeline import Pipeline
 
-    pipe = Pipeline.load(args.model, quantized=getattr(args, "quantize", False))
     docs, _ = read_documents(args.data, args.format, limit=args.max_docs)
+    try:
+        pipe = Pipeline.load(args.model, quantized=getattr(args, "quantize", False))
+    except FileNotFoundError as exc:
+        raise CliError(
+            f"{args.model} is not a model directory written by `ade-review train` ({exc})"
+        ) from exc
     t0 = time.perf_counter()
     preds = pipe.predict(docs, batch_size=args.batch_size)
     secs = time.perf_counter() - t0

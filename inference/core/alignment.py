@@ -141,7 +141,8 @@ def unit_span_to_chars(tt: TokenizedText, first: int, last: int) -> tuple[int, i
 def make_windows(tt: TokenizedText, max_tokens: int, stride: int = 0) -> list[Window]:
     """Cut a text into windows of whole units with at most `max_tokens` subwords each.
 
-    Consecutive windows overlap by at least `stride` subwords where possible (stride < max_tokens). A
+    Consecutive windows overlap by at least `stride` subwords where the units allow it, so every span of
+    at most `stride` subwords lies whole inside some window (stride < max_tokens). A
     single unit longer than `max_tokens` gets a window of its own, cut to its first `max_tokens` subwords.
     """
     if max_tokens < 1:
@@ -164,12 +165,15 @@ def make_windows(tt: TokenizedText, max_tokens: int, stride: int = 0) -> list[Wi
             windows.append(Window(u, end, t0, tt.unit_tokens[end - 1][1] + 1))
         if end >= n:
             break
-        # next start: the first unit whose tokens begin within `stride` subwords of the window end
+        # next start: the last unit beginning at least `stride` subwords before the window end, so that
+        # consecutive windows share >= stride subwords and any span of <= stride subwords fits one window
         limit = tt.unit_tokens[end - 1][1] + 1 - stride
-        nxt = end
-        while nxt - 1 > u and tt.unit_tokens[nxt - 1][0] >= limit:
-            nxt -= 1
-        u = max(nxt, u + 1)
+        nxt = u + 1
+        for cand in range(end - 1, u, -1):
+            if tt.unit_tokens[cand][0] <= limit:
+                nxt = cand
+                break
+        u = nxt
     return windows
 
 

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import time
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -144,7 +145,9 @@ def quantize(component):
     import torch
     from torch import nn
 
-    q = torch.ao.quantization.quantize_dynamic(component.module, {nn.Linear}, dtype=torch.qint8)
+    with warnings.catch_warnings():  # torch.ao's eager quantization warns that it is deprecated
+        warnings.simplefilter("ignore")
+        q = torch.ao.quantization.quantize_dynamic(component.module, {nn.Linear}, dtype=torch.qint8)
     q._quantized = True
     component.module = q
     return component

@@ -1,0 +1,148 @@
+"""Character offsets <-> subword units and sliding windows, for English, Swedish, Korean and Chinese."""
+
+from __future__ import annotations
+
+import pytest
+
+from inference.core import alignment as al
+from inference.core.encoder import load_tokenizer, tiny_encoder
+
+# (text, gold entities as (surface, occurrence, type)); overlapping gold entities in every script
+CASES = {
+    "english": (
+        "Methotrexate-induced pneumonitis developed after 5 mg of methotrexate; no rash.",
+        [
+            ("Methotrexate", "Drug"),
+            ("Methotrexate-induced pneumonitis", "AE"),
+            ("pneumonitis", "AE2"),
+            ("methotrexate", "Drug"),
+            ("rash", "AE"),
+        ],
+    ),
+    "swedish": (
+        "Patienten fick utslag och klåda efter penicillin, så vi avslutade behandlingen med penicillin.",
+        [
+            ("utslag", "AE"),
+            ("utslag och klåda", "AE2"),
+            ("klåda", "AE"),
+            ("penicillin", "Drug"),
+            ("behandlingen med penicillin", "Event"),
+        ],
+    ),
+    "korean": (
+        "환자는 아스피린 복용 후 피부 발진 발생 . 아스피린 중단",
+        [("아스피린", "Drug"), ("피부 발진", "AE"), ("발진", "AE2"), ("아스피린 복용", "Event")],
+    ),
+    "chinese": (
+        "患者服用阿司匹林后出现皮疹，停用阿司匹林后皮疹消退。",
+        [("阿司匹林", "Drug"), ("皮疹", "AE"), ("出现皮疹", "AE2"), ("服用阿司匹林", "Event")],
+    ),
+}
+
+
+def _spans(text, ents):
+    out = []
+    for surface, typ in ents:
+        start = 0
+        while (i := text.find(surface, start)) >= 0:
+            out.append((i, i + len(surface), typ))
+            start = i + 1
+    return out
+
+
+@pytest.fixture(scope="module")
+def tok(tmp_path_factory):
+    return load_tokenizer(tiny_encoder(tmp_path_factory.mktemp("tiny")))
+
+
+@pytest.mark.parametrize("lang", sorted(CASES))
+def test_offsets_survive_tokenization(tok, lang):
+    text, ents = CASES[lang]
+    tt = al.tokenize_text(tok, text)
+    for s, e in tt.offsets:  # every subword points inside the text, in order
+        assert 0 <= s < e <= len(text)
+    assert [u[0] for u in tt.units] == sorted(u[0] for u in tt.units)
+    for s, e, _ in _spans(text, ents):
+        first, last, exact = al.align_span(tt, s, e)
+        assert exact, (lang, text[s:e])
+        assert al.unit_span_to_chars(tt, first, last) == (s, e)
+
+
+@pytest.mark.parametrize("lang", sorted(CASES))
+@pytest.mark.parametrize("max_tokens,stride", [(6, 2), (9, 4), (512, 64)])
+def test_offsets_survive_windowing(tok, lang, max_tokens, stride):
+    text, ents = CASES[lang]
+    tt = al.tokenize_text(tok, text)
+    wins = al.make_windows(tt, max_tokens, stride)
+    # windows are whole units, cover every unit, respect the length and overlap
+    assert wins[0].unit_start == 0 and wins[-1].unit_end == len(tt.units)
+    for w, nxt in zip(wins, wins[1:], strict=False):
+        assert nxt.unit_start > w.unit_start and nxt.unit_start <= w.unit_end
+    for w in wins:
+        assert w.n_tokens <= max_tokens
+        assert w.token_start == tt.unit_tokens[w.unit_start][0]
+    for s, e, _ in _spans(text, ents):
+        first, last, _ = al.align_span(tt, s, e)
+        owner = al.span_owner(wins, first, last)
+        n_sub = tt.unit_tokens[last][1] - tt.unit_tokens[first][0] + 1
+        if n_sub <= stride:  # a span no longer than the overlap always lies whole in some window
+            assert owner is not None
+        if owner is not None:
+            w = wins[owner]
+            # the span rebuilt from window-relative units gives the same characters
+            rel = (first - w.unit_start, last - w.unit_start)
+            assert al.unit_span_to_chars(tt, rel[0] + w.unit_start, rel[1] + w.unit_start) == (s, e)
+
+
+def test_merging_rule_picks_the_window_with_most_context():
+    tt = al.TokenizedText("", (), (), tuple((i, i + 1) for i in range(10)), tuple((i, i) for i in range(10)))
+    wins = al.make_windows(tt, 6, 3)
+    assert [(w.unit_start, w.unit_end) for w in wins] == [(0, 6), (3, 9), (6, 10)]
+    assert al.span_owner(wins, 0, 0) == 0  # only the first window holds it
+    assert al.span_owner(wins, 5, 5) == 1  # margin 0 in window 0, 2 in window 1
+    assert al.span_owner(wins, 4, 4) == 0  # margins 1 and 1: ties go to the earlier window
+    assert al.span_owner(wins, 9, 9) == 2
+    assert al.span_owner(wins, 2, 8) is None  # wider than any window
+
+
+def test_spans_to_bio_to_spans_round_trip():
+    spans = [(0, 1, "Drug"), (3, 3, "AE"), (4, 6, "AE"), (8, 8, "Drug")]
+    tags = al.spans_to_bio(10, spans)
+    assert tags[:5] == ["B-Drug", "I-Drug", "O", "B-AE", "B-AE"]
+    assert al.bio_to_spans(tags) == spans
+    with pytest.raises(ValueError):
+        al.spans_to_bio(10, [(0, 2, "AE"), (1, 1, "Drug")])
+    assert al.bio_to_spans(["I-AE", "I-AE", "O", "B-Drug"]) == [(0, 1, "AE"), (3, 3, "Drug")]
+
+
+@pytest.mark.parametrize("lang", sorted(CASES))
+def test_chars_to_units_to_bio_to_chars_round_trip(tok, lang):
+    text, ents = CASES[lang]
+    tt = al.tokenize_text(tok, text)
+    gold = _spans(text, ents)
+    unit_spans = []
+    for s, e, t in gold:
+        f, la, _ = al.align_span(tt, s, e)
+        unit_spans.append((f, la, t))
+    flat = al.drop_overlaps(unit_spans)  # BIO keeps a non-overlapping subset, longest first
+    back = [
+        (*al.unit_span_to_chars(tt, f, la), t)
+        for f, la, t in al.bio_to_spans(al.spans_to_bio(len(tt.units), flat))
+    ]
+    assert back == sorted((*al.unit_span_to_chars(tt, f, la), t) for f, la, t in flat)
+    assert set(back) <= set(gold)
+
+
+def test_token_units_split_words_at_subwords(tok):
+    text = "penicillinbehandlingen"
+    words = al.tokenize_text(tok, text, units="word")
+    toks = al.tokenize_text(tok, text, units="token")
+    assert len(words.units) == 1 and len(toks.units) > 1
+    assert toks.units[0][0] == 0 and toks.units[-1][1] == len(text)
+
+
+def test_inexact_spans_snap_outward(tok):
+    tt = al.tokenize_text(tok, "aspirin-induced rash")
+    first, last, exact = al.align_span(tt, 1, 6)  # inside "aspirin"
+    assert not exact and al.unit_span_to_chars(tt, first, last) == (0, 7)
+    assert al.align_span(tt, 15, 16) is None  # only whitespace
