@@ -149,8 +149,11 @@ def segment_html(
     for a, b in zip(points, points[1:], strict=False):
         covering = [p for p in pieces if p[0] <= a and p[1] >= b]
         opened = 0
-        for s, _e, mark in covering:
+        for j, (s, _e, mark) in enumerate(covering):
             classes = ["e"]
+            depth = len(covering) - 1 - j  # how many entities nest inside this one here
+            if depth:
+                classes.append(f"d{min(depth, 4)}")
             if mark.prelabel:
                 classes.append("pre")
             elif mark.origin == "model":

@@ -100,6 +100,7 @@ def test_annotate_submit_sign_off_and_export_by_mouse(browser, live_server, ui, 
     page.locator("a.note-link", has_text="note-ade").click()
     page.wait_for_selector("html[data-editor-ready]")
     assert page.locator("#note-text .e.pre.b").count() == 3  # the model's pre-labels, dashed
+    screenshot(page, "editor-prelabels")
 
     # Accept the right pre-label.
     page.locator('#note-text .e[data-id="T1"]').first.click()
@@ -184,7 +185,7 @@ def test_annotate_submit_sign_off_and_export_by_mouse(browser, live_server, ui, 
     assert Entity.objects.get(annotation_set=aset, local_id="T2").decision == "rejected"  # kept for provenance
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for name in ("queue", "editor"):
+    for name in ("queue", "editor-prelabels", "editor"):
         shutil.copy(ARTIFACTS / f"{name}.png", SCREENSHOTS / f"{name}.png")
 
 

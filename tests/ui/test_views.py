@@ -136,7 +136,10 @@ def test_first_open_copies_the_model_set_as_pending_prelabels(client, ui):
     assert (aset.source_kind, aset.user.username, aset.status) == ("user", "annotator", "pre_annotated")
     rows = list(Entity.objects.filter(annotation_set=aset).order_by("local_id").values_list("origin", "decision", "confidence"))
     assert rows == [("model", "", 0.93), ("model", "", 0.41), ("model", "", 0.55)]
-    assert len(re.findall(r'class="e pre b c\d"', html)) == 3 and "Drug 0.93" in html
+    assert len(re.findall(r'class="e (?:d\d )?pre b c\d"', html)) == 3 and "Drug 0.93" in html
+    from annotations.audit import AuditEvent
+
+    assert AuditEvent.objects.filter(action="note_view", note=ui["note"], actor=ui["users"]["annotator"]).exists()
     # Opening again does not create another set.
     assert open_editor(client, ui)[2] == set_id
 
