@@ -201,6 +201,58 @@ def annotation_structure(document) -> dict:
     }
 
 
+def annotation_set_structure(annotation_set_id: int) -> dict:
+    """The shape of a stored annotation set for an audit record, read straight from its rows (the note text
+    is never loaded): the same keys as `annotation_structure`."""
+    from annotations.models import (
+        AnnotatorNote,
+        Attribute,
+        Entity,
+        Equivalence,
+        Event,
+        Normalization,
+        NoteLabel,
+        Relation,
+    )
+
+    def ref(row: dict, *fields: str) -> str | None:
+        return next((row[f] for f in fields if row.get(f)), None)
+
+    rows = {"annotation_set_id": annotation_set_id}
+    targets = ("entity__local_id", "relation__local_id", "event__local_id")
+    events = list(Event.objects.filter(**rows).order_by("pk").values("local_id", "type", "trigger__local_id"))
+    return {
+        "entities": [
+            {"id": e["local_id"], "type": e["type"], "fragments": e["fragments"]}
+            for e in Entity.objects.filter(**rows).order_by("pk").values("local_id", "type", "fragments")
+        ],
+        "relations": [
+            {"id": r["local_id"], "type": r["type"], "arg1": ref(r, "arg1_entity__local_id", "arg1_event__local_id"),
+             "arg2": ref(r, "arg2_entity__local_id", "arg2_event__local_id")}
+            for r in Relation.objects.filter(**rows).order_by("pk").values(
+                "local_id", "type", "arg1_entity__local_id", "arg1_event__local_id", "arg2_entity__local_id",
+                "arg2_event__local_id")
+        ],
+        "events": [{"id": e["local_id"], "type": e["type"], "trigger": e["trigger__local_id"]} for e in events],
+        "attributes": [
+            {"id": a["local_id"], "name": a["name"], "target": ref(a, *targets), "value": a["value"]}
+            for a in Attribute.objects.filter(**rows).order_by("pk").values("local_id", "name", "value", *targets)
+        ],
+        "normalizations": [
+            {"id": n["local_id"], "target": ref(n, *targets), "resource": n["resource"],
+             "resource_id": n["resource_id"]}
+            for n in Normalization.objects.filter(**rows).order_by("pk").values(
+                "local_id", "resource", "resource_id", *targets)
+        ],
+        "annotator_notes": [
+            {"id": n["local_id"], "target": ref(n, *targets)}
+            for n in AnnotatorNote.objects.filter(**rows).order_by("pk").values("local_id", *targets)
+        ],
+        "equivalences": [{"type": q} for q in Equivalence.objects.filter(**rows).values_list("type", flat=True)],
+        "label": NoteLabel.objects.filter(**rows).values_list("value", flat=True).first(),
+    }
+
+
 def audit_csv_rows(events: Iterable[AuditEvent]) -> Iterable[list[str]]:
     """Header and rows for a CSV export of audit records."""
     yield ["time", "action", "actor", "project_id", "note_id", "object_type", "object_id", "client_address", "details"]

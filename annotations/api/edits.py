@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from django.db import transaction
 
-from annotations.audit import AuditAction, annotation_structure, audit_record
+from annotations.audit import AuditAction, annotation_set_structure, annotation_structure, audit_record
 from annotations.errors import ApplicationError, ConflictError
 from annotations.formats.document import Document, Entity, Span
 from annotations.formats.text import span_text
@@ -80,10 +80,9 @@ def audited_edit(*, annotation_set: AnnotationSet, request, operation: str, edit
     append an audit record with the structure before and after, in the same transaction."""
     with transaction.atomic():
         locked = AnnotationSet.objects.select_for_update().select_related("note__project").get(pk=annotation_set.pk)
-        before = annotation_set_document(locked)
+        before = annotation_set_structure(locked.pk)
         result = edit(locked)
-        after_set = AnnotationSet.objects.select_related("note__project").get(pk=locked.pk)
-        after = annotation_set_document(after_set)
+        after = annotation_set_structure(locked.pk)
         audit_record(
             action=AuditAction.ANNOTATION_CHANGE,
             request=request,
@@ -94,9 +93,9 @@ def audited_edit(*, annotation_set: AnnotationSet, request, operation: str, edit
             details={
                 "operation": operation,
                 "version_before": locked.version,
-                "version_after": after_set.version,
-                "before": annotation_structure(before),
-                "after": annotation_structure(after),
+                "version_after": result.version,
+                "before": before,
+                "after": after,
             },
         )
     return result

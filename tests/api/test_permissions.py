@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 
 from annotations.models import AnnotationSet, Note
 from annotations.services import editing
@@ -158,16 +158,27 @@ def test_api_permission_matrix(world, case: Case, role: str):
         assert set(response.json()) == {"code", "message", "details"}
 
 
-def _patterns(resolver=None, prefix=""):
+@dataclass
+class Route:
+    route: str
+    name: str | None
+    converters: dict
+
+
+def _patterns(resolver=None, prefix="", namespace="", converters=None):
+    """Every URL pattern with its full route, namespaced name and the converters of all its parts."""
+    converters = converters or {}
     for entry in (resolver or get_resolver()).url_patterns:
+        merged = {**converters, **getattr(entry.pattern, "converters", {})}
         if isinstance(entry, URLResolver):
-            yield from _patterns(entry, prefix + str(entry.pattern))
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _patterns(entry, prefix + str(entry.pattern), inner, merged)
         elif isinstance(entry, URLPattern):
-            yield prefix + str(entry.pattern), entry
+            yield Route(prefix + str(entry.pattern), f"{namespace}{entry.name}" if entry.name else None, merged)
 
 
 def test_every_api_endpoint_and_audit_page_is_in_the_matrix():
-    names = {p.name for route, p in _patterns() if route.startswith(("api/", "audit/"))}
+    names = {r.name for r in _patterns() if r.route.startswith(("api/", "audit/"))}
     covered = {c.name for c in CASES} | {"api-token", "api-not-found", "audit-event-list", "audit-event-export"}
     assert names <= covered, f"endpoints missing from the permission matrix: {sorted(names - covered)}"
 
@@ -175,11 +186,11 @@ def test_every_api_endpoint_and_audit_page_is_in_the_matrix():
 PAGES_ANON_OK = {"login", "api-token", "api-not-found"}  # the only doors open to anonymous users
 
 
-def _fill(pattern: URLPattern, w: World) -> dict:
+def _fill(route: Route, w: World) -> dict:
     values = {"slug": "alpha", "note_id": w.note_a1.pk, "pk": w.annotator_set.pk, "local_id": "T1",
               "export_id": "0" * 32, "action": "undo"}
     kwargs = {}
-    for name, converter in pattern.pattern.converters.items():
+    for name, converter in route.converters.items():
         if name in values:
             kwargs[name] = values[name]
         elif "int" in type(converter).__name__.lower() or "id" in type(converter).__name__.lower():
@@ -190,13 +201,13 @@ def _fill(pattern: URLPattern, w: World) -> dict:
 
 
 def _app_urls(w: World):
-    for route, pattern in _patterns():
-        if route.startswith(("admin/", "static/")) or not pattern.name:
+    for route in _patterns():
+        if route.route.startswith(("admin/", "static/")) or not route.name:
             continue
         try:
-            yield pattern.name, reverse(pattern.name, kwargs=_fill(pattern, w)), pattern
-        except Exception:  # noqa: BLE001 - a pattern we cannot fill (none today) is reported below
-            yield pattern.name, None, pattern
+            yield route.name, reverse(route.name, kwargs=_fill(route, w)), route
+        except NoReverseMatch:  # reported by the callers
+            yield route.name, None, route
 
 
 def test_every_page_and_endpoint_refuses_anonymous_users(world):
@@ -215,8 +226,8 @@ def test_every_page_and_endpoint_refuses_anonymous_users(world):
 def test_every_project_page_and_endpoint_is_404_for_members_of_other_projects(world):
     client = Client()
     client.force_login(world.users["outsider"])
-    for name, url, pattern in _app_urls(world):
-        if "slug" not in pattern.pattern.converters:
+    for name, url, route in _app_urls(world):
+        if "slug" not in route.converters:
             continue
         for method in ("get", "post"):
             response = getattr(client, method)(url)
@@ -230,8 +241,8 @@ def test_every_project_page_and_endpoint_is_404_for_members_of_other_projects(wo
 def test_members_get_every_project_page_without_a_server_error(world, role):
     client = Client()
     client.force_login(world.users[role])
-    for name, url, pattern in _app_urls(world):
-        if "slug" not in pattern.pattern.converters:
+    for name, url, route in _app_urls(world):
+        if "slug" not in route.converters:
             continue
         response = client.get(url)
         assert response.status_code < 500, (name, url, response.status_code)
