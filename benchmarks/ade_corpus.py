@@ -81,7 +81,13 @@ def run_fold(k: int, args, encoder_path) -> dict:
     ner_epochs = args.epochs or args.ner_epochs
     re_epochs = args.epochs or args.re_epochs
     cfg = dict(
-        batch_size=args.batch_size, lr=args.lr, head_lr=args.head_lr, seed=args.seed, threads=args.threads
+        batch_size=args.batch_size,
+        lr=args.lr,
+        head_lr=args.head_lr,
+        warmup=args.warmup,
+        seed=args.seed,
+        threads=args.threads,
+        log_every=50,
     )
 
     ner = NER(NERConfig(head=args.head)).initialize(train, encoder=encoder_path)

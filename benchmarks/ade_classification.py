@@ -1,0 +1,251 @@
+"""ADE-Corpus-V2 sentence classification (ADE vs no ADE): pipeline, direct classifier, TF-IDF baselines.
+
+All of ADE-Corpus-V2 (4,272 sentences with a drug -> adverse-effect relation, 16,695 negative sentences)
+is split once, stratified by label, with a fixed seed (test fraction 0.2). Compared on the same test set:
+- pipeline: span NER (Drug, Adverse-Effect) -> typed-marker RE -> "ade" when an Adverse-Effect relation
+  is predicted with probability >= the threshold (method 1's note rule); label-only and evidence F1;
+- direct: the mean-pooled encoder classifier (note_classifier.py);
+- TF-IDF + logistic regression / naive Bayes / linear SVM (trained on the full training split).
+`--max-train` / `--max-test` take stratified subsets (seeded) for quick or CPU-bound runs; they are
+recorded in the results.
+
+Usage:
+  python benchmarks/ade_classification.py --epochs 1 --max-train 2000 --max-test 1000
+  python benchmarks/ade_classification.py --encoder /tmp/tiny --max-train 200 --max-test 100 --out /tmp/c.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._common import command_line, machine_info, write_result  # noqa: E402
+
+ENTITY_TYPES = ("Drug", "Adverse-Effect")
+RELATION = "Adverse-Effect"
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument(
+        "--data", default=None, help="ADE-Corpus-V2 folder (default: $ADE_REVIEW_DATA/ade_corpus_v2)"
+    )
+    ap.add_argument("--encoder", default=None)
+    ap.add_argument("--epochs", type=int, default=2, help="epochs of each model")
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--head-lr", type=float, default=1e-3)
+    ap.add_argument("--threshold", type=float, default=0.5)
+    ap.add_argument("--test-fraction", type=float, default=0.2)
+    ap.add_argument("--max-train", type=int, default=None, help="stratified subset of the training split")
+    ap.add_argument("--max-test", type=int, default=None, help="stratified subset of the test split")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--no-direct", action="store_true")
+    ap.add_argument("--out", default=None)
+    return ap.parse_args(argv)
+
+
+def load_corpus(path) -> list:
+    """ADE-Corpus-V2 as documents restricted to Drug / Adverse-Effect entities and Adverse-Effect relations."""
+    from annotations.formats import registry
+
+    docs = []
+    for res in registry.read_corpus(path, "ade"):
+        if res.document is None:
+            raise SystemExit(f"cannot read {res.source}: {res.problems}")
+        d = res.document
+        ents = tuple(e for e in d.entities if e.type in ENTITY_TYPES)
+        keep = {e.id for e in ents}
+        rels = tuple(r for r in d.relations if r.type == RELATION and r.arg1 in keep and r.arg2 in keep)
+        docs.append(dataclasses.replace(d, entities=ents, relations=rels))
+    return docs
+
+
+def stratified_split(docs, test_fraction: float, seed: int):
+    """(train, test): per label, a seeded shuffle and the first `test_fraction` to test."""
+    rng = random.Random(seed)
+    train, test = [], []
+    for label in sorted({d.label for d in docs}):
+        group = [d for d in docs if d.label == label]
+        rng.shuffle(group)
+        n_test = round(len(group) * test_fraction)
+        test += group[:n_test]
+        train += group[n_test:]
+    return train, test
+
+
+def stratified_subset(docs, n: int | None, seed: int):
+    if not n or n >= len(docs):
+        return list(docs)
+    rng = random.Random(seed + 1)
+    out = []
+    for label in sorted({d.label for d in docs}):
+        group = [d for d in docs if d.label == label]
+        rng.shuffle(group)
+        out += group[: round(n * len(group) / len(docs))]
+    rng.shuffle(out)
+    return out
+
+
+def binary_f1(gold: list[str], pred: list[str], pos: str = "ade") -> dict[str, float]:
+    from inference.core.evaluation import prf
+
+    tp = sum(g == pos and p == pos for g, p in zip(gold, pred, strict=True))
+    fp = sum(g != pos and p == pos for g, p in zip(gold, pred, strict=True))
+    fn = sum(g == pos and p != pos for g, p in zip(gold, pred, strict=True))
+    p, r, f1 = prf(tp, fp, fn)
+    acc = sum(g == p_ for g, p_ in zip(gold, pred, strict=True)) / max(1, len(gold))
+    return {"p": p, "r": r, "f1": f1, "accuracy": acc}
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from inference.core.baselines import tfidf_baselines
+    from inference.core.datasets import data_dir
+    from inference.core.encoder import encoder_name, resolve_encoder
+    from inference.core.evaluation import note_scores
+    from inference.core.ner import NER, NERConfig
+    from inference.core.note_classifier import NoteClassifier
+    from inference.core.pipeline import Pipeline, PipelineConfig
+    from inference.core.relations import RelationExtractor, infer_relation_types
+    from inference.core.training import TrainConfig, train_component
+
+    enc = resolve_encoder(args.encoder)
+    docs = load_corpus(args.data or data_dir() / "ade_corpus_v2")
+    n_pos = sum(d.label == "ade" for d in docs)
+    log(f"{len(docs)} sentences: {n_pos} ade, {len(docs) - n_pos} no_ade")
+    train_full, test_full = stratified_split(docs, args.test_fraction, args.seed)
+    train = stratified_subset(train_full, args.max_train, args.seed)
+    test = stratified_subset(test_full, args.max_test, args.seed)
+    log(
+        f"split (seed {args.seed}): train {len(train_full)}, test {len(test_full)}; used: train {len(train)}, test {len(test)}"
+    )
+    gold = [d.label for d in test]
+
+    t0 = time.perf_counter()
+    base = tfidf_baselines(
+        [d.text for d in train_full],
+        [d.label for d in train_full],
+        [d.text for d in test],
+        gold,
+        seed=args.seed,
+    )
+    log(
+        f"TF-IDF baselines ({time.perf_counter() - t0:.1f} s): "
+        + ", ".join(f"{k} {v:.4f}" for k, v in base.items() if k.endswith("_f1"))
+    )
+
+    cfg = TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        head_lr=args.head_lr,
+        warmup=0.05,
+        seed=args.seed,
+        threads=args.threads,
+        log_every=100,
+    )
+    ner = NER(NERConfig()).initialize(train, encoder=enc, labels=list(ENTITY_TYPES))
+    ner_rep = train_component(ner, train, cfg, log=log)
+    rtypes = infer_relation_types(train)
+    rex = RelationExtractor().initialize(train, encoder=enc, relation_types=rtypes)
+    re_rep = train_component(rex, train, cfg, log=log)
+    note = None
+    note_rep = None
+    if not args.no_direct:
+        note = NoteClassifier().initialize(train, encoder=enc)
+        note_rep = train_component(note, train, cfg, log=log)
+    pipe = Pipeline(ner, rex, note, PipelineConfig(threshold=args.threshold, ade_relation_types=(RELATION,)))
+
+    t0 = time.perf_counter()
+    preds = pipe.predict(test, batch_size=32)
+    infer_s = time.perf_counter() - t0
+    pipe_scores = binary_f1(gold, [p.document.label for p in preds])
+    ev = note_scores(
+        test, [dataclasses.replace(p.document, label=None) for p in preds], relation_type=RELATION
+    )
+    metrics = {
+        "pipeline_f1": pipe_scores["f1"],
+        "pipeline_p": pipe_scores["p"],
+        "pipeline_r": pipe_scores["r"],
+        "pipeline_accuracy": pipe_scores["accuracy"],
+        "pipeline_evidence_f1_strict": ev["evidence_strict_f1"],
+        "pipeline_evidence_f1_relaxed": ev["evidence_relaxed_f1"],
+    }
+    if note is not None:
+        thr = args.threshold
+        direct = binary_f1(gold, ["ade" if p.direct_probability >= thr else "no_ade" for p in preds])
+        metrics.update({f"direct_{k}": v for k, v in direct.items()})
+    for name in ("logreg", "nb", "svm"):
+        for k in ("f1", "precision", "recall", "accuracy"):
+            key = f"tfidf_{name}_{k}"
+            if key in base:
+                metrics[key] = base[key]
+    metrics.update(
+        {
+            "train_sentences": len(train),
+            "test_sentences": len(test),
+            "ner_seconds_per_epoch": sum(ner_rep.seconds_per_epoch) / len(ner_rep.seconds_per_epoch),
+            "re_seconds_per_epoch": sum(re_rep.seconds_per_epoch) / len(re_rep.seconds_per_epoch),
+            "train_seconds": ner_rep.seconds + re_rep.seconds + (note_rep.seconds if note_rep else 0.0),
+            "inference_sentences_per_s": len(test) / infer_s,
+        }
+    )
+    if note_rep:
+        metrics["direct_seconds_per_epoch"] = sum(note_rep.seconds_per_epoch) / len(
+            note_rep.seconds_per_epoch
+        )
+    log(json.dumps({k: round(v, 4) for k, v in metrics.items()}))
+    extra = {
+        "benchmark": "ADE-Corpus-V2 sentence classification, ADE vs no ADE, fixed stratified split",
+        "split": {
+            "seed": args.seed,
+            "test_fraction": args.test_fraction,
+            "train_full": len(train_full),
+            "test_full": len(test_full),
+            "max_train": args.max_train,
+            "max_test": args.max_test,
+            "tfidf_trained_on": len(train_full),
+        },
+        "corpus": {"sentences": len(docs), "ade": n_pos, "no_ade": len(docs) - n_pos},
+        "encoder": encoder_name(enc),
+        "seed": args.seed,
+        "settings": {k: v for k, v in vars(args).items() if k != "out"},
+        "training": {
+            "ner": ner_rep.to_dict(),
+            "re": re_rep.to_dict(),
+            "direct": note_rep.to_dict() if note_rep else None,
+        },
+        "goal": {"pipeline_f1": 0.92},
+    }
+    if args.out:
+        payload = {
+            "date": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+            "machine": machine_info(),
+            "command": command_line(),
+            "metrics": metrics,
+            **extra,
+        }
+        Path(args.out).write_text(json.dumps(payload, indent=2) + "\n")
+        path = Path(args.out)
+    else:
+        path = write_result("ade_classification", metrics, extra=extra)
+    log(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
