@@ -1,6 +1,7 @@
 """Fine-grained edits of one annotation set, for the editor UI and the REST API.
 
-Every edit: locks the set, refuses a stale `expected_version` with ConflictError (no lost update, no
+Every edit (keyword-only; `schema=` may pass the project's Schema when the caller has it, else it is
+loaded): locks the set, refuses a stale `expected_version` with ConflictError (no lost update, no
 silent merge), refuses a signed-off note unless the user is a project admin, checks the changed
 annotations and what they point at with `annotation_set_check` against the project schema (the same
 rule check imports use), writes only the rows it changes, bumps `AnnotationSet.version` and records
@@ -61,6 +62,7 @@ _MODELS = {
     "label": NoteLabel,
 }
 _LIVE = ~Q(decision=Decision.REJECTED)
+_LOAD = object()  # "schema not given: load the project's"
 
 
 @dataclass
@@ -209,7 +211,9 @@ def _relation_record(r: Relation) -> RelationRecord:
     )
 
 
-def _check(locked: AnnotationSet, *, entities=(), relations=(), attributes=(), normalizations=()) -> None:
+def _check(
+    locked: AnnotationSet, *, schema=_LOAD, entities=(), relations=(), attributes=(), normalizations=()
+) -> None:
     """The rule check of the changed annotations together with everything they point at."""
     note = locked.note
     document = Document(
@@ -227,7 +231,9 @@ def _check(locked: AnnotationSet, *, entities=(), relations=(), attributes=(), n
             for n in normalizations
         ),
     )
-    problems = annotation_set_check(document=document, schema=project_schema_get(project=note.project))
+    if schema is _LOAD:
+        schema = project_schema_get(project=note.project)
+    problems = annotation_set_check(document=document, schema=schema)
     if problems:
         message = "; ".join(p.message if hasattr(p, "message") else str(p) for p in problems[:5])
         raise ApplicationError("invalid_annotations", message, details=[str(p) for p in problems])
@@ -288,7 +294,7 @@ def annotation_set_for_editor(*, note: Note, user) -> AnnotationSet:
 
 
 def entity_create(
-    *, annotation_set: AnnotationSet, expected_version: int, type: str, spans, user
+    *, annotation_set: AnnotationSet, expected_version: int, type: str, spans, user, schema=_LOAD
 ) -> EditResult:
     """Create an entity over `spans` ([(start, end), ...], code points; several = discontinuous).
 
@@ -310,7 +316,7 @@ def entity_create(
             origin=Origin.HUMAN,
             decision=Decision.ADDED,
         )
-        _check(locked, entities=[entity])
+        _check(locked, schema=schema, entities=[entity])
         entity.save()
         recorder = _Recorder()
         recorder.create("entity", entity.pk)
@@ -318,7 +324,7 @@ def entity_create(
 
 
 def entity_add_fragment(
-    *, annotation_set: AnnotationSet, expected_version: int, entity_id: str, span, user
+    *, annotation_set: AnnotationSet, expected_version: int, entity_id: str, span, user, schema=_LOAD
 ) -> EditResult:
     """Add a fragment to an entity (making it discontinuous)."""
     with transaction.atomic():
@@ -332,7 +338,7 @@ def entity_add_fragment(
         entity.start, entity.end = fragments[0][0], max(e for _, e in fragments)
         entity.text = span_text(locked.note.text, [Span(s, e) for s, e in fragments])
         _modified(entity)
-        _check(locked, entities=[entity])
+        _check(locked, schema=schema, entities=[entity])
         entity.save()
         return _finish(locked, user, "entity_add_fragment", recorder, selected=entity.local_id, regions=old + _regions(entity))
 
@@ -346,6 +352,7 @@ def entity_update(
     type: str | None = None,
     attributes: dict[str, str | bool | None] | None = None,
     normalization: tuple[str, str, str] | None = None,
+    schema=_LOAD,
 ) -> EditResult:
     """Change an entity's type, attributes and/or normalization.
 
@@ -394,6 +401,7 @@ def entity_update(
         relations = list(_relations_of(entity).filter(_LIVE))
         _check(
             locked,
+            schema=schema,
             entities=[entity, *(r.arg1_entity for r in relations), *(r.arg2_entity for r in relations)],
             relations=relations,
             attributes=list(Attribute.objects.filter(entity=entity).select_related("entity")),
@@ -525,7 +533,7 @@ def prelabels_accept_type(*, annotation_set: AnnotationSet, expected_version: in
 
 
 def relation_create(
-    *, annotation_set: AnnotationSet, expected_version: int, type: str, head: str, tail: str, user
+    *, annotation_set: AnnotationSet, expected_version: int, type: str, head: str, tail: str, user, schema=_LOAD
 ) -> EditResult:
     """Create a relation `type` from entity `head` (Arg1) to entity `tail` (Arg2), if the schema allows it."""
     if head == tail:
@@ -542,7 +550,7 @@ def relation_create(
             origin=Origin.HUMAN,
             decision=Decision.ADDED,
         )
-        _check(locked, entities=[arg1, arg2], relations=[relation])
+        _check(locked, schema=schema, entities=[arg1, arg2], relations=[relation])
         relation.save()
         recorder = _Recorder()
         recorder.create("relation", relation.pk)

@@ -331,12 +331,14 @@ def _run(action: str, ed: Editor, request: HttpRequest, version: int) -> editing
     post = request.POST
     common = {"annotation_set": ed.annotation_set, "expected_version": version, "user": request.user}
     if action == "entity-create":
-        return editing.entity_create(**common, type=post.get("type", ""), spans=_spans_param(post.get("spans", "")))
+        return editing.entity_create(
+            **common, type=post.get("type", ""), spans=_spans_param(post.get("spans", "")), schema=ed.schema
+        )
     if action == "entity-add-fragment":
         spans = _spans_param(post.get("spans", ""))
         if len(spans) != 1:
             raise ApplicationError("bad_selection", "Select one piece of text to add as a fragment.")
-        return editing.entity_add_fragment(**common, entity_id=post.get("entity", ""), span=spans[0])
+        return editing.entity_add_fragment(**common, entity_id=post.get("entity", ""), span=spans[0], schema=ed.schema)
     if action == "entity-update":
         attributes = None
         if post.get("attr"):
@@ -348,7 +350,7 @@ def _run(action: str, ed: Editor, request: HttpRequest, version: int) -> editing
             normalization = (resource.strip(), resource_id.strip(), post.get("norm_text", "").strip())
         return editing.entity_update(
             **common, entity_id=post.get("entity", ""), type=post.get("type") or None, attributes=attributes,
-            normalization=normalization,
+            normalization=normalization, schema=ed.schema,
         )
     if action == "entity-delete":
         return editing.entity_delete(**common, entity_id=post.get("entity", ""))
@@ -361,7 +363,7 @@ def _run(action: str, ed: Editor, request: HttpRequest, version: int) -> editing
         return editing.prelabels_decide_type(**common, type=post.get("type", ""), decision=decision)
     if action == "relation-create":
         return editing.relation_create(
-            **common, type=post.get("type", ""), head=post.get("head", ""), tail=post.get("tail", "")
+            **common, type=post.get("type", ""), head=post.get("head", ""), tail=post.get("tail", ""), schema=ed.schema
         )
     if action == "relation-delete":
         return editing.relation_delete(**common, relation_id=post.get("relation", ""))
