@@ -98,15 +98,7 @@ def ui(django_user_model):
     return {"project": project, "users": users, "note": note, "others": others, "patient": patient, "model": model}
 
 
-@pytest.fixture(scope="session")
-def browser():
-    playwright_sync = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian chromium not installed at /usr/bin/chromium")
-    with playwright_sync.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+# The `browser` fixture is the shared one in tests/conftest.py: Playwright's sync API allows one per thread.
 
 
 def login(browser, live_server, username: str):
