@@ -134,15 +134,23 @@ def _live_entities(aset: AnnotationSet):
     return Entity.objects.filter(annotation_set=aset).exclude(decision=Decision.REJECTED).order_by("start", "pk")
 
 
-def _marks(queryset):
-    """Render marks for entity rows, with their attributes (two queries, plain rows)."""
-    rows = list(queryset.values_list("pk", "local_id", "type", "fragments", "origin", "decision", "confidence"))
+_MARK_FIELDS = ("pk", "local_id", "type", "fragments", "origin", "decision", "confidence")
+
+
+def _marks(queryset, *, rows_out: list | None = None, attributes_out: dict | None = None):
+    """Render marks for entity rows, with their attributes (two queries, plain rows). The rows (with their
+    text) and the attributes by entity pk go to `rows_out` / `attributes_out` when given, for the panel."""
+    rows = list(queryset.values_list(*_MARK_FIELDS, "text", "start", "end"))
     attributes: dict[int, list[str]] = {}
     for entity_id, name, value in Attribute.objects.filter(entity__in=[r[0] for r in rows]).values_list(
         "entity_id", "name", "value"
     ):
         attributes.setdefault(entity_id, []).append(f"{name}={value}" if value else name)
-    return marks_from_rows(rows, attributes)
+        if attributes_out is not None:
+            attributes_out.setdefault(entity_id, {})[name] = value
+    if rows_out is not None:
+        rows_out.extend(rows)
+    return marks_from_rows([r[:7] for r in rows], attributes)
 
 
 def _relations(aset: AnnotationSet) -> list[dict]:
@@ -185,11 +193,17 @@ def _entity_types(ed: Editor) -> list[dict]:
     ]
 
 
-def _panel_context(ed: Editor, entity: Entity | None) -> dict:
-    """The selected entity with what the schema offers for it (types, attributes, relations)."""
+def _panel_context(
+    ed: Editor, entity: Entity | None, *, attributes: dict[str, str | None] | None = None,
+    overlapping: list | None = None,
+) -> dict:
+    """The selected entity with what the schema offers for it (types, attributes, relations).
+
+    `attributes` (name -> value) and `overlapping` (entities sharing its text) are queried unless given."""
     if entity is None:
         return {"entity": None}
-    attributes = {a.name: a.value for a in Attribute.objects.filter(entity=entity)}
+    if attributes is None:
+        attributes = {a.name: a.value for a in Attribute.objects.filter(entity=entity)}
     attribute_types = []
     if ed.index:
         for a in ed.schema.attribute_types:
@@ -197,12 +211,15 @@ def _panel_context(ed: Editor, entity: Entity | None) -> dict:
                 attribute_types.append(
                     {"name": a.name, "values": a.values, "set": a.name in attributes, "value": attributes.get(a.name)}
                 )
-    overlapping = (
-        _live_entities(ed.annotation_set).filter(start__lt=entity.end, end__gt=entity.start).exclude(pk=entity.pk)
-    )
+    if overlapping is None:
+        overlapping = list(
+            _live_entities(ed.annotation_set)
+            .filter(start__lt=entity.end, end__gt=entity.start)
+            .exclude(pk=entity.pk)[:10]
+        )
     return {
         "entity": entity,
-        "overlapping": list(overlapping[:10]),
+        "overlapping": overlapping[:10],
         "attribute_types": attribute_types,
         "normalization": Normalization.objects.filter(entity=entity).first(),
         "fragments": entity.fragments,
@@ -415,15 +432,14 @@ def note_edit(request: HttpRequest, slug: str, note_id: int, action: str) -> Htt
     aset.note = ed.note
     prelabels_changed = action.startswith("prelabel") or action in ("entity-delete", "relation-delete", "undo")
     ed.annotation_set = aset
-    selected = None
-    if result.selected and result.selected.startswith("T"):
-        selected = _live_entities(aset).filter(local_id=result.selected).first()
     segments = ""
+    rows: list[tuple] = []
+    attributes: dict[int, dict] = {}
     if result.regions:
         bounds = segment_bounds(ed.note.text)
         touched = segments_touching(bounds, result.regions)
         lo, hi = bounds[touched[0]][0], bounds[touched[-1]][1]
-        marks = _marks(_live_entities(aset).filter(start__lt=hi, end__gt=lo))
+        marks = _marks(_live_entities(aset).filter(start__lt=hi, end__gt=lo), rows_out=rows, attributes_out=attributes)
         segments = "".join(
             segment_html(
                 ed.note.text, i, bounds[i], marks, ed.colours, ed.labels, oob=True,
@@ -431,13 +447,29 @@ def note_edit(request: HttpRequest, slug: str, note_id: int, action: str) -> Htt
             )
             for i in touched
         )
+    panel: dict = {"entity": None}
+    if result.selected and result.selected.startswith("T"):
+        # The edited entity is among the rows just read for its segments; no query of its own.
+        fields = (*_MARK_FIELDS, "text", "start", "end")
+        found = [dict(zip(fields, r, strict=True)) for r in rows if r[1] == result.selected]
+        if found:
+            row = found[0]
+            selected = Entity(annotation_set=aset, **{("id" if k == "pk" else k): v for k, v in row.items()})
+            overlapping = [
+                Entity(annotation_set=aset, **{("id" if k == "pk" else k): v for k, v in zip(fields, r, strict=True)})
+                for r in rows
+                if r[0] != row["pk"] and r[8] < row["end"] and r[9] > row["start"]
+            ]
+            panel = _panel_context(ed, selected, attributes=attributes.get(row["pk"], {}), overlapping=overlapping)
+        else:
+            panel = _panel_context(ed, _live_entities(aset).filter(local_id=result.selected).first())
     context = _context(
         ed,
         request,
         with_relations=result.relations_changed or result.label_changed,
         with_verdict=result.relations_changed or result.label_changed,
         with_prelabels=prelabels_changed,
-        **_panel_context(ed, selected),
+        **panel,
         segments_html=mark_safe(segments),  # noqa: S308 - escaped in rendering
         relations_changed=result.relations_changed,
         label_changed=result.label_changed or result.relations_changed,
