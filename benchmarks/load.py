@@ -1,6 +1,7 @@
 """Behaviour under load: N concurrent clients against gunicorn on this machine, then count the stored edits.
 
     python benchmarks/load.py [--notes 2000] [--clients 50] [--duration 60] [--workers 3] [--threads 8]
+                              [--think-ms 0] [--name load]
 
 Creates a scratch PostgreSQL database (dropped first; --database-url), seeds it with synthetic notes and one
 annotator per client, starts gunicorn on 127.0.0.1 (a free port, loopback only) with the production
@@ -129,8 +130,10 @@ def seed(notes: int, clients: int, rng: random.Random) -> list[dict]:
 
 
 class Client:
-    def __init__(self, port: int, info: dict, note_ids: list[int], deadline: float, rng: random.Random):
+    def __init__(self, port: int, info: dict, note_ids: list[int], deadline: float, rng: random.Random,
+                 think_ms: float = 0.0):
         self.port, self.info, self.note_ids, self.deadline, self.rng = port, info, note_ids, deadline, rng
+        self.think_ms = think_ms
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         self.cookies: dict[str, str] = {}
         self.samples: list[tuple[str, float, int]] = []  # (kind, ms, status)
@@ -227,6 +230,8 @@ class Client:
         weights = [25, 25, 25, 25]
         while time.monotonic() < self.deadline:
             self.rng.choices(actions, weights)[0]()
+            if self.think_ms:  # a person reading between actions: uniform around the mean
+                time.sleep(self.rng.uniform(0.5, 1.5) * self.think_ms / 1000)
         self.conn.close()
 
 
@@ -257,6 +262,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/ade_review_load")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--think-ms", type=float, default=0.0,
+                        help="mean pause between a client's actions (0: back-to-back, the saturation test)")
+    parser.add_argument("--name", default="load", help="result file name under benchmarks/results/")
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
@@ -294,7 +302,7 @@ def main() -> None:
     )
     try:
         wait_until_serving(port)
-        clients = [Client(port, info, note_ids, 0.0, random.Random(args.seed * 1000 + i))
+        clients = [Client(port, info, note_ids, 0.0, random.Random(args.seed * 1000 + i), args.think_ms)
                    for i, info in enumerate(clients_info)]
         errors: list[BaseException] = []
         ready, go = threading.Barrier(len(clients) + 1), threading.Event()
@@ -364,6 +372,7 @@ def main() -> None:
         "clients": args.clients,
         "notes": args.notes,
         "duration_s": round(elapsed, 1),
+        "think_ms": args.think_ms,
     }
     for kind, values in sorted(by_kind.items()):
         metrics[f"{kind}_p95_ms"] = round(percentile(values, 0.95), 1)
@@ -375,13 +384,15 @@ def main() -> None:
             "server": f"gunicorn gthread, {args.workers} workers x {args.threads} threads, production settings, "
                       "127.0.0.1",
             "database": "PostgreSQL on 127.0.0.1 (scratch database)",
+            "pacing": f"each client pauses {args.think_ms:g} ms on average between actions"
+                      if args.think_ms else "back-to-back requests, no pause (closed loop: measures saturation)",
             "mix": "25% queue page (HTML), 25% note list API, 25% editor reads (note + annotation set, API), "
                    "25% entity create/delete with the version check",
             "caveat": "clients run as threads in the benchmark process on the same machine; the machine's cores "
                       "are shared with other work, so figures are noisy",
         },
     }
-    path = write_result("load", metrics, extra=extra)
+    path = write_result(args.name, metrics, extra=extra)
     print(json.dumps(metrics, indent=2))
     print(f"wrote {path}")
 

@@ -6,7 +6,7 @@ import csv
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_date
 
@@ -28,9 +28,19 @@ def _filters(request: HttpRequest) -> dict:
     }
 
 
-@login_required
-def audit_event_browse(request: HttpRequest, slug: str) -> HttpResponse:
+def _project_or_site(request: HttpRequest, slug: str | None):
+    """The project (MANAGE needed) or, without a slug, the whole site (logins included): superusers only."""
+    if slug is None:
+        if not request.user.is_superuser:
+            raise Http404("No such page.")
+        return None
     project, _ = project_get_for_user(user=request.user, slug=slug, capability=Capability.MANAGE)
+    return project
+
+
+@login_required
+def audit_event_browse(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+    project = _project_or_site(request, slug)
     filters = _filters(request)
     page = Paginator(audit_event_list(project=project, **filters), 100).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -49,10 +59,10 @@ class _Echo:
 
 
 @login_required
-def audit_event_export(request: HttpRequest, slug: str) -> StreamingHttpResponse:
-    project, _ = project_get_for_user(user=request.user, slug=slug, capability=Capability.MANAGE)
+def audit_event_export(request: HttpRequest, slug: str | None = None) -> StreamingHttpResponse:
+    project = _project_or_site(request, slug)
     events = audit_event_list(project=project, **_filters(request)).iterator(chunk_size=2000)
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse((writer.writerow(row) for row in audit_csv_rows(events)), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="audit-{project.slug}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="audit-{project.slug if project else "site"}.csv"'
     return response

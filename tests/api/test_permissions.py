@@ -179,7 +179,8 @@ def _patterns(resolver=None, prefix="", namespace="", converters=None):
 
 def test_every_api_endpoint_and_audit_page_is_in_the_matrix():
     names = {r.name for r in _patterns() if r.route.startswith(("api/", "audit/"))}
-    covered = {c.name for c in CASES} | {"api-token", "api-not-found", "audit-event-list", "audit-event-export"}
+    covered = {c.name for c in CASES} | {"api-token", "api-not-found", "audit-event-list", "audit-event-export",
+                                         "audit-site-event-list", "audit-site-event-export"}
     assert names <= covered, f"endpoints missing from the permission matrix: {sorted(names - covered)}"
 
 
@@ -258,3 +259,21 @@ def test_audit_pages_are_for_project_admins_only(world, role, expected, name):
         client.force_login(world.users[role])
     response = client.get(reverse(name, kwargs={"slug": "alpha"}))
     assert response.status_code == expected
+
+
+@pytest.mark.parametrize("name", ["audit-site-event-list", "audit-site-event-export"])
+def test_the_site_wide_trail_with_logins_is_for_superusers_only(world, name):
+    from django.contrib.auth import get_user_model
+
+    for role in ("annotator", "reviewer", "admin", "outsider"):
+        client = Client()
+        client.force_login(world.users[role])
+        assert client.get(reverse(name)).status_code == 404
+    assert Client().get(reverse(name)).status_code == 302
+    root = get_user_model().objects.create_superuser("root", password="pw-root")
+    client = Client()
+    client.force_login(root)
+    response = client.get(reverse(name))
+    assert response.status_code == 200
+    body = response.content if name.endswith("list") else b"".join(response.streaming_content)
+    assert b"login_success" in body or b"Login" in body
