@@ -187,6 +187,16 @@ def browser_ready(url: str, note_path: str, loads: int) -> dict:
         ARTIFACTS = ROOT / "tmp" / "artifacts"
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "editor-dense.png"))
+        try:
+            from PIL import Image
+
+            shots = ROOT / "benchmarks" / "results" / "screenshots"
+            shots.mkdir(parents=True, exist_ok=True)
+            Image.open(ARTIFACTS / "editor-dense.png").convert("RGB").quantize(colors=64).save(
+                shots / "editor-dense.png", optimize=True
+            )
+        except ImportError:
+            pass
         browser.close()
     times = times[1:]
     return {"median": statistics.median(times), "max": max(times), "html_bytes": sizes[-1], "rendered": counts}

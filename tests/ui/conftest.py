@@ -119,3 +119,14 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
     return path
+
+
+def save_small(src: Path, dst: Path) -> None:
+    """Copy a screenshot as a small PNG (64 colours) for the repository."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover
+        dst.write_bytes(src.read_bytes())
+        return
+    Image.open(src).convert("RGB").quantize(colors=64).save(dst, optimize=True)

@@ -4,7 +4,6 @@ keyboard, and two sessions editing the same set."""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from annotations.formats.brat import parse_brat
 from annotations.models import AnnotationSet, Entity, Note, NoteLabel, ReviewStatus, SignOff
 from annotations.services.corpus_export import corpus_export
 
-from .conftest import ARTIFACTS, TEXT, login, screenshot, span
+from .conftest import ARTIFACTS, TEXT, login, save_small, screenshot, span
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -184,9 +183,8 @@ def test_annotate_submit_sign_off_and_export_by_mouse(browser, live_server, ui, 
         assert summary(exported_ann(project, tmp_path / source.replace(":", "_"), source)) == EXPECTED
     assert Entity.objects.get(annotation_set=aset, local_id="T2").decision == "rejected"  # kept for provenance
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for name in ("queue", "editor-prelabels", "editor"):
-        shutil.copy(ARTIFACTS / f"{name}.png", SCREENSHOTS / f"{name}.png")
+        save_small(ARTIFACTS / f"{name}.png", SCREENSHOTS / f"{name}.png")
 
 
 def test_the_same_flow_by_keyboard_only(browser, live_server, ui, tmp_path):
