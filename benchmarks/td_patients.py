@@ -147,8 +147,23 @@ def plot_risk_curve(model: TDRiskModel, stay: Stay, patient, path: Path) -> None
     prob = model.risk_curve(stay.states)
     mean_value = risk_curve(model.values, stay.states)
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(9, 5.5), sharex=True, height_ratios=(3, 1.3))
-    ax.plot(days, prob, color="black", lw=1.5, label="P(ADR) after each phrase (TD-LR, dutch)")
-    ax.plot(days, mean_value, color="grey", lw=1, ls="--", label="running mean state value")
+    ax.plot(
+        days,
+        prob,
+        color="black",
+        lw=1.5,
+        drawstyle="steps-post",
+        label="P(ADR) after each phrase (TD-LR, dutch)",
+    )
+    ax.plot(
+        days,
+        mean_value,
+        color="grey",
+        lw=1,
+        ls="--",
+        drawstyle="steps-post",
+        label="running mean state value",
+    )
     if patient.onset_time is not None:
         ax.axvline(patient.onset_time / 24, color="tab:orange", ls=":", label="ADR onset (generator)")
     if stay.report_time is not None:
@@ -157,7 +172,7 @@ def plot_risk_curve(model: TDRiskModel, stay: Stay, patient, path: Path) -> None
     ax.set_title(
         f"SYNTHETIC patient {stay.id} (ADR, culprit: {patient.culprit_drug}): risk as phrases arrive"
     )
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
     cmap = plt.get_cmap("tab10")
     for k, name in enumerate(STUDY_STATES):
         sel = [i for i, s in enumerate(stay.states) if s == k]
