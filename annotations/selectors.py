@@ -145,9 +145,10 @@ def note_queue_queryset(*, project: Project, filters: QueueFilters, cursor: str 
     )
 
 
-def note_queue(*, project: Project, filters: QueueFilters, cursor: str = "", limit: int = QUEUE_PAGE) -> QueuePage:
+def note_queue(*, project: Project, filters: QueueFilters, cursor: str = "", limit: int | None = None) -> QueuePage:
     """One page of the review queue: notes ranked by ADE probability, then uncertainty, then id (newest
     first), keyset-paginated on that order (fast at any depth: no OFFSET, no COUNT over the table)."""
+    limit = limit or QUEUE_PAGE
     rows = list(note_queue_queryset(project=project, filters=filters, cursor=cursor)[: limit + 1])
     next_cursor = None
     if len(rows) > limit:

@@ -262,3 +262,45 @@ def test_rejecting_an_entity_rejects_its_relations_and_clears_the_evidence(ui):
     assert Relation.objects.get(annotation_set=aset).decision == "rejected"
     assert aset.label.__class__.objects.get(annotation_set=aset).evidence is None
     assert TEXT  # the fixture text is what the offsets point into
+
+
+def test_type_valued_attribute_and_normalization_of_an_entity(client, ui):
+    _, version, set_id = open_editor(client, ui)
+    made = edit(client, ui, "entity-create", set_id, version, type="Drug", spans=spans("bleeding"))
+    assert made.status_code == 200
+    retyped = edit(client, ui, "entity-update", set_id, version + 1, entity="T4", type="Adverse-Effect")
+    assert retyped.status_code == 200 and "Certainty" in retyped.content.decode()  # AE offers Certainty
+    certain = edit(client, ui, "entity-update", set_id, version + 2, entity="T4", attr="Certainty", value="possible")
+    assert certain.status_code == 200
+    bad = edit(client, ui, "entity-update", set_id, version + 3, entity="T4", attr="Certainty", value="surely")
+    assert bad.status_code == 400 and "Certainty" in bad.content.decode()
+    normalized = edit(client, ui, "entity-update", set_id, version + 3, entity="T4", norm="MedDRA:10019211",
+                      norm_text="Haemorrhage")
+    assert normalized.status_code == 200 and 'value="MedDRA:10019211"' in normalized.content.decode()
+    doc = annotation_sets_to_documents([AnnotationSet.objects.select_related("note").get(pk=set_id)])[set_id]
+    t4 = next(e for e in doc.entities if e.id == "T4")
+    assert t4.type == "Adverse-Effect"
+    assert [(a.name, a.value) for a in doc.attributes if a.target == "T4"] == [("Certainty", "possible")]
+    assert [(n.resource, n.resource_id, n.text) for n in doc.normalizations] == [("MedDRA", "10019211", "Haemorrhage")]
+    # Undo over HTTP takes the normalization back; the relation panel shows a relation's actions.
+    undone = edit(client, ui, "undo", set_id, version + 4)
+    assert undone.status_code == 200 and "Undone" in undone.content.decode()
+    doc = annotation_sets_to_documents([AnnotationSet.objects.select_related("note").get(pk=set_id)])[set_id]
+    assert doc.normalizations == ()
+    edit(client, ui, "relation-create", set_id, version + 5, type="Adverse-Effect", head="T1", tail="T4")
+    panel = client.get(note_url(ui, "relations/R1/") + f"?set={set_id}", HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="delete-btn"' in panel and "R1 · Adverse-Effect" in panel
+
+
+def test_queue_pager_links_have_hrefs_as_well_as_hx_get(client, ui, monkeypatch):
+    from annotations import selectors
+
+    monkeypatch.setattr(selectors, "QUEUE_PAGE", 2)
+    client.force_login(ui["users"]["annotator"])
+    html = client.get("/p/ui/queue/?all=1").content.decode()
+    links = re.findall(r"<a [^>]*hx-get[^>]*>", html)
+    assert links and all('href="' in tag for tag in links)
+    next_href = re.search(r'id="next-page" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    second = client.get(f"/p/ui/queue/{next_href}").content.decode()
+    assert re.findall(r'class="note-link" href="[^"]+">([^<]+)<', second) == ["note-4", "note-3"]
+    assert "First page" in second
