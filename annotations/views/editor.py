@@ -100,7 +100,7 @@ def _editor(request: HttpRequest, slug: str, note_id: int, *, capability=Capabil
     set_id = set_id or request.GET.get("set") or request.POST.get("set")
     capabilities = ROLE_CAPABILITIES[role]
     submitted = None
-    if not set_id and Capability.SIGN_OFF in capabilities:
+    if not set_id and Capability.SIGN_OFF in capabilities and not request.GET.get("mine"):
         # A reviewer opening a submitted note sees the submission (read-only unless admin), not a fresh copy.
         own = AnnotationSet.objects.filter(note=note, source_kind="user", user=request.user).exists()
         if not own:

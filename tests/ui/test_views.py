@@ -121,9 +121,10 @@ def test_queue_filters(client, ui, query, expected):
     assert re.findall(r'class="note-link" href="[^"]+">([^<]+)<', html) == expected
 
 
-def test_patient_page_lists_notes_in_time_order(client, ui):
+def test_patient_page_lists_notes_in_time_order(client, ui, django_assert_num_queries):
     client.force_login(ui["users"]["reviewer"])
-    html = client.get(f"/p/ui/patients/{ui['patient'].pk}/").content.decode()
+    with django_assert_num_queries(5):  # session, user, membership, patient, notes
+        html = client.get(f"/p/ui/patients/{ui['patient'].pk}/").content.decode()
     assert [m for m in re.findall(r">(note-[^<]+)</a>", html)] == ["note-0", "note-1", "note-ade"]
 
 
