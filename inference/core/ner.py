@@ -8,6 +8,11 @@ overlapping pairs, e.g. a drug inside its "drug-induced ..." adverse effect) are
 tagger cannot. At decoding, `overlap` says what may overlap: "all", "cross_type" (the default: a span
 may overlap spans of other types but not a more confident span of its own type) or "none".
 
+Measured on ADE-Corpus-V2 (all 10,839 gold entities, MiniLM tokenizer): every entity aligns exactly to
+word units and spans at most 15 units, so span classification (max_width 16) can represent all of them;
+a BIO tagger can hold only 10,719 (98.9 %: 120 are nested in or overlap another), a strict recall ceiling
+of 0.989 (F1 ceiling 0.994) before any learning.
+
 Heads (NERConfig.head):
 - "linear": span classifier over the encoder's states.
 - "crf": a BIO tagger over the units with a linear-chain CRF written in torch (constrained BIO
