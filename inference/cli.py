@@ -54,10 +54,9 @@ def read_documents(path: str, fmt: str | None, *, limit: int | None = None):
     fmt = fmt or guess_format(p)
     schema = None
     if fmt == "ade-spert":
-        from inference.core.datasets import ade_folds_dir, load_ade_spert
+        from inference.core.datasets import load_ade_spert
 
         docs = load_ade_spert(p / "ade_full.json" if p.is_dir() else p)
-        del ade_folds_dir
     else:
         from annotations.formats import registry
 

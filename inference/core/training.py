@@ -32,6 +32,7 @@ class TrainConfig:
     threads: int | None = None
     bucket_batches: int = 50
     log_every: int = 0
+    device: str | None = None  # None: CUDA when available, else CPU
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -156,6 +157,7 @@ def train_component(
     lengths = [ex["length"] for ex in examples]
     steps_per_epoch = math.ceil(len(examples) / config.batch_size)
     module = component.module
+    module.to(config.device or best_device())
     opt, sched = make_optimizer(module, config, steps_per_epoch * config.epochs)
     report = TrainReport(examples=len(examples), threads=threads)
     t_start = time.perf_counter()
