@@ -143,3 +143,31 @@ def test_no_model_is_an_application_error(project):
     with pytest.raises(ApplicationError) as excinfo:
         job_create(project=project, kind="classify")
     assert excinfo.value.code == "no_model"
+
+
+def test_start_job_command(project, model_version, django_capture_on_commit_callbacks):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    make_notes(project, 4)
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command(
+            "start_job", "--project", project.slug, "--kind", "classify", "--chunk-size", "2", stdout=out
+        )
+    job = Job.objects.get()
+    assert "started on ward-7" in out.getvalue()
+    assert (job.state, job.done, job.parameters["chunk_size"]) == (JobState.SUCCEEDED, 4, 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_start_job_command_waits_for_the_end(project, model_version):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    make_notes(project, 4)
+    out = StringIO()
+    call_command("start_job", "--project", project.slug, "--kind", "classify", "--wait", stdout=out)
+    assert "succeeded: 4/4 done, 0 failed" in out.getvalue()
