@@ -14,6 +14,10 @@
   const textEl = document.getElementById("note-text");
   if (!editor || !textEl) return;
 
+  // Settle in the same task as the swap: a key pressed right after a swap must find the new panel's
+  // forms already bound to htmx (else the browser would submit them itself, without the version).
+  htmx.config.defaultSettleDelay = 0;
+
   // Swap refused edits (409 conflict, 400 invalid, 403 read-only) into #flash instead of dropping them.
   htmx.config.responseHandling = [
     { code: "204", swap: false },
@@ -301,8 +305,10 @@
 
   function press(id) {
     const el = document.getElementById(id);
-    if (el) el.click();
-    else flash("Not available here.", "info");
+    if (!el) return flash("Not available here.", "info");
+    const form = el.closest("form");
+    if (form) htmx.process(form); // idempotent; makes sure htmx, not the browser, submits it
+    el.click();
   }
 
   function toggleHelp(show) {
@@ -333,7 +339,10 @@
     if (/^[1-9]$/.test(key)) {
       evt.preventDefault();
       const option = document.querySelector('#entity-panel.relation-form .rel-option[data-key="' + key + '"]');
-      if (option) return option.click();
+      if (option) {
+        htmx.process(option.closest("form"));
+        return option.click();
+      }
       const btn = document.querySelector('.type-btn[data-key="' + key + '"]');
       if (btn) createEntity(btn.dataset.type);
       return;
@@ -352,7 +361,9 @@
     };
     if (key === "b") {
       const btn = document.querySelector("#entity-panel [data-binary-attr]");
-      return btn ? btn.click() : flash("The selected entity has no yes/no attribute.", "info");
+      if (!btn) return flash("The selected entity has no yes/no attribute.", "info");
+      htmx.process(btn.closest("form"));
+      return btn.click();
     }
     if (key === "l") {
       if (relationHead && selectedId && selectedId !== relationHead) return openRelationForm(relationHead, selectedId);
