@@ -137,14 +137,18 @@ class EncoderScorer:
 
 
 class PipelinePredictor:
-    """The model-core pipeline behind the same interface."""
+    """The model-core pipeline (inference.core.pipeline: NER -> RE -> note decision) behind the same interface."""
 
     def __init__(self, path: Path, *, device: str, quantize: str | None):
         from inference.core.pipeline import Pipeline
 
-        self.pipeline = _pipeline_load(Pipeline, path, device)
-        if quantize == "int8":
-            _quantize_modules(self.pipeline)
+        if quantize == "int8" and device != "cpu":
+            raise ValueError("int8 dynamic quantization is a CPU option")
+        self.pipeline = Pipeline.load(path, quantized=quantize == "int8")
+        if device != "cpu":
+            for component in (self.pipeline.ner, self.pipeline.re, self.pipeline.note):
+                if component is not None and hasattr(component, "module"):
+                    component.module.to(device)
         self.lock = threading.Lock()
 
     def predict(self, documents: Sequence[Document], *, batch_size: int = 16) -> list[NotePrediction]:
@@ -162,36 +166,8 @@ class PipelinePredictor:
         ]
 
 
-def _pipeline_load(pipeline_cls, path: Path, device: str):
-    import inspect
-
-    if "device" in inspect.signature(pipeline_cls.load).parameters:
-        return pipeline_cls.load(path, device=device)
-    pipeline = pipeline_cls.load(path)
-    if hasattr(pipeline, "to"):
-        pipeline.to(device)
-    return pipeline
-
-
-def _quantize_modules(obj, depth: int = 0) -> None:
-    """Dynamic int8 quantization of every torch module reachable through `obj`'s attributes."""
-    import torch
-
-    if depth > 3:
-        return
-    for name, value in list(vars(obj).items()):
-        if isinstance(value, torch.nn.Module):
-            setattr(obj, name, _quantize_int8(value))
-        elif (
-            hasattr(value, "__dict__")
-            and not isinstance(value, type)
-            and type(value).__module__.startswith("inference.core")
-        ):
-            _quantize_modules(value, depth + 1)
-
-
 def _is_pipeline_dir(path: Path) -> bool:
-    if not path.is_dir() or (path / "config.json").is_file() and not (path / "pipeline.json").is_file():
+    if not (path / "pipeline.json").is_file():
         return False
     try:
         import inference.core.pipeline  # noqa: F401

@@ -61,3 +61,37 @@ def viewer_user(project):
     user = get_user_model().objects.create_user("vic", password="pw-vic-123")
     ProjectMembership.objects.create(project=project, user=user, role=ProjectRole.ANNOTATOR)
     return user
+
+
+def seed_documents():
+    """Two annotated documents to initialise the label maps of an untrained pipeline."""
+    from annotations.formats.document import Document, Entity, Relation, Span
+
+    text = "Warfarin caused bleeding. Aspirin was stopped."
+    ents = (
+        Entity("T1", "Drug", (Span(0, 8),), "Warfarin"),
+        Entity("T2", "Adverse-Effect", (Span(16, 24),), "bleeding"),
+        Entity("T3", "Drug", (Span(26, 33),), "Aspirin"),
+    )
+    rels = (Relation("R1", "Adverse-Effect", "T2", "T1"),)
+    return [
+        Document(id="a", text=text, entities=ents, relations=rels, label="ade"),
+        Document(id="b", text="Discharged home in good health.", label="no_ade"),
+    ]
+
+
+@pytest.fixture(scope="session")
+def pipeline_dir(tmp_path_factory, tiny_encoder_dir):
+    """An untrained model-core pipeline (NER -> RE -> note) on the tiny encoder: real code, random weights."""
+    from inference.core.ner import NER, NERConfig
+    from inference.core.note_classifier import NoteClassifier
+    from inference.core.pipeline import Pipeline, PipelineConfig
+    from inference.core.relations import RelationExtractor
+
+    docs = seed_documents()
+    ner = NER(NERConfig(max_length=64)).initialize(docs, encoder=tiny_encoder_dir)
+    rex = RelationExtractor().initialize(docs, encoder=tiny_encoder_dir)
+    note = NoteClassifier().initialize(docs, encoder=tiny_encoder_dir)
+    out = tmp_path_factory.mktemp("pipeline") / "model"
+    Pipeline(ner, rex, note, PipelineConfig(decision="mean", threshold=0.0)).save(out)
+    return out

@@ -6,7 +6,7 @@ import pytest
 
 from annotations.errors import ApplicationError
 from annotations.models import AnnotationSet, Note, NoteLabel, ReviewStatus
-from inference.models import Job, JobChunk, JobError, JobState
+from inference.models import Job, JobChunk, JobError, JobState, ModelVersion
 from inference.services.jobs import job_cancel, job_chunk_run, job_create, job_plan
 
 from .conftest import make_notes
@@ -171,3 +171,29 @@ def test_start_job_command_waits_for_the_end(project, model_version):
     out = StringIO()
     call_command("start_job", "--project", project.slug, "--kind", "classify", "--wait", stdout=out)
     assert "succeeded: 4/4 done, 0 failed" in out.getvalue()
+
+
+def test_pre_annotation_with_the_model_core_pipeline(
+    project, pipeline_dir, django_capture_on_commit_callbacks
+):
+    from annotations.models import Entity
+
+    version = ModelVersion.objects.create(
+        project=project, name="pipe-v1", path=str(pipeline_dir), is_active=True
+    )
+    make_notes(project, 8)
+    params = {"chunk_size": 4, "batch_size": 4}
+    job = run(django_capture_on_commit_callbacks, project=project, kind="pre_annotate", parameters=params)
+    assert (job.state, job.done, job.failed) == (JobState.SUCCEEDED, 8, 0), job.message
+    sets = AnnotationSet.objects.filter(source_kind="model", model_version=version)
+    assert sets.count() == 8
+    entities = Entity.objects.filter(annotation_set__in=sets)
+    assert not entities.filter(confidence__isnull=True).exists()
+    assert all(e.origin == "model" for e in entities)
+    n_entities = entities.count()
+    again = run(django_capture_on_commit_callbacks, project=project, kind="pre_annotate", parameters=params)
+    assert again.state == JobState.SUCCEEDED
+    assert sets.count() == 8 and Entity.objects.filter(annotation_set__in=sets).count() == n_entities
+    job = run(django_capture_on_commit_callbacks, project=project, kind="classify", parameters={})
+    assert job.state == JobState.SUCCEEDED
+    assert not Note.objects.filter(project=project, ade_probability__isnull=True).exists()
