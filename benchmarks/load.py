@@ -235,14 +235,14 @@ class Client:
         self.conn.close()
 
 
-def wait_until_serving(port: int, timeout: float = 120.0) -> None:
-    """Until every worker has booted far enough to answer (the first requests import the app)."""
+def wait_until_serving(port: int, timeout: float = 120.0, path: str = "/accounts/login/", expect: int = 200) -> None:
+    """Until the server answers `path` with `expect` (the first requests import the app)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/accounts/login/")
-            if conn.getresponse().status == 200:
+            conn.request("GET", path)
+            if conn.getresponse().status == expect:
                 return
         except (OSError, http.client.HTTPException):
             pass

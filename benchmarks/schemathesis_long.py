@@ -106,36 +106,42 @@ def main() -> None:
     calls = 0
     started = time.monotonic()
     try:
-        wait_until_serving(port)
+        wait_until_serving(port, path="/api/projects/", expect=401)
         session = requests.Session()
         raw = session.get(f"{base_url}/api/schema/?format=json", headers=headers, timeout=30).json()
         schema = schemathesis.openapi.from_dict(raw)
         operations = [r.ok() for r in schema.get_all_operations()]
+
+        def make_check(operation, override):
+            @hypothesis.given(case=operation.as_strategy())
+            @hypothesis.settings(max_examples=args.examples, deadline=None, database=None,
+                                 phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+            def check(case):
+                nonlocal calls
+                if override:
+                    case.path_parameters = {k: override.get(k, v) for k, v in (case.path_parameters or {}).items()}
+                    if "/annotation-sets/{id}/" in operation.path and operation.method.upper() != "GET":
+                        current = AnnotationSet.objects.get(pk=world["annotation_set"]).version
+                        if isinstance(case.body, dict):
+                            case.body["version"] = current
+                        if operation.method.upper() == "DELETE":
+                            case.query = {**(case.query or {}), "version": current}
+                calls += 1
+                response = case.call(base_url=base_url, session=session, headers=headers)
+                case.validate_response(response, checks=checks, headers=headers)
+
+            return check
+
         for operation in operations:
             for override in (real, None):
-
-                @hypothesis.given(case=operation.as_strategy())
-                @hypothesis.settings(max_examples=args.examples, deadline=None, database=None,
-                                     phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-                def check(case, override=override, operation=operation):
-                    nonlocal calls
-                    if override:
-                        case.path_parameters = {k: override.get(k, v) for k, v in (case.path_parameters or {}).items()}
-                        if "/annotation-sets/{id}/" in operation.path and operation.method.upper() != "GET":
-                            current = AnnotationSet.objects.get(pk=world["annotation_set"]).version
-                            if isinstance(case.body, dict):
-                                case.body["version"] = current
-                            if operation.method.upper() == "DELETE":
-                                case.query = {**(case.query or {}), "version": current}
-                    calls += 1
-                    response = case.call(base_url=base_url, session=session, headers=headers)
-                    case.validate_response(response, checks=checks, headers=headers)
-
+                check = make_check(operation, override)
                 mode = "real ids" if override else "generated ids"
                 try:
                     check()
                     print(f"ok    {operation.label} ({mode})", flush=True)
-                except Exception as exc:  # noqa: BLE001 - every failure is reported, the run goes on
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except BaseException as exc:  # noqa: BLE001 - failure groups too; every failure reported, run goes on
                     failures.append(f"{operation.label} ({mode}): {str(exc)[:2000]}")
                     print(f"FAIL  {operation.label} ({mode})\n{str(exc)[:2000]}", flush=True)
     finally:

@@ -71,5 +71,5 @@ urlpatterns = [
     path(P + "exports/", views.ExportCreateView.as_view(), name="api-export-create"),
     path(P + "exports/<hexid:export_id>/download/", views.ExportDownloadView.as_view(), name="api-export-download"),
     # Anything else under /api/ is a JSON 404 (not Django's HTML page).
-    re_path(r"^.*$", views.api_not_found, name="api-not-found"),
+    re_path(r"^[\s\S]*$", views.api_not_found, name="api-not-found"),
 ]

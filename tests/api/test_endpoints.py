@@ -116,3 +116,8 @@ def test_jobs_start_show_and_cancel(world):
     assert again.status_code == 400 and again.json()["code"] == "job_finished"
     refused = client.post(reverse("api-job-list", kwargs={"slug": "alpha"}), {"kind": "import"}, format="json")
     assert refused.status_code == 400
+
+
+def test_unknown_api_paths_with_control_characters_answer_json_too(world):
+    response = world.client("admin").delete("/api/projects/%0Ax/annotation-sets/4/")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
