@@ -239,7 +239,7 @@ class RelationExtractor:
             parts.append(f" {m} ")
             pos = p
         parts.append(text[pos:])
-        ids = self.tokenizer("".join(parts), add_special_tokens=False)["input_ids"]
+        ids = self.tokenizer("".join(parts), add_special_tokens=False, verbose=False)["input_ids"]
         tok = self.tokenizer
         e1_id = tok.convert_tokens_to_ids(self._marker("E1", a))
         e2_id = tok.convert_tokens_to_ids(self._marker("E2", b))
