@@ -65,12 +65,14 @@ def job_create(
     parameters: dict | None = None,
     model_version: ModelVersion | None = None,
     created_by=None,
+    any_import_path: bool = False,
 ) -> Job:
     """Create a queued job and enqueue its first task once the transaction commits.
 
     Model jobs (pre_annotate, classify) take `selection` (all | unreviewed | unscored | filter, with
     `filter`), `chunk_size`, `batch_size`, `quantize` ("int8"), `queue` ("gpu"); the project's active model
     version is used when none is given. Import takes `path`, `format`; export takes `format`, `source`.
+    Import paths must lie under MEDIA_ROOT/imports or ADE_REVIEW_DATA unless `any_import_path` (the CLI).
     Errors: ApplicationError with code bad_kind, no_model, bad_selection, bad_parameters.
     """
     parameters = dict(parameters or {})
@@ -99,7 +101,13 @@ def job_create(
     elif kind == JobKind.IMPORT:
         if not parameters.get("path") or not parameters.get("format"):
             raise ApplicationError("bad_parameters", "An import needs a path and a format.")
-        if not Path(parameters["path"]).exists():
+        source = Path(parameters["path"]).resolve()
+        roots = [(Path(settings.MEDIA_ROOT) / "imports").resolve(), Path(settings.ADE_REVIEW_DATA).resolve()]
+        if not any_import_path and not any(root == source or root in source.parents for root in roots):
+            raise ApplicationError(
+                "bad_parameters", "Imports are read from the server's imports or data folder."
+            )
+        if not source.exists():
             raise ApplicationError("bad_parameters", "The import path does not exist on the server.")
     elif kind == JobKind.EXPORT:
         parameters.setdefault("format", "jsonl")

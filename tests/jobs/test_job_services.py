@@ -197,3 +197,38 @@ def test_pre_annotation_with_the_model_core_pipeline(
     job = run(django_capture_on_commit_callbacks, project=project, kind="classify", parameters={})
     assert job.state == JobState.SUCCEEDED
     assert not Note.objects.filter(project=project, ade_probability__isnull=True).exists()
+
+
+def test_import_job_reports_the_broken_lines_and_refuses_paths_outside_the_import_roots(
+    project, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    import shutil
+    from pathlib import Path
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "formats" / "jsonl"
+    settings.MEDIA_ROOT = tmp_path
+    (tmp_path / "imports").mkdir()
+    good = shutil.copy(fixtures / "good.jsonl", tmp_path / "imports" / "good.jsonl")
+    job = run(
+        django_capture_on_commit_callbacks,
+        project=project,
+        kind="import",
+        parameters={"path": good, "format": "jsonl"},
+    )
+    assert job.state == JobState.SUCCEEDED and job.done == Note.objects.filter(project=project).count() > 0
+    broken = shutil.copy(fixtures / "broken.jsonl", tmp_path / "imports" / "broken.jsonl")
+    job = run(
+        django_capture_on_commit_callbacks,
+        project=project,
+        kind="import",
+        parameters={"path": broken, "format": "jsonl"},
+    )
+    assert job.state in (JobState.PARTIALLY_FAILED, JobState.FAILED) and job.failed > 0
+    assert JobError.objects.filter(job=job, note__isnull=True).exists()
+    with pytest.raises(ApplicationError) as excinfo:
+        job_create(
+            project=project,
+            kind="import",
+            parameters={"path": str(fixtures / "good.jsonl"), "format": "jsonl"},
+        )
+    assert excinfo.value.code == "bad_parameters"

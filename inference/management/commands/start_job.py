@@ -72,7 +72,13 @@ class Command(BaseCommand):
                 if o[key]:
                     params[key] = o[key]
         try:
-            job = job_create(project=project, kind=o["kind"], parameters=params, model_version=model_version)
+            job = job_create(
+                project=project,
+                kind=o["kind"],
+                parameters=params,
+                model_version=model_version,
+                any_import_path=True,
+            )
         except ApplicationError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
         self.stdout.write(f"job {job.pk} ({job.kind}) started on {project.slug}")
