@@ -101,6 +101,7 @@ def job_create(
     elif kind == JobKind.IMPORT:
         if not parameters.get("path") or not parameters.get("format"):
             raise ApplicationError("bad_parameters", "An import needs a path and a format.")
+        parameters["path"] = str(parameters["path"])
         source = Path(parameters["path"]).resolve()
         roots = [(Path(settings.MEDIA_ROOT) / "imports").resolve(), Path(settings.ADE_REVIEW_DATA).resolve()]
         if not any_import_path and not any(root == source or root in source.parents for root in roots):

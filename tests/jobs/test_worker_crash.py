@@ -38,6 +38,7 @@ def broker():
     client = redis.Redis.from_url(BROKER)
     client.flushdb()
     saved = {k: app.conf[k] for k in ("broker_url", "task_always_eager", "broker_transport_options")}
+    _forget_connections(app)
     app.conf.update(
         broker_url=BROKER,
         task_always_eager=False,
@@ -47,8 +48,16 @@ def broker():
         yield BROKER
     finally:
         app.conf.update(saved)
-        app.pool.force_close_all()
+        _forget_connections(app)
         client.flushdb()
+
+
+def _forget_connections(app) -> None:
+    """Drop the app's cached broker connections (made for another broker URL by earlier tests)."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 class Worker:
