@@ -37,9 +37,13 @@ def default_encoder_path() -> Path:
 def resolve_encoder(name_or_path: str | os.PathLike | None = None) -> Path:
     """Turn an encoder name or directory into an absolute directory.
 
-    Args: None or "minilm-l6" for the default, otherwise a local directory.
+    Args: None for the configured encoder (the ADE_REVIEW_ENCODER environment variable, e.g. a clinical
+    BERT the hospital owns, else the shipped MiniLM-L6); "minilm-l6" for the shipped one; otherwise a
+    local directory.
     Errors: FileNotFoundError when the directory has no config.json.
     """
+    if name_or_path is None:
+        name_or_path = os.environ.get("ADE_REVIEW_ENCODER") or None
     if name_or_path is None or str(name_or_path) in (DEFAULT_ENCODER, "default"):
         path = default_encoder_path()
     else:

@@ -61,3 +61,26 @@ def test_seed_demo_is_idempotent_and_gives_every_role_a_membership():
     assert set(ProjectMembership.objects.filter(project=project).values_list("role", flat=True)) == {
         "admin", "reviewer", "annotator"}
     assert set(NoteLabel.objects.values_list("value", flat=True)) == {"ade", "no_ade"}
+
+
+def test_register_model_makes_a_trained_directory_the_active_version(tmp_path):
+    import json
+
+    from inference.models import ModelVersion
+
+    run("import_corpus", str(_tiny_corpus(tmp_path)), "--project", "p", "--format", "brat")
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "pipeline.json").write_text(json.dumps({"encoder": "tiny", "components": {}}))
+    output = run("register_model", str(tmp_path / "model"), "--project", "p", "--name", "v1", "--activate")
+    assert "registered v1" in output
+    assert ModelVersion.objects.get(project__slug="p", is_active=True).name == "v1"
+    with pytest.raises(CommandError, match="no pipeline.json"):
+        run("register_model", str(tmp_path), "--project", "p", "--name", "v2")
+
+
+def _tiny_corpus(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Warfarin caused bleeding.\n")
+    (folder / "a.ann").write_text("T1\tDrug 0 8\tWarfarin\n")
+    return folder

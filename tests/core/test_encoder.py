@@ -77,3 +77,9 @@ def test_ml_core_imports_without_django():
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "ok"
+
+
+def test_configured_encoder_directory_is_used_when_none_is_named(tiny, monkeypatch):
+    monkeypatch.setenv("ADE_REVIEW_ENCODER", str(tiny))
+    assert enc.resolve_encoder(None) == Path(tiny).resolve()
+    assert enc.resolve_encoder("minilm-l6") == enc.default_encoder_path().resolve()
