@@ -232,3 +232,19 @@ def test_import_job_reports_the_broken_lines_and_refuses_paths_outside_the_impor
             parameters={"path": str(fixtures / "good.jsonl"), "format": "jsonl"},
         )
     assert excinfo.value.code == "bad_parameters"
+
+
+def test_beat_classifies_newly_arrived_notes_once(project, model_version, django_capture_on_commit_callbacks):
+    from inference.tasks import classify_new_notes_task
+
+    make_notes(project, 5)
+    with django_capture_on_commit_callbacks(execute=True):
+        started = classify_new_notes_task()
+    assert len(started) == 1 and Job.objects.get(pk=started[0]).state == JobState.SUCCEEDED
+    assert not Note.objects.filter(project=project, ade_probability__isnull=True).exists()
+    make_notes(project, 2, prefix="later")
+    with django_capture_on_commit_callbacks(execute=True):
+        (job_id,) = classify_new_notes_task()
+    assert Job.objects.get(pk=job_id).total == 2  # only the new ones
+    with django_capture_on_commit_callbacks(execute=True):
+        assert classify_new_notes_task() == []
