@@ -65,3 +65,28 @@ def write_result(name: str, metrics: dict[str, float], *, extra: dict | None = N
     path = RESULTS_DIR / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
     return path
+
+
+def reset_database(url: str) -> None:
+    """Drop and create the scratch PostgreSQL database named at the end of `url`."""
+    import psycopg
+    from psycopg import sql
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def setup_django(url: str, *, settings_module: str = "ade_review.settings.local", **env: str) -> None:
+    """Point Django at `url` with tasks in-process, then set it up (`env`: further environment variables)."""
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
+    os.environ["CELERY_BROKER_URL"] = ""
+    os.environ.update(env)
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import write_result  # noqa: E402
+from _common import reset_database, setup_django, write_result  # noqa: E402
 
 SENTENCES = [
     "Patient started on warfarin 5 mg daily for atrial fibrillation.",
@@ -57,25 +57,6 @@ def synthetic_notes(n: int, seed: int = 0) -> list[str]:
     ]
 
 
-def reset_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ade_review.settings.test")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ["CELERY_BROKER_URL"] = ""
-    import django
-
-    django.setup()
 
 
 def ceiling(encoder_dir: Path, texts: list[str], max_length: int, batch_size: int, quantize: bool) -> float:
@@ -251,7 +232,7 @@ def main() -> None:
         return
 
     reset_database(args.database_url)
-    setup_django(args.database_url)
+    setup_django(args.database_url, settings_module="ade_review.settings.test", LOG_LEVEL="WARNING")
     from django.core.management import call_command
 
     from annotations.models import Note

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import write_result  # noqa: E402
+from _common import reset_database, setup_django, write_result  # noqa: E402
 
 WORDS = ("patient was given the dose daily after admission with a history of pain and fever noted by staff "
          "on the ward overnight and reviewed again in the morning").split()
@@ -40,25 +40,6 @@ TYPES = ["Drug", "Adverse-Effect", "Dose"]
 PASSWORD = "bench-password"
 
 
-def reset_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ade_review.settings.local")
-    os.environ["CELERY_BROKER_URL"] = ""
-    os.environ["DEBUG"] = "0"
-    import django
-
-    django.setup()
 
 
 def dense_document(n_chars: int, n_entities: int, n_relations: int, rng: random.Random):
@@ -230,7 +211,7 @@ def main() -> None:
     args = parser.parse_args()
 
     reset_database(args.database_url)
-    setup_django(args.database_url)
+    setup_django(args.database_url, DEBUG="0")
     from django.core.management import call_command
     from django.test import Client
 

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import write_result  # noqa: E402
+from _common import reset_database, setup_django, write_result  # noqa: E402
 
 from annotations.formats.brat import write_ann, write_txt  # noqa: E402
 from annotations.formats.document import Document, Entity, Relation, Span  # noqa: E402
@@ -59,24 +59,6 @@ def write_synthetic_corpus(folder: Path, n_notes: int, n_entities: int, n_relati
         (folder / f"{doc.id}.ann").write_text(write_ann(doc), encoding="utf-8", newline="")
 
 
-def reset_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ade_review.settings.local")
-    os.environ["CELERY_BROKER_URL"] = ""
-    import django
-
-    django.setup()
 
 
 def export_child(project: str, out: str) -> None:

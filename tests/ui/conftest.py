@@ -22,14 +22,6 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 PASSWORD = "pw-for-tests"
 ARTIFACTS = Path(os.environ.get("ADE_REVIEW_ARTIFACTS", Path(__file__).resolve().parents[2] / "tmp" / "artifacts"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 # An astral character (2 UTF-16 units, 1 code point) before every annotation checks the offset conversion.
 TEXT = (
