@@ -166,15 +166,22 @@ def annotation_sets_write(pairs: Sequence[tuple[AnnotationSet, Document]], *, or
     )
 
 
+def annotation_sets_clear(set_ids: Sequence[int]) -> None:
+    """Delete every annotation of these sets (the sets themselves stay).
+
+    Children go first, so plain DELETEs suffice: every row that points at an annotation belongs to the same
+    set (the audit trail keeps ids without constraints), and Django's cascade collection would load each row.
+    """
+    NoteLabel.objects.filter(annotation_set_id__in=set_ids).delete()
+    EquivalenceMember.objects.filter(equivalence__annotation_set_id__in=set_ids)._raw_delete(EquivalenceMember.objects.db)
+    EventArgument.objects.filter(event__annotation_set_id__in=set_ids)._raw_delete(EventArgument.objects.db)
+    for model in (Equivalence, AnnotatorNote, Normalization, Attribute, Relation, Event, Entity):
+        model.objects.filter(annotation_set_id__in=set_ids)._raw_delete(model.objects.db)
+
+
 def annotation_set_clear(annotation_set: AnnotationSet) -> None:
-    """Delete every annotation of a set (the set itself stays)."""
-    for model in (NoteLabel, Equivalence, AnnotatorNote, Normalization, Attribute, Relation, EventArgument):
-        if model is EventArgument:
-            model.objects.filter(event__annotation_set=annotation_set).delete()
-        else:
-            model.objects.filter(annotation_set=annotation_set).delete()
-    Event.objects.filter(annotation_set=annotation_set).delete()
-    Entity.objects.filter(annotation_set=annotation_set).delete()
+    """Delete every annotation of one set (the set itself stays)."""
+    annotation_sets_clear([annotation_set.pk])
 
 
 def annotation_sets_to_documents(annotation_sets: Iterable[AnnotationSet]) -> dict[int, Document]:

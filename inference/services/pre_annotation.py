@@ -9,33 +9,14 @@ from annotations.models import (
     AnnotationSet,
     AnnotationSetSource,
     AnnotationSetStatus,
-    AnnotatorNote,
-    Attribute,
-    Entity,
-    Equivalence,
-    EquivalenceMember,
-    Event,
-    EventArgument,
-    Normalization,
     Note,
-    NoteLabel,
     Origin,
-    Relation,
 )
 from annotations.services.annotation_sets import annotation_set_check
-from annotations.services.document_store import annotation_sets_write
+from annotations.services.document_store import annotation_sets_clear, annotation_sets_write
 from annotations.services.schemas import project_schema_get
 
 from ..models import Job
-
-
-def _clear(set_ids: list[int]) -> None:
-    """Delete every annotation of these sets (the sets stay), children first."""
-    NoteLabel.objects.filter(annotation_set_id__in=set_ids).delete()
-    EquivalenceMember.objects.filter(equivalence__annotation_set_id__in=set_ids).delete()
-    EventArgument.objects.filter(event__annotation_set_id__in=set_ids).delete()
-    for model in (Equivalence, AnnotatorNote, Normalization, Attribute, Relation, Event, Entity):
-        model.objects.filter(annotation_set_id__in=set_ids)._raw_delete(model.objects.db)
 
 
 def pre_annotations_write(*, job: Job, notes: list[Note], predictions: dict) -> dict[int, str]:
@@ -80,7 +61,7 @@ def pre_annotations_write(*, job: Job, notes: list[Note], predictions: dict) -> 
             source_kind=AnnotationSetSource.MODEL, model_version=version, note__in=accepted
         )
     }
-    _clear([s.pk for s in sets.values()])
+    annotation_sets_clear([s.pk for s in sets.values()])
     annotation_sets_write(
         [(sets[note.pk], predictions[note.pk].document) for note in accepted], origin=Origin.MODEL
     )
