@@ -456,34 +456,22 @@ class TfidfSVM:
 # -- neural baselines --------------------------------------------------------------------------------
 
 
-class PatientTextCNN:
-    """Text-CNN over a patient's concatenated phrases (truncated to the last ``config.max_len`` tokens)."""
+class _NeuralStayClassifier:
+    """Shared training and scoring of the neural baselines; subclasses say what the vocabulary is built
+    from (`_vocab_texts`), the network (`_build`) and how stays become tensors (`_encode`)."""
 
-    def __init__(self, config: TextCNNConfig | None = None) -> None:
-        self.config = config or TextCNNConfig(
-            max_len=400, epochs=12, batch_size=16, lr=1e-3, weight_decay=1e-4, min_freq=2
-        )
-        self.vocab: Vocabulary | None = None
-        self.model: Any = None
-        self.losses: list[float] = []
+    config: Any
+    vocab: Vocabulary | None
+    model: Any
+    losses: list[float]
 
-    def _encode(self, stays: Sequence[Stay]) -> Any:
-        import torch
-
-        assert self.vocab is not None
-        docs = [" ".join(s.texts) for s in stays]
-        ids = self.vocab.encode(
-            [" ".join(tokenize(d)[-self.config.max_len :]) for d in docs], self.config.max_len
-        )
-        return torch.as_tensor(ids)
-
-    def fit(self, train: Sequence[Stay], val: Sequence[Stay] | None = None) -> PatientTextCNN:
+    def fit(self, train: Sequence[Stay], val: Sequence[Stay] | None = None):
         import torch
 
         cfg = self.config
         torch.manual_seed(cfg.seed)
-        self.vocab = Vocabulary.build([_document(s) for s in train], cfg.min_freq)
-        self.model = build_text_cnn(len(self.vocab.tokens), 2, cfg)
+        self.vocab = Vocabulary.build(self._vocab_texts(train), cfg.min_freq)
+        self.model = self._build(len(self.vocab.tokens))
         y = np.array([s.adr for s in train], dtype=int)
         self.losses = train_classifier(
             self.model,
@@ -507,6 +495,34 @@ class PatientTextCNN:
         return binary_metrics([s.adr for s in stays], self.predict_proba(stays))
 
 
+class PatientTextCNN(_NeuralStayClassifier):
+    """Text-CNN over a patient's concatenated phrases (truncated to the last ``config.max_len`` tokens)."""
+
+    def __init__(self, config: TextCNNConfig | None = None) -> None:
+        self.config = config or TextCNNConfig(
+            max_len=400, epochs=12, batch_size=16, lr=1e-3, weight_decay=1e-4, min_freq=2
+        )
+        self.vocab: Vocabulary | None = None
+        self.model: Any = None
+        self.losses: list[float] = []
+
+    def _encode(self, stays: Sequence[Stay]) -> Any:
+        import torch
+
+        assert self.vocab is not None
+        docs = [" ".join(s.texts) for s in stays]
+        ids = self.vocab.encode(
+            [" ".join(tokenize(d)[-self.config.max_len :]) for d in docs], self.config.max_len
+        )
+        return torch.as_tensor(ids)
+
+    def _vocab_texts(self, train: Sequence[Stay]) -> list[str]:
+        return [_document(s) for s in train]
+
+    def _build(self, vocab_size: int) -> Any:
+        return build_text_cnn(vocab_size, 2, self.config)
+
+
 @dataclass(frozen=True, slots=True)
 class LSTMConfig:
     embed_dim: int = 48
@@ -521,7 +537,7 @@ class LSTMConfig:
     seed: int = 0
 
 
-class PhraseLSTM:
+class PhraseLSTM(_NeuralStayClassifier):
     """LSTM over the sequence of phrase embeddings (mean of word embeddings per phrase).
 
     The last ``max_phrases`` phrases are kept; the LSTM's outputs are mean-pooled over the real phrases
@@ -571,31 +587,5 @@ class PhraseLSTM:
 
         return Net()
 
-    def fit(self, train: Sequence[Stay], val: Sequence[Stay] | None = None) -> PhraseLSTM:
-        import torch
-
-        cfg = self.config
-        torch.manual_seed(cfg.seed)
-        self.vocab = Vocabulary.build([t for s in train for t in s.texts], cfg.min_freq)
-        self.model = self._build(len(self.vocab.tokens))
-        y = np.array([s.adr for s in train], dtype=int)
-        self.losses = train_classifier(
-            self.model,
-            (self._encode(train),),
-            y,
-            epochs=cfg.epochs,
-            batch_size=cfg.batch_size,
-            lr=cfg.lr,
-            weight_decay=cfg.weight_decay,
-            seed=cfg.seed,
-        )
-        return self
-
-    def predict_proba(self, stays: Sequence[Stay]) -> np.ndarray:
-        import torch
-
-        with torch.no_grad():
-            return torch.softmax(self.model(self._encode(stays)), dim=1)[:, 1].numpy()
-
-    def score(self, stays: Sequence[Stay]) -> dict[str, float]:
-        return binary_metrics([s.adr for s in stays], self.predict_proba(stays))
+    def _vocab_texts(self, train: Sequence[Stay]) -> list[str]:
+        return [t for s in train for t in s.texts]
