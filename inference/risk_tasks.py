@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import OperationalError, transaction
+from django.db import OperationalError
 from django.dispatch import receiver
 
 from annotations.signals import notes_imported
@@ -25,8 +25,8 @@ def patient_risk_update_task(patient_id: int) -> int:
 
 @receiver(notes_imported, dispatch_uid="risk_on_notes_imported")
 def risk_on_notes_imported(sender, project, note_ids, patient_ids, **kwargs) -> None:
-    """New notes of a monitored patient update that patient's risk, after the import commits."""
+    """New notes of a monitored patient update that patient's risk (the import sends this after it commits)."""
     if not patient_ids or risk_model_active(project_id=project.pk) is None:
         return
     for patient_id in patient_ids:
-        transaction.on_commit(lambda pid=patient_id: patient_risk_update_task.delay(pid))
+        patient_risk_update_task.delay(patient_id)

@@ -25,6 +25,7 @@ from annotations.formats.document import Document, ParseProblem
 from annotations.formats.infer import schema_infer
 from annotations.formats.schema import Schema
 from annotations.models import (
+    AnnotationSchema,
     AnnotationSet,
     AnnotationSetSource,
     AnnotationSetStatus,
@@ -33,12 +34,11 @@ from annotations.models import (
     Patient,
     Project,
 )
-
 from annotations.signals import notes_imported
 
 from .annotation_sets import annotation_set_check
 from .document_store import annotation_sets_write
-from .schemas import project_schema_get, project_schema_set, schema_merge
+from .schemas import project_schema_get, project_schema_set, schema_from_dict, schema_merge
 
 logger = logging.getLogger(__name__)
 
@@ -91,23 +91,23 @@ def _schema_from_files(path: Path) -> tuple[Schema, str, str]:
     return schema, annotation_conf, visual_conf or ""
 
 
-def _resolve_schema(project: Project, path: Path, fmt: str, schema_path: Path | None, max_bytes: int, report):
-    """The schema to validate against: given > shipped with the corpus > the project's > inferred from data."""
+def _resolve_schema(project: Project, path: Path, schema_path: Path | None, max_bytes: int, report) -> Schema | None:
+    """The schema to validate against: given > shipped with the corpus > the project's > None (inferred from
+    the data during the import)."""
     if schema_path is not None:
         schema, conf, visual = _schema_from_files(schema_path)
         project_schema_set(project=project, schema=schema, inferred=False, annotation_conf=conf, visual_conf=visual)
         report.schema_source = f"given ({schema_path})"
         return schema
-    shipped = registry.find_schema(path)
-    current = project_schema_get(project=project)
-    stored = getattr(project, "schema", None) if current else None
-    if shipped is not None and (current is None or stored.inferred):
+    shipped = registry.find_schema(path, max_bytes=max_bytes)
+    stored = AnnotationSchema.objects.filter(project=project).first()
+    if shipped is not None and (stored is None or stored.inferred):
         project_schema_set(project=project, schema=shipped, inferred=False)
         report.schema_source = "annotation.conf in the corpus"
         return shipped
-    if current is not None and not stored.inferred:
+    if stored is not None and not stored.inferred:
         report.schema_source = "the project's"
-        return current
+        return schema_from_dict(stored.definition)
     # No schema anywhere: it is inferred from the documents as they are imported (see corpus_import).
     report.schema_source = "inferred from the data"
     return None
@@ -133,7 +133,7 @@ def corpus_import(
     path = Path(path)
     max_bytes = max_bytes or settings.ADE_REVIEW_MAX_IMPORT_BYTES
     report = ImportReport()
-    schema = _resolve_schema(project, path, fmt, schema_path, max_bytes, report)
+    schema = _resolve_schema(project, path, schema_path, max_bytes, report)
     # Without a schema, one is inferred batch by batch; checking documents against a schema inferred
     # from themselves could never fail, so they get the structural checks only.
     inferred: Schema | None = None
