@@ -59,27 +59,26 @@ def patient_risk_update(*, patient_id: int) -> int:
     """Extend the patient's risk series with the phrases of notes not yet seen; returns the new points.
 
     Safe to run twice (a note already in the series is skipped) and under concurrency (the patient's
-    monitor row is locked).
+    row is locked while its series is extended).
     """
-    patient = Patient.objects.get(pk=patient_id)
-    model = risk_model_active(project_id=patient.project_id)
-    if model is None:
-        return 0
-    bundle, classifier = _bundle(model.path)
     with transaction.atomic():
-        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        patient = Patient.objects.select_for_update().get(pk=patient_id)
+        model = risk_model_active(project_id=patient.project_id)
+        if model is None:
+            return 0
+        bundle, classifier = _bundle(model.path)
         state = PatientRisk.objects.filter(patient=patient).first()
         if state is not None and state.risk_model_id != model.pk:
             _reset(patient, state)
             state = None
-        seen = set(RiskPoint.objects.filter(patient=patient, risk_model=model).values_list("note_id", flat=True))
-        notes = [n for n in _notes_in_time_order(patient) if n.pk not in seen]
+        seen = RiskPoint.objects.filter(patient=patient, risk_model=model).values("note_id")
+        notes = _in_time_order(Note.objects.filter(patient=patient).exclude(pk__in=seen))
         if not notes:
             return 0
         if state is not None and state.last_time and any(n.timestamp and n.timestamp < state.last_time for n in notes):
             _reset(patient, state)
             state = None
-            notes = _notes_in_time_order(patient)
+            notes = _in_time_order(Note.objects.filter(patient=patient))
         monitor = RiskMonitor(
             values=bundle.values,
             total=state.value_total if state else 0.0,
@@ -139,7 +138,7 @@ def _reset(patient: Patient, state: PatientRisk | None) -> None:
         state.delete()
 
 
-def _notes_in_time_order(patient: Patient) -> list[Note]:
-    """The patient's notes by time; notes without a time go last, in arrival order."""
-    notes = list(Note.objects.filter(patient=patient).only("id", "text", "timestamp"))
-    return sorted(notes, key=lambda n: (n.timestamp is None, n.timestamp or datetime.min.replace(tzinfo=UTC), n.pk))
+def _in_time_order(notes) -> list[Note]:
+    """These notes by time; notes without a time go last, in arrival order."""
+    rows = list(notes.only("id", "text", "timestamp"))
+    return sorted(rows, key=lambda n: (n.timestamp is None, n.timestamp or datetime.min.replace(tzinfo=UTC), n.pk))
