@@ -74,7 +74,15 @@ def tokenize_texts(tokenizer, texts: Sequence[str], units: str = "word") -> list
     """
     if units not in ("word", "token"):
         raise ValueError(f"units must be 'word' or 'token', not {units!r}")
-    encodings = _backend(tokenizer).encode_batch(list(texts), add_special_tokens=False)
+    backend = _backend(tokenizer)
+    # Some tokenizer.json files (the shipped MiniLM's among them) turn truncation at 128 subwords on in
+    # the backend; left on, a long note would silently lose everything after its first window. The
+    # windows are made from the whole text below. (Hugging Face calls set these again per call.)
+    if backend.truncation is not None:
+        backend.no_truncation()
+    if backend.padding is not None:
+        backend.no_padding()
+    encodings = backend.encode_batch(list(texts), add_special_tokens=False)
     out = []
     for text, enc in zip(texts, encodings, strict=True):
         ids, offs, words = [], [], []

@@ -146,3 +146,15 @@ def test_inexact_spans_snap_outward(tok):
     first, last, exact = al.align_span(tt, 1, 6)  # inside "aspirin"
     assert not exact and al.unit_span_to_chars(tt, first, last) == (0, 7)
     assert al.align_span(tt, 15, 16) is None  # only whitespace
+
+
+def test_a_note_longer_than_the_tokenizers_own_truncation_is_tokenized_whole(tmp_path):
+    # The shipped MiniLM tokenizer.json truncates at 128 subwords; a long note must keep every word.
+    tok = load_tokenizer(tiny_encoder(tmp_path / "enc"))
+    text = " ".join(["metformin associated lactic acidosis"] * 60)
+    tt = al.tokenize_text(tok, text)
+    assert len(tt.input_ids) > 128
+    assert len(tt.units) == len(text.split())
+    assert text[tt.units[-1][0] : tt.units[-1][1]] == "acidosis"
+    # a Hugging Face call that truncates still truncates (the setting is per call)
+    assert len(tok(text, truncation=True, max_length=32)["input_ids"]) == 32
