@@ -82,82 +82,41 @@ def read_documents(path: str, fmt: str | None, *, limit: int | None = None):
 
 
 def _train(args) -> int:
-    from inference.core.artifacts import data_fingerprint
-    from inference.core.encoder import encoder_name, resolve_encoder
-    from inference.core.ner import NER, NERConfig
-    from inference.core.note_classifier import NoteClassifier, NoteConfig
-    from inference.core.pipeline import Pipeline, PipelineConfig
-    from inference.core.relations import REConfig, RelationExtractor, infer_relation_types
-    from inference.core.training import TrainConfig, train_component
+    from inference.core.pipeline_training import PipelineTrainConfig, train_pipeline
 
     docs, schema = read_documents(args.data, args.format, limit=args.max_docs)
-    enc = resolve_encoder(args.encoder)
-    enc_name = encoder_name(enc)
-    fp = data_fingerprint(docs)
+    config = PipelineTrainConfig(
+        encoder=args.encoder,
+        head=args.head,
+        epochs=args.epochs,
+        ner_epochs=args.ner_epochs,
+        re_epochs=args.re_epochs,
+        note_epochs=args.note_epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        head_lr=args.head_lr,
+        max_length=args.max_length,
+        max_char_distance=args.max_char_distance,
+        threshold=args.threshold,
+        train_re=not args.no_re,
+        seed=args.seed,
+        threads=args.threads,
+    )
     print(
         f"{len(docs)} documents, {sum(len(d.entities) for d in docs)} entities, "
-        f"{sum(len(d.relations) for d in docs)} relations; encoder {enc_name}; data {fp[:19]}..."
+        f"{sum(len(d.relations) for d in docs)} relations"
     )
-
-    def tconf(epochs):
-        return TrainConfig(
-            epochs=epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            head_lr=args.head_lr,
-            seed=args.seed,
-            threads=args.threads,
+    try:
+        result = train_pipeline(
+            docs,
+            config,
+            relation_types=list(schema.relation_types) if schema is not None and schema.relation_types else None,
+            log=print,
         )
-
-    def meta(cfg, rep):
-        return {
-            "encoder_name": enc_name,
-            "train_config": cfg.to_dict(),
-            "train_report": rep.to_dict(),
-            "seed": args.seed,
-            "fingerprint": fp,
-        }
-
-    comp_meta = {}
-    ner = NER(NERConfig(head=args.head, max_length=args.max_length)).initialize(docs, encoder=enc)
-    cfg = tconf(args.ner_epochs or args.epochs)
-    rep = train_component(ner, docs, cfg, log=print)
-    comp_meta["ner"] = meta(cfg, rep)
-
-    rex = None
-    rtypes = (
-        list(schema.relation_types)
-        if schema is not None and schema.relation_types
-        else infer_relation_types(docs)
-    )
-    if rtypes and any(d.relations for d in docs) and not args.no_re:
-        rex = RelationExtractor(
-            REConfig(
-                max_length=args.max_length, threshold=args.threshold, max_char_distance=args.max_char_distance
-            )
-        )
-        rex.initialize(docs, encoder=enc, relation_types=rtypes)
-        cfg = tconf(args.re_epochs or args.epochs)
-        rep = train_component(rex, docs, cfg, log=print)
-        comp_meta["re"] = meta(cfg, rep)
-
-    note = None
-    if args.note_epochs:
-        note = NoteClassifier(NoteConfig(max_length=args.max_length)).initialize(docs, encoder=enc)
-        cfg = tconf(args.note_epochs)
-        rep = train_component(note, docs, cfg, log=print)
-        comp_meta["note"] = meta(cfg, rep)
-
-    ade_types = tuple(t.name for t in rtypes if t.name in ("Adverse-Effect", "ADE")) if rex else ()
-    pipe = Pipeline(ner, rex, note, PipelineConfig(threshold=args.threshold, ade_relation_types=ade_types))
-    out = pipe.save(
-        args.out,
-        component_meta=comp_meta,
-        encoder=enc_name,
-        data_fingerprint=fp,
-        trained_on=str(args.data),
-        n_documents=len(docs),
-    )
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"encoder {result.encoder_name}; data {result.fingerprint[:19]}...; {result.seconds:.1f} s")
+    out = result.save(args.out, trained_on=str(args.data), train_config=config.to_dict())
     print(f"saved {out}")
     return 0
 

@@ -43,6 +43,8 @@ __all__ = [
     "uncertainties",
     "rank",
     "select",
+    "diverse_batch",
+    "note_scores",
     "kmeans",
 ]
 
@@ -71,9 +73,14 @@ class ItemScores:
     sequence_logprob: float | None = None
 
 
-def _units(item: ItemScores, strategy: str) -> list[np.ndarray]:
+def _units(item: ItemScores, strategy: str) -> np.ndarray | list[np.ndarray]:
+    """The item's distributions: one 2-D array when they all have the same width (the fast path: a
+    span model's note has thousands of candidate spans), else a list of 1-D arrays."""
     if item.token_probs is None:
         raise ValueError(f"strategy {strategy!r} needs token_probs; item {item.item_id!r} has none")
+    if isinstance(item.token_probs, np.ndarray) and item.token_probs.ndim == 2:
+        p = np.clip(item.token_probs.astype(float, copy=False), 0.0, 1.0)
+        return np.column_stack([p[:, 0], 1.0 - p[:, 0]]) if p.shape[1] == 1 else p
     out = []
     for dist in item.token_probs:
         p = np.asarray(dist, dtype=float)
@@ -83,9 +90,11 @@ def _units(item: ItemScores, strategy: str) -> list[np.ndarray]:
     return out
 
 
-def _best_logprob(item: ItemScores, units: list[np.ndarray]) -> float:
+def _best_logprob(item: ItemScores, units) -> float:
     if item.sequence_logprob is not None:
         return float(item.sequence_logprob)
+    if isinstance(units, np.ndarray):
+        return float(np.log(np.maximum(units.max(axis=1), _EPS)).sum())
     return float(sum(math.log(max(float(p.max()), _EPS)) for p in units))
 
 
@@ -111,21 +120,41 @@ def uncertainty(strategy: str, item: ItemScores, *, seed: int = 0) -> float:
     if strategy not in SEQUENCE_STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
     units = _units(item, strategy)
-    if not units:
+    if len(units) == 0:
         return 0.0
     if strategy == "least_confidence":
         return 1.0 - math.exp(_best_logprob(item, units))
     if strategy == "margin":
+        if isinstance(units, np.ndarray):
+            if units.shape[1] < 2:
+                return 1.0 - float(units[:, 0].min())
+            top2 = -np.partition(-units, 1, axis=1)[:, :2]
+            return 1.0 - float((top2[:, 0] - top2[:, 1]).min())
         margins = []
         for p in units:
             top = np.sort(p)[::-1]
             margins.append(float(top[0] - (top[1] if top.size > 1 else 0.0)))
         return 1.0 - min(margins)
     if strategy == "entropy":
+        if isinstance(units, np.ndarray):
+            safe = np.where(units > 0, units, 1.0)
+            return float(-(units * np.log(safe)).sum())
         return float(sum(-(p[p > 0] * np.log(p[p > 0])).sum() for p in units))
     # mnlp
     n = item.length if item.length > 0 else len(units)
     return -_best_logprob(item, units) / n
+
+
+def note_scores(item: ItemScores, *, seed: int = 0) -> dict[str, float]:
+    """Every strategy's score of one item that it has the inputs for (what the app stores per note, so
+    that a project can switch strategy without running the model again). Keys: STRATEGIES members."""
+    out = {"random": uncertainty("random", item, seed=seed)}
+    if item.token_probs is not None:
+        for strategy in SEQUENCE_STRATEGIES:
+            out[strategy] = uncertainty(strategy, item)
+    if item.ade_probability is not None:
+        out["ade"] = uncertainty("ade", item)
+    return out
 
 
 def uncertainties(strategy: str, items: Sequence[ItemScores], *, seed: int = 0) -> np.ndarray:
@@ -214,17 +243,41 @@ def select(
     missing = [items[i].item_id for i in order if items[i].embedding is None]
     if missing:
         raise ValueError(f"diversity needs an embedding on every item; {missing[0]!r} has none")
-    cand = order[: max(k, min(len(items), pool_factor * k))]
-    emb = np.stack([np.asarray(items[i].embedding, dtype=float).ravel() for i in cand])
+    embeddings = [items[i].embedding for i in range(len(items))]
+    chosen = diverse_batch(scores, embeddings, k, seed=seed, pool_factor=pool_factor)
+    return [items[i].item_id for i in chosen]
+
+
+def diverse_batch(
+    scores: Sequence[float], embeddings: Sequence, k: int, *, seed: int = 0, pool_factor: int = 3
+) -> list[int]:
+    """Indexes of a batch of `k` items: the `pool_factor * k` highest scores, clustered on their
+    embeddings (L2-normalised, k-means into k clusters), the best item of each cluster; empty clusters
+    are filled by score. Sorted by score, highest first (ties: lower index first).
+
+    Args: one score and one embedding per item (only the pool's embeddings are read, so the others may
+    be None). Errors: ValueError when a pool item has no embedding.
+    """
+    scores = np.asarray(scores, dtype=float)
+    k = min(k, len(scores))
+    if k <= 0:
+        return []
+    order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+    cand = order[: max(k, min(len(scores), pool_factor * k))]
+    if k == 1:
+        return cand[:1]
+    if any(embeddings[i] is None for i in cand):
+        raise ValueError("diversity needs an embedding on every item of the pool")
+    emb = np.stack([np.asarray(embeddings[i], dtype=float).ravel() for i in cand])
     emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), _EPS)
     labels = kmeans(emb, k, seed=seed)
     chosen: list[int] = []
     seen: set[int] = set()
-    for pos, i in enumerate(cand):  # cand is sorted by uncertainty: the first of a cluster is its best
+    for pos, i in enumerate(cand):  # cand is sorted by score: the first of a cluster is its best
         if labels[pos] not in seen:
             seen.add(int(labels[pos]))
             chosen.append(i)
     picked = set(chosen)
     chosen += [i for i in cand if i not in picked][: k - len(chosen)]
     chosen.sort(key=lambda i: (-scores[i], i))
-    return [items[i].item_id for i in chosen[:k]]
+    return chosen[:k]

@@ -95,8 +95,10 @@ def save_component(
     seed: int | None = None,
     fingerprint: str | None = None,
     metrics: dict[str, float] | None = None,
+    started_from: str | None = None,
 ) -> Path:
-    """Write a component to `out_dir` (created); returns the directory.
+    """Write a component to `out_dir` (created); returns the directory. `started_from`: "base" (the
+    encoder) or "current" (fine-tuned from an earlier model), for the record.
 
     Errors: TypeError for an unknown component, ValueError when it has no model (not initialised).
     """
@@ -117,7 +119,7 @@ def save_component(
         "kind": kind,
         **_component_state(component, kind),
         "encoder": {"name": encoder_name, "config": module.encoder.config.to_dict()},
-        "training": {"config": train_config or {}, "report": train_report or {}},
+        "training": {"config": train_config or {}, "report": train_report or {}, "started_from": started_from},
         "seed": seed,
         "data_fingerprint": fingerprint,
         "metrics": metrics or {},

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -280,6 +281,76 @@ class _WindowRef:
     window: int
 
 
+@dataclass
+class NoteUncertainty:
+    """What active learning reads of one document's NER pass.
+
+    probs: one distribution per unit the model decided on, [units, classes]: every candidate span over
+    "none" + the entity types (span heads), or every word's BIO marginals (CRF heads); units in the
+    overlap of two windows are counted once (by the window that owns them). n_units: the document's
+    words (or subword tokens), the length MNLP normalises by. embedding: the mean encoder state over
+    the document's subwords (for diversity), float32.
+    """
+
+    probs: np.ndarray
+    n_units: int
+    embedding: np.ndarray
+
+
+class _Collector:
+    """Accumulates NoteUncertainty parts per document over the batches of one predict call."""
+
+    def __init__(self, n_docs: int):
+        self.rows: list[list[np.ndarray]] = [[] for _ in range(n_docs)]
+        self.sums: list[np.ndarray | None] = [None] * n_docs
+        self.counts = [0] * n_docs
+
+    def pool(self, h: torch.Tensor, attention_mask: torch.Tensor, exs) -> None:
+        mask = attention_mask.unsqueeze(-1).to(h.dtype)
+        sums = (h * mask).sum(1).float().cpu().numpy()
+        counts = attention_mask.sum(1).tolist()
+        for i, ex in enumerate(exs):
+            d = ex["ref"].doc
+            self.sums[d] = sums[i] if self.sums[d] is None else self.sums[d] + sums[i]
+            self.counts[d] += int(counts[i])
+
+    def spans(self, probs: torch.Tensor, keys, exs, wins) -> None:
+        p = probs.cpu().numpy()
+        owned = np.ones(len(keys), dtype=bool)
+        doc_of = np.empty(len(keys), dtype=np.int64)
+        for s, (i, f, la) in enumerate(keys):
+            ref = exs[i]["ref"]
+            doc_of[s] = ref.doc
+            windows = wins[ref.doc]
+            if len(windows) > 1:
+                w = windows[ref.window]
+                owned[s] = al.span_owner(windows, f + w.unit_start, la + w.unit_start) == ref.window
+        for d in np.unique(doc_of):
+            self.rows[int(d)].append(p[(doc_of == d) & owned])
+
+    def units(self, marg: torch.Tensor, umask: torch.Tensor, exs, wins) -> None:
+        p, m = marg.cpu().numpy(), umask.cpu().numpy()
+        for r, ex in enumerate(exs):
+            ref = ex["ref"]
+            windows = wins[ref.doc]
+            w = windows[ref.window]
+            n = int(m[r].sum())
+            keep = [
+                u
+                for u in range(n)
+                if len(windows) == 1 or al.span_owner(windows, u + w.unit_start, u + w.unit_start) == ref.window
+            ]
+            self.rows[ref.doc].append(p[r, keep])
+
+    def results(self, n_units: list[int], n_classes: int) -> list[NoteUncertainty]:
+        out = []
+        for d, rows in enumerate(self.rows):
+            probs = np.concatenate(rows) if rows else np.zeros((0, n_classes), dtype=np.float32)
+            emb = self.sums[d] / max(1, self.counts[d]) if self.sums[d] is not None else np.zeros(0)
+            out.append(NoteUncertainty(probs=probs, n_units=n_units[d], embedding=emb.astype(np.float32)))
+        return out
+
+
 class NER:
     """Trainable span-classification (or CRF tagging) NER component.
 
@@ -445,8 +516,11 @@ class NER:
         return {self.name: float(loss.detach())}
 
     # -- inference
-    def predict_units(self, docs: Sequence[Document], batch_size: int = 32):
-        """Per document: {(first, last): (type, confidence)} of predicted unit spans, and the tokenized text."""
+    def predict_units(self, docs: Sequence[Document], batch_size: int = 32, *, collect: bool = False):
+        """Per document: {(first, last): (type, confidence)} of predicted unit spans, and the tokenized text.
+
+        With `collect`, also one NoteUncertainty per document (third element of the result).
+        """
         from inference.core.training import length_batches
 
         tts, wins = self._windows(docs)
@@ -457,6 +531,7 @@ class NER:
                 ex["ref"] = _WindowRef(d, wi)
                 examples.append(ex)
         found: list[dict[tuple[int, int], tuple[str, float]]] = [{} for _ in docs]
+        acc = _Collector(len(docs)) if collect else None
         m = self.module
         was_training = m.training
         m.eval()
@@ -465,14 +540,19 @@ class NER:
                 exs = [examples[i] for i in idx]
                 batch = self._to(self.collate(exs))
                 h = m.hidden(batch["input_ids"], batch["attention_mask"])
+                if acc is not None:
+                    acc.pool(h, batch["attention_mask"], exs)
                 if self.config.tagging:
-                    self._decode_tagging(m, h, batch, exs, wins, found)
+                    self._decode_tagging(m, h, batch, exs, wins, found, acc)
                 else:
-                    self._decode_spans(m, h, batch, exs, wins, found)
+                    self._decode_spans(m, h, batch, exs, wins, found, acc)
         m.train(was_training)
-        return found, tts
+        if acc is None:
+            return found, tts
+        n_classes = len(self.tag_names) if self.config.tagging else len(self.labels) + 1
+        return found, tts, acc.results([len(tt.unit_tokens) for tt in tts], n_classes)
 
-    def _decode_spans(self, m, h, batch, exs, wins, found) -> None:
+    def _decode_spans(self, m, h, batch, exs, wins, found, acc=None) -> None:
         if batch["span_batch"].numel() == 0:
             return
         probs = torch.softmax(
@@ -481,6 +561,8 @@ class NER:
             ).float(),
             dim=1,
         )
+        if acc is not None:
+            acc.spans(probs, batch["span_keys"], exs, wins)
         conf, label = probs.max(dim=1)
         hit = (label > 0).nonzero().flatten().tolist()
         conf, label = conf.tolist(), label.tolist()
@@ -494,7 +576,7 @@ class NER:
                 continue
             found[ref.doc][(gf, gl)] = (self.labels[label[s] - 1], conf[s])
 
-    def _decode_tagging(self, m, h, batch, exs, wins, found) -> None:
+    def _decode_tagging(self, m, h, batch, exs, wins, found, acc=None) -> None:
         em = m.emissions(h, batch["unit_pos"], batch["unit_mask"]).float()
         umask = batch["unit_mask"]
         keep = umask.any(1)
@@ -503,6 +585,8 @@ class NER:
         rows = keep.nonzero().flatten().tolist()
         paths = m.crf.viterbi(em[keep], umask[keep])
         marg = m.crf.marginals(em[keep], umask[keep])
+        if acc is not None:
+            acc.units(marg, umask[keep], [exs[i] for i in rows], wins)
         names = self.tag_names
         for r, (i, path) in enumerate(zip(rows, paths, strict=True)):
             ref = exs[i]["ref"]
@@ -535,6 +619,16 @@ class NER:
         Relations, events and attributes of the input are dropped (they referred to the gold entities).
         """
         found, tts = self.predict_units(docs, batch_size)
+        return self._documents(docs, found, tts)
+
+    def predict_with_uncertainty(
+        self, docs: Sequence[Document], batch_size: int = 32
+    ) -> tuple[list[Document], list[NoteUncertainty]]:
+        """`predict`, plus what active learning needs of each document (same pass, no second forward)."""
+        found, tts, extra = self.predict_units(docs, batch_size, collect=True)
+        return self._documents(docs, found, tts), extra
+
+    def _documents(self, docs, found, tts) -> list[Document]:
         out = []
         for doc, spans, tt in zip(docs, found, tts, strict=True):
             ents = []

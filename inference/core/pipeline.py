@@ -39,6 +39,8 @@ class NotePrediction:
     uncertainty: float
     direct_probability: float | None = None
     relation_probability: float | None = None
+    al_scores: dict[str, float] | None = None  # active_learning.note_scores, when asked for
+    embedding: Any = None  # float32 numpy vector (mean encoder state), when asked for
 
 
 @dataclass
@@ -125,18 +127,27 @@ class Pipeline:
     def _is_ade(self, rel_type: str) -> bool:
         return not self.config.ade_relation_types or rel_type in self.config.ade_relation_types
 
-    def predict(self, documents: Sequence[Document], batch_size: int = 32) -> list[NotePrediction]:
+    def predict(
+        self, documents: Sequence[Document], batch_size: int = 32, *, with_uncertainty: bool = False
+    ) -> list[NotePrediction]:
         """Predict entities, relations and the note label of every document; no side effects.
 
         Result: one NotePrediction per document, in order; the document keeps its id, text and metadata.
+        `with_uncertainty` adds every active-learning strategy's score (`al_scores`: the sequence
+        strategies read the NER's span/token distributions, "ade" the note probability) and the
+        note's embedding, from the same forward pass.
         """
         import torch
 
         docs = list(documents)
         if not docs:
             return []
+        extra = None
         with torch.inference_mode():
-            with_ents = self.ner.predict(docs, batch_size=batch_size)
+            if with_uncertainty:
+                with_ents, extra = self.ner.predict_with_uncertainty(docs, batch_size=batch_size)
+            else:
+                with_ents = self.ner.predict(docs, batch_size=batch_size)
             if self.re is not None:
                 pairs = self.re.predict_pairs(with_ents, batch_size=batch_size)
             else:
@@ -178,6 +189,14 @@ class Pipeline:
                 label=label,
                 metadata={**docs[i].metadata, "ade_probability": p},
             )
+            al_scores = embedding = None
+            if extra is not None:
+                from inference.core.active_learning import ItemScores, note_scores
+
+                item = ItemScores(
+                    item_id=doc.id, token_probs=extra[i].probs, ade_probability=float(p), length=extra[i].n_units
+                )
+                al_scores, embedding = note_scores(item), extra[i].embedding
             out.append(
                 NotePrediction(
                     document=result,
@@ -185,6 +204,8 @@ class Pipeline:
                     uncertainty=uncertainty(float(p)),
                     direct_probability=p_direct,
                     relation_probability=p_rel,
+                    al_scores=al_scores,
+                    embedding=embedding,
                 )
             )
         return out

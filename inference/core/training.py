@@ -138,10 +138,13 @@ def train_component(
     *,
     log: Callable[[str], None] | None = None,
     examples: list[dict] | None = None,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> TrainReport:
     """Fit a component on documents; returns losses and seconds per epoch.
 
-    Args: the component (already initialised), training documents, the loop settings, a log function.
+    Args: the component (already initialised), training documents, the loop settings, a log function,
+    and `on_step(steps_done, steps_total)`, called after every optimizer step (for progress; whatever
+    it raises stops training and propagates, which is how a cancelled job stops).
     Errors: ValueError when the documents give no training example.
     """
     import torch
@@ -177,6 +180,8 @@ def train_component(
             total += float(loss.detach()) * len(batch_idx)
             n += len(batch_idx)
             report.steps += 1
+            if on_step is not None:
+                on_step(report.steps, steps_per_epoch * config.epochs)
             if log and config.log_every and (b + 1) % config.log_every == 0:
                 log(f"  epoch {epoch + 1} step {b + 1}/{steps_per_epoch} loss {total / n:.4f}")
         module.eval()
