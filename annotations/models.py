@@ -148,6 +148,12 @@ class AnnotationSet(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # Provenance of a person's set: the model version whose pre-labels it started from, and the time the
+    # person spent on it (editing time, idle gaps capped; see annotations.services.editing).
+    prelabel_model_version = models.ForeignKey(
+        "inference.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    seconds_spent = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -200,6 +206,7 @@ class Entity(models.Model):
     confidence = models.FloatField(null=True, blank=True)
     origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.HUMAN)
     decision = models.CharField(max_length=10, choices=Decision.choices, blank=True, db_default="")
+    decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -261,6 +268,7 @@ class Relation(models.Model):
     confidence = models.FloatField(null=True, blank=True)
     origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.HUMAN)
     decision = models.CharField(max_length=10, choices=Decision.choices, blank=True, db_default="")
+    decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

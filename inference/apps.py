@@ -6,5 +6,6 @@ class InferenceConfig(AppConfig):
     verbose_name = "Models and jobs"
 
     def ready(self) -> None:
-        # Registers the risk monitor's task and its listener for imported notes.
-        from . import risk_tasks  # noqa: F401
+        # Registers the tasks and their signal listeners: the risk monitor's (imported notes) and the
+        # retrain loop's (gold changed).
+        from . import risk_tasks, tasks  # noqa: F401

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Length
 
 from annotations.errors import ApplicationError
-from annotations.models import Note, Project, ReviewStatus
+from annotations.models import (
+    AnnotationSet,
+    AnnotationSetSource,
+    AnnotationSetStatus,
+    Note,
+    Project,
+    ReviewStatus,
+)
 
 from .models import Job, JobError, ModelVersion
 
-SELECTIONS = ("all", "unreviewed", "unscored", "filter")
+SELECTIONS = ("all", "unreviewed", "unlabelled", "unscored", "filter")
 FILTER_FIELDS = ("unit", "note_type", "author_role", "external_id__startswith")
 
 
 def note_selection(*, project: Project, selection: str, filters: dict | None = None) -> QuerySet[Note]:
-    """The notes a job works on: all, not yet reviewed, not yet scored, or a field filter.
+    """The notes a job works on: all, not yet reviewed, unlabelled (not reviewed and without gold: what
+    annotators still have to do), not yet scored, or a field filter.
 
     Errors: ApplicationError("bad_selection") for an unknown selection or filter field.
     """
@@ -24,6 +32,8 @@ def note_selection(*, project: Project, selection: str, filters: dict | None = N
         return notes
     if selection == "unreviewed":
         return notes.filter(review_status=ReviewStatus.UNREVIEWED)
+    if selection == "unlabelled":
+        return notes_unlabelled(notes)
     if selection == "unscored":
         return notes.filter(ade_probability__isnull=True)
     if selection == "filter":
@@ -37,6 +47,14 @@ def note_selection(*, project: Project, selection: str, filters: dict | None = N
     raise ApplicationError(
         "bad_selection", f"Unknown selection {selection!r}; use one of {', '.join(SELECTIONS)}."
     )
+
+
+def notes_unlabelled(notes: QuerySet[Note]) -> QuerySet[Note]:
+    """Notes nobody has submitted and that have no gold set (an imported gold corpus is labelled)."""
+    labelled = AnnotationSet.objects.filter(
+        note=OuterRef("pk"), status__in=[AnnotationSetStatus.GOLD, AnnotationSetStatus.SUBMITTED]
+    ).exclude(source_kind=AnnotationSetSource.MODEL)
+    return notes.filter(review_status=ReviewStatus.UNREVIEWED).exclude(Exists(labelled))
 
 
 def note_ids_by_length(notes: QuerySet[Note]) -> list[int]:

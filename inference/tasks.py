@@ -10,8 +10,11 @@ import logging
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
+from django.dispatch import receiver
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from annotations.signals import gold_changed
 
 from .services import jobs
 
@@ -49,7 +52,40 @@ def job_single_task(job_id: int) -> None:
     jobs.job_single_run(job_id=job_id)
 
 
+@shared_task(name="inference.train", **RETRY)
+def train_task(job_id: int) -> None:
+    """Run a training job (routed to the model queue, like the chunks)."""
+    jobs.job_single_run(job_id=job_id)
+
+
+@shared_task(name="inference.annotation_queue_rank", **RETRY)
+def annotation_queue_rank_task(project_id: int) -> dict:
+    """Re-rank a project's unreviewed notes for annotation (after a model job or a policy change)."""
+    from annotations.models import Project
+
+    from .services.annotation_queue import annotation_queue_rank
+
+    project = Project.objects.filter(pk=project_id).first()
+    return annotation_queue_rank(project=project) if project is not None else {}
+
+
+@shared_task(name="inference.retrain_maybe", **RETRY)
+def retrain_maybe_task(project_id: int) -> int | None:
+    """After gold changed: queue a retrain when the project's policy says enough new gold has arrived."""
+    from .services.retraining import retrain_maybe
+
+    job = retrain_maybe(project_id=project_id)
+    return job.pk if job is not None else None
+
+
 @shared_task(name="inference.classify_new_notes", **RETRY)
 def classify_new_notes_task() -> list[int]:
     """Beat: classify newly arrived (unscored) notes of projects that have an active model."""
     return [job.pk for job in jobs.classify_new_notes()]
+
+
+@receiver(gold_changed, dispatch_uid="retrain_on_gold_changed")
+def retrain_on_gold_changed(sender, project_id, note_ids, **kwargs) -> None:
+    """A submission, sign-off or gold set may complete the policy's count: check in a task, not in the
+    request that made the change (the check reads every gold set of the project)."""
+    retrain_maybe_task.delay(project_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -110,7 +111,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"inference.job_chunk": {"queue": os.environ.get("ADE_REVIEW_MODEL_QUEUE", "default")}}
+CELERY_TASK_ROUTES = {
+    name: {"queue": os.environ.get("ADE_REVIEW_MODEL_QUEUE", "default")}
+    for name in ("inference.job_chunk", "inference.train")
+}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
 CELERY_BEAT_SCHEDULE = {"classify-new-notes": {"task": "inference.classify_new_notes", "schedule": 300.0}}
 
@@ -175,6 +179,10 @@ ADE_REVIEW_DATA = Path(os.environ.get("ADE_REVIEW_DATA", BASE_DIR.parent / "shar
 # Encoder directory (any local Hugging Face encoder); empty means the shipped MiniLM-L6.
 ADE_REVIEW_ENCODER = os.environ.get("ADE_REVIEW_ENCODER", "")
 ADE_REVIEW_MODEL_DIR = Path(os.environ.get("ADE_REVIEW_MODEL_DIR", VAR_DIR / "models"))
+# Retrain jobs: settings of inference.core.pipeline_training.PipelineTrainConfig (head, lr, head_lr,
+# batch_size, max_length, note_epochs, threads, ...), as JSON; epochs and the start come from the
+# project's retrain policy, the encoder from the project.
+ADE_REVIEW_TRAIN_CONFIG = json.loads(os.environ.get("ADE_REVIEW_TRAIN_CONFIG", "{}") or "{}")
 
 # Clinical text never goes into logs: the app logs ids and counts only, and request bodies are not logged.
 LOGGING = {

@@ -12,6 +12,7 @@ from annotations.formats.document import Document, ParseProblem
 from annotations.formats.schema import Schema
 from annotations.formats.validation import document_problems
 from annotations.models import AnnotationSet, AnnotationSetStatus, Note
+from annotations.signals import gold_changed
 
 from .document_store import annotation_set_clear, annotation_sets_write
 
@@ -61,5 +62,10 @@ def annotation_set_replace(
             if status in (AnnotationSetStatus.SUBMITTED, AnnotationSetStatus.GOLD):
                 updates["submitted_at"] = timezone.now()
         AnnotationSet.objects.filter(pk=locked.pk).update(**updates)
+        if (status or locked.status) in (AnnotationSetStatus.SUBMITTED, AnnotationSetStatus.GOLD):
+            project_id, note_id = note.project_id, note.pk
+            transaction.on_commit(
+                lambda: gold_changed.send(sender=AnnotationSet, project_id=project_id, note_ids=[note_id])
+            )
     locked.refresh_from_db()
     return locked

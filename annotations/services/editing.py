@@ -47,6 +47,7 @@ from annotations.models import (
     Relation,
     ReviewStatus,
 )
+from annotations.signals import gold_changed
 
 from .annotation_sets import annotation_set_check
 from .document_store import annotation_sets_to_documents, annotation_sets_write
@@ -62,6 +63,9 @@ _MODELS = {
     "label": NoteLabel,
 }
 _LIVE = ~Q(decision=Decision.REJECTED)
+# Time spent on a set is the sum of the gaps between its edits (from opening it), each capped here: a
+# person who leaves a note open over lunch has not spent an hour on it.
+IDLE_CAP_S = 120.0
 _LOAD = object()  # "schema not given: load the project's"
 
 
@@ -133,8 +137,11 @@ def _lock(annotation_set: AnnotationSet, expected_version: int, user) -> Annotat
 
 
 def _finish(locked: AnnotationSet, user, action: str, recorder: _Recorder, **result) -> EditResult:
-    """Bump the version, move statuses forward, record the undo step."""
-    updates = {"version": F("version") + 1, "updated_at": timezone.now()}
+    """Bump the version, move statuses forward, add the time since the set's last change to the time
+    spent on it (idle gaps count as IDLE_CAP_S at most), record the undo step."""
+    now = timezone.now()
+    gap = max(0.0, min(IDLE_CAP_S, (now - locked.updated_at).total_seconds())) if locked.updated_at else 0.0
+    updates = {"version": F("version") + 1, "updated_at": now, "seconds_spent": F("seconds_spent") + round(gap)}
     previous_status = locked.status
     if locked.status in (AnnotationSetStatus.PRE_ANNOTATED, AnnotationSetStatus.SUBMITTED):
         updates["status"] = AnnotationSetStatus.IN_PROGRESS
@@ -252,6 +259,7 @@ def _relations_of(entity: Entity):
 def _modified(entity: Entity) -> None:
     if entity.origin != Origin.HUMAN:
         entity.decision = Decision.MODIFIED
+        entity.decided_at = timezone.now()
 
 
 # --- the editor's set ----------------------------------------------------------------------------------
@@ -280,6 +288,7 @@ def annotation_set_for_editor(*, note: Note, user) -> AnnotationSet:
                 user=user,
                 source_name=user.get_username(),
                 status=AnnotationSetStatus.PRE_ANNOTATED if model_set else AnnotationSetStatus.IN_PROGRESS,
+                prelabel_model_version_id=model_set.model_version_id if model_set else None,
             )
             if model_set is not None:
                 document = annotation_sets_to_documents([model_set])[model_set.pk]
@@ -315,6 +324,7 @@ def entity_create(
             text=span_text(text, [Span(s, e) for s, e in fragments]),
             origin=Origin.HUMAN,
             decision=Decision.ADDED,
+            decided_at=timezone.now(),
         )
         _check(locked, schema=schema, entities=[entity])
         entity.save()
@@ -446,15 +456,15 @@ def _reject(locked: AnnotationSet, user, *, entity: Entity | None = None, relati
     if entity is not None:
         recorder.touch("entity", Entity.objects.filter(pk=entity.pk))
         relations = _relations_of(entity)
-        entity.decision = Decision.REJECTED
-        entity.save(update_fields=["decision"])
+        entity.decision, entity.decided_at = Decision.REJECTED, timezone.now()
+        entity.save(update_fields=["decision", "decided_at"])
         regions = _regions(entity)
     if relation is not None:
         relations = Relation.objects.filter(pk=relation.pk)
     recorder.touch("relation", relations)
     recorder.touch("label", NoteLabel.objects.filter(annotation_set=locked))
     rejected = list(relations.values_list("pk", flat=True))
-    Relation.objects.filter(pk__in=rejected).update(decision=Decision.REJECTED)
+    Relation.objects.filter(pk__in=rejected).update(decision=Decision.REJECTED, decided_at=timezone.now())
     NoteLabel.objects.filter(annotation_set=locked, evidence_id__in=rejected).update(evidence=None)
     selected = entity.local_id if entity is not None else relation.local_id
     return _finish(locked, user, action, recorder, selected=selected, regions=regions, relations_changed=bool(rejected),
@@ -472,15 +482,16 @@ def prelabel_accept(*, annotation_set: AnnotationSet, expected_version: int, loc
             recorder.touch("relation", Relation.objects.filter(pk=relation.pk))
             recorder.touch("entity", args)
             regions = [(s, e) for entity in args for s, e in entity.fragments]
-            args.update(decision=Decision.ACCEPTED)
-            Relation.objects.filter(pk=relation.pk, decision="").update(decision=Decision.ACCEPTED)
+            now = timezone.now()
+            args.update(decision=Decision.ACCEPTED, decided_at=now)
+            Relation.objects.filter(pk=relation.pk, decision="").update(decision=Decision.ACCEPTED, decided_at=now)
             return _finish(locked, user, "prelabel_accept", recorder, selected=local_id, regions=regions,
                            relations_changed=True)
         entity = _entity(locked, local_id)
         recorder.touch("entity", Entity.objects.filter(pk=entity.pk))
         if entity.origin == Origin.MODEL and not entity.decision:
-            entity.decision = Decision.ACCEPTED
-            entity.save(update_fields=["decision"])
+            entity.decision, entity.decided_at = Decision.ACCEPTED, timezone.now()
+            entity.save(update_fields=["decision", "decided_at"])
         return _finish(locked, user, "prelabel_accept", recorder, selected=local_id, regions=_regions(entity))
 
 
@@ -514,10 +525,10 @@ def prelabels_decide_type(
             recorder.touch("relation", relations)
             recorder.touch("label", NoteLabel.objects.filter(annotation_set=locked))
             ids = list(relations.values_list("pk", flat=True))
-            Relation.objects.filter(pk__in=ids).update(decision=Decision.REJECTED)
+            Relation.objects.filter(pk__in=ids).update(decision=Decision.REJECTED, decided_at=timezone.now())
             NoteLabel.objects.filter(annotation_set=locked, evidence_id__in=ids).update(evidence=None)
             relations_changed = bool(ids)
-        Entity.objects.filter(pk__in=list(recorder.before["entity"])).update(decision=decision)
+        Entity.objects.filter(pk__in=list(recorder.before["entity"])).update(decision=decision, decided_at=timezone.now())
         return _finish(locked, user, f"prelabels_{decision}", recorder, regions=regions, relations_changed=relations_changed,
                        label_changed=relations_changed)
 
@@ -549,6 +560,7 @@ def relation_create(
             arg2_entity=arg2,
             origin=Origin.HUMAN,
             decision=Decision.ADDED,
+            decided_at=timezone.now(),
         )
         _check(locked, schema=schema, entities=[arg1, arg2], relations=[relation])
         relation.save()
@@ -619,6 +631,8 @@ def annotation_set_submit(*, annotation_set: AnnotationSet, expected_version: in
         Note.objects.filter(pk=locked.note_id).exclude(review_status=ReviewStatus.SIGNED_OFF).update(
             review_status=ReviewStatus.SUBMITTED
         )
+        project_id, note_id = locked.note.project_id, locked.note_id
+        transaction.on_commit(lambda: gold_changed.send(sender=AnnotationSet, project_id=project_id, note_ids=[note_id]))
         return result
 
 

@@ -1,9 +1,10 @@
 """Reviewer sign-off: confirm or overturn the model's flag on a note, after which the note is read-only
-(except for project admins, see annotations.services.editing)."""
+(except for project admins, see annotations.services.editing) and the signed-off set is its gold."""
 
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 
 from annotations.errors import ApplicationError
 from annotations.models import (
@@ -14,6 +15,7 @@ from annotations.models import (
     SignOff,
     SignOffDecision,
 )
+from annotations.signals import gold_changed
 
 
 def note_sign_off(*, note: Note, user, decision: str, comment: str = "") -> SignOff:
@@ -44,5 +46,12 @@ def note_sign_off(*, note: Note, user, decision: str, comment: str = "") -> Sign
             note=locked, annotation_set=submitted, user=user, decision=decision, comment=comment.strip()
         )
         Note.objects.filter(pk=locked.pk).update(review_status=ReviewStatus.SIGNED_OFF)
+        # The signed-off set is the note's gold: with several annotators it is the adjudicated version
+        # that training may use (see inference.learning_selectors).
+        AnnotationSet.objects.filter(pk=submitted.pk).update(status=AnnotationSetStatus.GOLD, updated_at=timezone.now())
+        project_id, note_id = locked.project_id, locked.pk
+        transaction.on_commit(
+            lambda: gold_changed.send(sender=SignOff, project_id=project_id, note_ids=[note_id])
+        )
     note.review_status = ReviewStatus.SIGNED_OFF
     return sign_off

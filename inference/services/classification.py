@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from annotations.models import Note
 
-from ..models import Job
+from ..models import Job, JobKind
 
 
 def classifications_write(*, job: Job, notes: list[Note], predictions: dict) -> dict[int, str]:
@@ -20,4 +20,8 @@ def classifications_write(*, job: Job, notes: list[Note], predictions: dict) -> 
         note.ade_uncertainty = float(prediction.uncertainty)
         note.flagged = note.ade_probability >= threshold
     Note.objects.bulk_update(notes, ["ade_probability", "ade_uncertainty", "flagged"], batch_size=500)
+    if job.kind == JobKind.CLASSIFY:
+        from .annotation_queue import note_scores_write
+
+        note_scores_write(job=job, notes=notes, predictions=predictions)
     return {}

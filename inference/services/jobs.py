@@ -71,15 +71,20 @@ def job_create(
 
     Model jobs (pre_annotate, classify) take `selection` (all | unreviewed | unscored | filter, with
     `filter`), `chunk_size`, `batch_size`, `quantize` ("int8"), `queue` ("gpu"); the project's active model
-    version is used when none is given. Import takes `path`, `format`; export takes `format`, `source`.
+    version is used when none is given; pre_annotate with `score` also stores the ADE probability and
+    flag. Import takes `path`, `format`; export takes `format`, `source`; train takes `start_from`
+    (current | base), `epochs`, `reason` (see inference.services.retraining).
     Import paths must lie under MEDIA_ROOT/imports or ADE_REVIEW_DATA unless `any_import_path` (the CLI).
-    Errors: ApplicationError with code bad_kind, no_model, bad_selection, bad_parameters.
+    Errors: ApplicationError with code bad_kind, no_model, bad_selection, bad_parameters, and for
+    training training_busy, not_enough_gold.
     """
     parameters = dict(parameters or {})
     if kind not in JobKind.values:
         raise ApplicationError("bad_kind", f"Unknown job kind {kind!r}.")
     if kind == JobKind.TRAIN:
-        raise ApplicationError("bad_kind", "Training jobs are not available yet.")
+        from .retraining import train_parameters_check
+
+        parameters = train_parameters_check(project=project, parameters=parameters)
     if kind in MODEL_KINDS:
         if model_version is None:
             model_version = ModelVersion.objects.filter(project=project, is_active=True).first()
@@ -134,6 +139,8 @@ def _enqueue_start(job_id: int, kind: str) -> None:
 
     if kind in MODEL_KINDS:
         tasks.job_plan_task.delay(job_id)
+    elif kind == JobKind.TRAIN:
+        tasks.train_task.delay(job_id)
     else:
         tasks.job_single_task.delay(job_id)
 
@@ -305,6 +312,15 @@ def _finish(job: Job, *, message: str = "") -> None:
     job.finished_at = timezone.now()
     job.save(update_fields=["state", "message", "finished_at"])
     logger.info("job %s finished: %s (%s)", job.pk, job.state, job.message)
+    if job.kind in MODEL_KINDS and job.done:
+        project_id = job.project_id
+        transaction.on_commit(lambda: _enqueue_rank(project_id))
+
+
+def _enqueue_rank(project_id: int) -> None:
+    from inference import tasks
+
+    tasks.annotation_queue_rank_task.delay(project_id)
 
 
 def job_cancel(*, job: Job, user=None) -> Job:
@@ -375,7 +391,8 @@ class _Throttled:
 
 
 def job_single_run(*, job_id: int) -> None:
-    """Run an import or export job from the start (a redelivered run starts over, which is safe)."""
+    """Run an import, export or training job from the start (a redelivered run starts over, which is
+    safe: a training job writes its model version in the transaction that finishes the job)."""
     with transaction.atomic():
         job = Job.objects.select_for_update(of=("self",)).select_related("project").get(pk=job_id)
         if job.state in FINISHED_STATES:
@@ -387,8 +404,24 @@ def job_single_run(*, job_id: int) -> None:
         _import_run(job)
     elif job.kind == JobKind.EXPORT:
         _export_run(job)
+    elif job.kind == JobKind.TRAIN:
+        _train_run(job)
     else:
         job_fail(job_id=job_id, message=f"{job.kind} jobs cannot run here")
+
+
+def _train_run(job: Job) -> None:
+    from django.db import InterfaceError, OperationalError
+
+    from .retraining import train_job_run
+
+    try:
+        train_job_run(job=job)
+    except (OperationalError, InterfaceError):
+        raise  # transient: the task retries and training starts over
+    except Exception as exc:  # noqa: BLE001 - recorded on the job; the message never carries note text
+        logger.error("job %s: training failed with %s", job.pk, type(exc).__name__)
+        job_fail(job_id=job.pk, message=f"training failed ({type(exc).__name__})")
 
 
 def _import_run(job: Job) -> None:

@@ -1,4 +1,5 @@
-"""Pre-annotation writes: one model annotation set per (note, model version), replaced on every run."""
+"""Pre-annotation writes: one model annotation set per (note, model version), replaced on every run, and
+the note's active-learning scores (and, with the job parameter `score`, its ADE probability and flag)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from annotations.services.document_store import annotation_sets_clear, annotatio
 from annotations.services.schemas import project_schema_get
 
 from ..models import Job
+from .annotation_queue import note_scores_write
+from .classification import classifications_write
 
 
 def pre_annotations_write(*, job: Job, notes: list[Note], predictions: dict) -> dict[int, str]:
@@ -68,4 +71,7 @@ def pre_annotations_write(*, job: Job, notes: list[Note], predictions: dict) -> 
     AnnotationSet.objects.filter(pk__in=[s.pk for s in sets.values()]).update(
         version=F("version") + 1, status=AnnotationSetStatus.PRE_ANNOTATED, updated_at=timezone.now()
     )
+    note_scores_write(job=job, notes=accepted, predictions=predictions)
+    if job.parameters.get("score"):  # the same predictions also give the note's ADE probability and flag
+        classifications_write(job=job, notes=accepted, predictions=predictions)
     return refused

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from annotations.formats.document import Document
 
@@ -37,6 +38,8 @@ class NotePrediction:
     document: Document
     ade_probability: float
     uncertainty: float
+    al_scores: dict | None = None  # every active-learning strategy's score (pipelines only)
+    embedding: Any = None  # the note's mean encoder state (float32 vector), for diversity
 
 
 def device_pick(device: str | None = None) -> str:
@@ -112,6 +115,7 @@ class EncoderScorer:
             document_check(doc)
         order = sorted(range(len(documents)), key=lambda i: len(documents[i].text))
         probabilities: dict[int, float] = {}
+        embeddings: dict[int, Any] = {}
         with self.lock, torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
@@ -127,12 +131,17 @@ class EncoderScorer:
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
                 probs = torch.sigmoid(self.head(pooled)).squeeze(-1).float().cpu().tolist()
                 probabilities.update(zip(idx, probs, strict=True))
+                embeddings.update(zip(idx, pooled.float().cpu().numpy(), strict=True))
         out = []
         for i, doc in enumerate(documents):
             p = float(probabilities[i])
             label = "ade" if p >= 0.5 else "no_ade"
             predicted = Document(id=doc.id, text=doc.text, label=label, metadata={"ade_probability": p})
-            out.append(NotePrediction(document=predicted, ade_probability=p, uncertainty=_binary_entropy(p)))
+            out.append(
+                NotePrediction(
+                    document=predicted, ade_probability=p, uncertainty=_binary_entropy(p), embedding=embeddings[i]
+                )
+            )
         return out
 
 
@@ -155,12 +164,14 @@ class PipelinePredictor:
         for doc in documents:
             document_check(doc)
         with self.lock:
-            predictions = self.pipeline.predict(list(documents), batch_size=batch_size)
+            predictions = self.pipeline.predict(list(documents), batch_size=batch_size, with_uncertainty=True)
         return [
             NotePrediction(
                 document=p.document,
                 ade_probability=float(p.ade_probability),
                 uncertainty=float(p.uncertainty),
+                al_scores=p.al_scores,
+                embedding=p.embedding,
             )
             for p in predictions
         ]

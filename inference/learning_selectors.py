@@ -1,0 +1,214 @@
+"""Reads for the active-learning loop: which notes are gold for training, which are held out, what is new
+since the last retrain, the annotation queue in active-learning order, and the model history.
+
+Which version of a note is its gold (`training_examples`):
+- a set with status gold (an imported gold corpus, a set a reviewer marked gold, or the set a reviewer
+  signed off), the newest when there are several;
+- else the one submitted set of a person, when exactly one person submitted;
+- a note two or more people submitted, with no gold set yet, waits for adjudication: it is not used.
+Held-out notes are a fixed share of the project's notes chosen by a hash of the note's external id, so a
+note never moves between training and evaluation as gold accumulates, and every version is judged on
+gold the models never trained on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import F, QuerySet
+
+from annotations.formats.document import Document
+from annotations.models import (
+    AnnotationSet,
+    AnnotationSetSource,
+    AnnotationSetStatus,
+    Note,
+    Project,
+)
+from annotations.services.document_store import annotation_sets_to_documents
+
+from .learning_models import NoteScore, RetrainPolicy
+from .models import Job, JobKind, JobState, ModelVersion
+from .selectors import notes_unlabelled
+
+
+def is_heldout(*, project_id: int, external_id: str, fraction: float) -> bool:
+    """Whether a note belongs to the project's held-out gold (a fixed, reproducible choice per note)."""
+    digest = hashlib.blake2b(f"{project_id}\x1f{external_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 < fraction
+
+
+@dataclass(frozen=True)
+class Example:
+    """One note's gold version: the note, the annotation set that is its gold, and when that last changed."""
+
+    note_id: int
+    annotation_set_id: int
+    changed_at: datetime
+
+
+@dataclass
+class TrainingSnapshot:
+    """A project's gold split for a retrain (ids only; `examples_documents` loads them)."""
+
+    train: list[Example] = field(default_factory=list)
+    heldout: list[Example] = field(default_factory=list)
+    awaiting_adjudication: list[int] = field(default_factory=list)  # note ids
+
+    def new_since(self, moment: datetime | None) -> int:
+        """Training examples whose gold changed after `moment` (all of them when None)."""
+        if moment is None:
+            return len(self.train)
+        return sum(1 for e in self.train if e.changed_at > moment)
+
+
+def training_examples(*, project: Project, heldout_fraction: float) -> TrainingSnapshot:
+    """The project's gold notes split into training and held-out examples (see the module docstring)."""
+    rows = (
+        AnnotationSet.objects.filter(
+            note__project=project, status__in=[AnnotationSetStatus.GOLD, AnnotationSetStatus.SUBMITTED]
+        )
+        .exclude(source_kind=AnnotationSetSource.MODEL)
+        .values_list("pk", "note_id", "note__external_id", "status", "updated_at")
+        .order_by("note_id", "-updated_at", "-pk")
+    )
+    by_note: dict[int, list[tuple]] = {}
+    external: dict[int, str] = {}
+    for pk, note_id, external_id, status, updated_at in rows:
+        by_note.setdefault(note_id, []).append((pk, status, updated_at))
+        external[note_id] = external_id
+    snapshot = TrainingSnapshot()
+    for note_id, sets in by_note.items():
+        gold = [s for s in sets if s[1] == AnnotationSetStatus.GOLD]
+        if gold:
+            chosen = gold[0]
+        elif len(sets) == 1:
+            chosen = sets[0]
+        else:
+            snapshot.awaiting_adjudication.append(note_id)
+            continue
+        example = Example(note_id=note_id, annotation_set_id=chosen[0], changed_at=chosen[2])
+        held = is_heldout(project_id=project.pk, external_id=external[note_id], fraction=heldout_fraction)
+        (snapshot.heldout if held else snapshot.train).append(example)
+    return snapshot
+
+
+def examples_documents(examples: Sequence[Example], *, chunk: int = 500) -> list[Document]:
+    """The gold documents of examples, in their order (rejected pre-labels are left out)."""
+    out: list[Document] = []
+    for start in range(0, len(examples), chunk):
+        part = examples[start : start + chunk]
+        sets = AnnotationSet.objects.filter(pk__in=[e.annotation_set_id for e in part]).select_related("note")
+        docs = annotation_sets_to_documents(list(sets))
+        out.extend(docs[e.annotation_set_id] for e in part)
+    return out
+
+
+def retrain_policy_of(*, project: Project) -> RetrainPolicy:
+    """The project's policy, or an unsaved one with the defaults."""
+    return RetrainPolicy.objects.filter(project=project).first() or RetrainPolicy(project=project)
+
+
+def last_training_job(*, project: Project) -> Job | None:
+    """The newest training job that was not cancelled (its data cutoff is where "new gold" starts)."""
+    return (
+        Job.objects.filter(project=project, kind=JobKind.TRAIN)
+        .exclude(state=JobState.CANCELLED)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def training_in_progress(*, project: Project) -> Job | None:
+    return Job.objects.filter(
+        project=project, kind=JobKind.TRAIN, state__in=[JobState.QUEUED, JobState.RUNNING]
+    ).first()
+
+
+def data_cutoff(job: Job | None) -> datetime | None:
+    if job is None:
+        return None
+    from django.utils.dateparse import parse_datetime
+
+    value = job.parameters.get("data_cutoff")
+    return parse_datetime(value) if value else job.created_at
+
+
+@dataclass(frozen=True)
+class RetrainQueueState:
+    """What the model page shows about the retrain queue."""
+
+    policy: RetrainPolicy
+    train_notes: int
+    heldout_notes: int
+    awaiting_adjudication: int
+    new_gold: int
+    running: Job | None
+    last: Job | None
+
+
+def retrain_queue_state(*, project: Project) -> RetrainQueueState:
+    policy = retrain_policy_of(project=project)
+    snapshot = training_examples(project=project, heldout_fraction=policy.heldout_fraction)
+    last = last_training_job(project=project)
+    return RetrainQueueState(
+        policy=policy,
+        train_notes=len(snapshot.train),
+        heldout_notes=len(snapshot.heldout),
+        awaiting_adjudication=len(snapshot.awaiting_adjudication),
+        new_gold=snapshot.new_since(data_cutoff(last)),
+        running=training_in_progress(project=project),
+        last=last,
+    )
+
+
+def model_version_history(*, project: Project) -> QuerySet[ModelVersion]:
+    """The project's model versions, oldest first, with their parent and counts of training notes."""
+    from django.db.models import Count
+
+    return (
+        ModelVersion.objects.filter(project=project)
+        .select_related("parent", "training_job")
+        .annotate(n_training=Count("training_notes", distinct=True), n_heldout=Count("heldout_notes", distinct=True))
+        .order_by("created_at", "pk")
+    )
+
+
+def model_version_get(*, project: Project, version_id: int) -> ModelVersion:
+    """One version of the project (ModelVersion.DoesNotExist otherwise)."""
+    return ModelVersion.objects.select_related("parent", "training_job").get(project=project, pk=version_id)
+
+
+def model_version_notes(*, version: ModelVersion, which: str, limit: int = 1000) -> QuerySet[Note]:
+    """The notes a version was trained ("training") or evaluated ("heldout") on, without their text."""
+    notes = version.training_notes if which == "training" else version.heldout_notes
+    return notes.order_by("external_id").only("pk", "external_id", "review_status")[:limit]
+
+
+def annotation_queue(*, project: Project, after_rank: int = 0, limit: int = 50) -> list[Note]:
+    """Unlabelled notes in active-learning order (rank 1 = the note to annotate next), after a rank."""
+    return list(
+        notes_unlabelled(Note.objects.filter(project=project, al_score__rank__gt=after_rank))
+        .select_related("al_score", "patient")
+        .defer("text", "metadata", "text_hash")
+        .order_by(F("al_score__rank").asc(), "pk")[:limit]
+    )
+
+
+def annotation_queue_next(*, project: Project, exclude_note_ids: Iterable[int] = ()) -> Note | None:
+    """The highest-ranked unlabelled note that nobody has opened yet (else the first such note by id)."""
+    opened = AnnotationSet.objects.filter(note__project=project, source_kind=AnnotationSetSource.USER).values(
+        "note_id"
+    )
+    base = notes_unlabelled(Note.objects.filter(project=project)).exclude(pk__in=list(exclude_note_ids))
+    return (
+        base.exclude(pk__in=opened).filter(al_score__rank__isnull=False).order_by("al_score__rank", "pk").first()
+        or base.exclude(pk__in=opened).order_by("pk").first()
+    )
+
+
+def note_scores_of(*, project: Project) -> QuerySet[NoteScore]:
+    return NoteScore.objects.filter(project=project)
