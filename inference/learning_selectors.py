@@ -212,3 +212,73 @@ def annotation_queue_next(*, project: Project, exclude_note_ids: Iterable[int] =
 
 def note_scores_of(*, project: Project) -> QuerySet[NoteScore]:
     return NoteScore.objects.filter(project=project)
+
+
+# --- the model page's chart ------------------------------------------------------------------------------
+
+CHART_SERIES = (
+    ("ner_macro_f1_strict", "NER F1", "#1f77b4"),
+    ("re_f1_strict", "RE F1", "#d62728"),
+    ("note_f1", "note F1", "#2ca02c"),
+)
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    x: float
+    y: float
+    value: float
+    version: str
+    outcome: str  # promoted | refused | "" (registered by hand)
+    created: datetime
+
+
+@dataclass(frozen=True)
+class ChartSeries:
+    key: str
+    label: str
+    colour: str
+    points: list[ChartPoint]
+    polyline: str  # through the promoted (and hand-registered) versions: the model people actually used
+
+
+@dataclass(frozen=True)
+class HistoryChart:
+    width: int
+    height: int
+    pad: int
+    series: list[ChartSeries]
+    labels: list[tuple[float, str]]  # x, version name
+
+
+def model_history_chart(
+    versions: Sequence[ModelVersion], *, width: int = 860, height: int = 260, pad: int = 36
+) -> HistoryChart:
+    """Held-out metrics of the versions (oldest first) laid out for an SVG chart, x by version order.
+
+    Versions without held-out metrics (registered by hand without them) have no point.
+    """
+    versions = list(versions)
+    n = max(len(versions) - 1, 1)
+
+    def x_of(i: int) -> float:
+        return pad + (width - 2 * pad) * (i / n if len(versions) > 1 else 0.5)
+
+    series = []
+    for key, label, colour in CHART_SERIES:
+        points = [
+            ChartPoint(
+                x=x_of(i),
+                y=pad + (height - 2 * pad) * (1.0 - float(v.metrics[key])),
+                value=float(v.metrics[key]),
+                version=v.name,
+                outcome=v.gate_outcome,
+                created=v.created_at,
+            )
+            for i, v in enumerate(versions)
+            if isinstance((v.metrics or {}).get(key), int | float)
+        ]
+        used = " ".join(f"{p.x:.1f},{p.y:.1f}" for p in points if p.outcome != "refused")
+        if points:
+            series.append(ChartSeries(key, label, colour, points, used))
+    return HistoryChart(width, height, pad, series, [(x_of(i), v.name) for i, v in enumerate(versions)])

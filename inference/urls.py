@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import learning_views, views
 
 app_name = "inference"
 
@@ -9,4 +9,12 @@ urlpatterns = [
     path("projects/<slug:slug>/jobs/<int:job_id>/", views.job_detail, name="job-detail"),
     path("projects/<slug:slug>/jobs/<int:job_id>/cancel/", views.job_cancel_view, name="job-cancel"),
     path("projects/<slug:slug>/jobs/<int:job_id>/download/", views.job_download, name="job-download"),
+    path("projects/<slug:slug>/models/", learning_views.model_page, name="model-page"),
+    path("projects/<slug:slug>/models/retrain/", learning_views.model_retrain, name="model-retrain"),
+    path("projects/<slug:slug>/models/policy/", learning_views.model_policy, name="model-policy"),
+    path("projects/<slug:slug>/models/<int:version_id>/", learning_views.model_version_detail, name="model-version"),
+    path("projects/<slug:slug>/models/<int:version_id>/activate/", learning_views.model_version_activate_view,
+         name="model-version-activate"),
+    path("projects/<slug:slug>/annotate/", learning_views.annotation_queue_page, name="annotation-queue"),
+    path("projects/<slug:slug>/annotate/next/", learning_views.annotation_queue_next, name="annotation-next"),
 ]

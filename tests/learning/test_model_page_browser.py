@@ -1,0 +1,51 @@
+"""The model page in headless Chromium: an admin sees the versions' chart, retrains with a click, and the
+new version with the gate's decision appears; the annotation queue's "next note" opens the editor."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.conftest import browser_login
+from inference.models import ModelVersion
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+
+def test_admin_retrains_from_the_model_page_and_sees_the_gate_decision(browser, live_server, loop):
+    admin = loop.users["admin"]
+    admin.set_password("pw-admin-123")
+    admin.save()
+    page = browser_login(browser, live_server, admin.username, "pw-admin-123")
+    page.goto(f"{live_server.url}/projects/{loop.project.slug}/models/")
+    assert page.locator('#model-chart g.pt[data-version="v1"]').count() == 3  # NER, RE and note F1
+    assert page.locator("#versions tr[data-version]").count() == 1
+    page.fill("#id_epochs", "3")
+    page.click("#retrain-button")  # Celery is eager here: the job has run when the page comes back
+    page.wait_for_selector('#versions tr[data-version="v2"]')
+    v2 = ModelVersion.objects.get(project=loop.project, name="v2")
+    row = page.locator('#versions tr[data-version="v2"] td.gate')
+    assert v2.get_gate_outcome_display() in row.inner_text()
+    assert page.locator('#model-chart g.pt[data-version="v2"]').count() == 3
+    page.click('#versions tr[data-version="v2"] a')
+    page.wait_for_selector("#training-notes")
+    assert page.locator("#training-notes a").count() == v2.training_notes.count()
+    page.context.close()
+
+
+def test_annotator_opens_the_next_note_from_the_annotation_queue(browser, live_server, loop):
+    annotator = loop.users["annotator"]
+    annotator.set_password("pw-annot-123")
+    annotator.save()
+    page = browser_login(browser, live_server, annotator.username, "pw-annot-123")
+    page.goto(f"{live_server.url}/p/{loop.project.slug}/")
+    page.click("#to-annotate")
+    page.wait_for_selector('tr[data-rank="1"]')
+    top = page.locator('tr[data-rank="1"] a.note-link').inner_text()
+    page.click("#annotate-next")
+    page.wait_for_selector("html[data-editor-ready]")
+    assert top in page.content()
+    page.context.close()

@@ -1,0 +1,117 @@
+"""The model page, a version's page and the annotation queue: what each role sees and may do."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+
+from annotations.models import Note
+from inference.learning_models import NoteScore, RetrainPolicy
+from inference.learning_selectors import annotation_queue
+from inference.models import Job, JobKind, ModelVersion
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def client_for(loop, role: str) -> Client:
+    client = Client()
+    if role == "outsider":
+        user = get_user_model().objects.create_user("outsider", password="pw-out-123")
+    else:
+        user = loop.users[role]
+    client.force_login(user)
+    return client
+
+
+def test_model_page_shows_versions_chart_and_retrain_queue(loop):
+    page = client_for(loop, "annotator").get(reverse("inference:model-page", args=[loop.project.slug]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-version="v1"' in html and "first model of the project" in html
+    assert re.search(r'<g class="pt"[^>]*data-series="ner_macro_f1_strict"[^>]*data-version="v1"', html)
+    state = page.context["state"]
+    assert state.new_gold == 0 and state.policy.retrain_every == 3
+    assert state.train_notes + state.heldout_notes == 24 and state.heldout_notes > 0
+    assert 'id="retrain-button"' not in html  # annotators do not retrain
+
+
+def test_admin_retrains_from_the_page_and_the_new_version_is_listed(loop):
+    admin = client_for(loop, "admin")
+    url = reverse("inference:model-retrain", args=[loop.project.slug])
+    response = admin.post(url, {"start_from": "current", "epochs": "2"})
+    assert response.status_code == 302
+    job = Job.objects.filter(project=loop.project, kind=JobKind.TRAIN).latest("pk")
+    assert job.parameters["epochs"] == 2 and job.parameters["start_from"] == "current"
+    assert job.created_by == loop.users["admin"]
+    v2 = ModelVersion.objects.get(training_job=job)
+    page = admin.get(reverse("inference:model-page", args=[loop.project.slug])).content.decode()
+    assert f'data-version="{v2.name}"' in page
+    detail = admin.get(reverse("inference:model-version", args=[loop.project.slug, v2.pk])).content.decode()
+    trained_on = v2.training_notes.values_list("external_id", flat=True)
+    assert all(external_id in detail for external_id in trained_on) and "v1" in detail
+
+
+def test_retrain_policy_and_rollback_need_the_admin_role(loop):
+    slug = loop.project.slug
+    for role, expected in (("annotator", 403), ("reviewer", 403), ("outsider", 404)):
+        client = client_for(loop, role)
+        assert client.post(reverse("inference:model-retrain", args=[slug]), {"epochs": "1"}).status_code == expected
+        assert client.post(reverse("inference:model-policy", args=[slug]), {"retrain_every": "1"}).status_code == expected
+        url = reverse("inference:model-version-activate", args=[slug, loop.v1.pk])
+        assert client.post(url).status_code == expected
+    assert not Job.objects.filter(project=loop.project, kind=JobKind.TRAIN).exclude(pk=loop.v1.training_job_id).exists()
+    anonymous = Client().get(reverse("inference:model-page", args=[slug]))
+    assert anonymous.status_code == 302 and "/accounts/login/" in anonymous["Location"]
+
+
+def test_policy_form_saves_and_refuses_bad_values(loop):
+    admin = client_for(loop, "admin")
+    url = reverse("inference:model-policy", args=[loop.project.slug])
+    form = {
+        "retrain_every": "5", "gate_metric": "re_f1_strict", "gate_tolerance": "0.01", "heldout_fraction": "0.25",
+        "epochs": "4", "start_from": "base", "query_strategy": "entropy", "diversity": "", "batch_size": "10",
+        "cold_start": "0",
+    }
+    assert admin.post(url, form).status_code == 302
+    policy = RetrainPolicy.objects.get(project=loop.project)
+    assert (policy.retrain_every, policy.gate_metric, policy.query_strategy, policy.diversity) == (
+        5, "re_f1_strict", "entropy", False)
+    # the strategy changed: the queue was re-ranked by entropy, most uncertain first
+    queue = annotation_queue(project=loop.project, limit=100)
+    entropy = [n.al_score.scores["entropy"] for n in queue]
+    assert entropy == sorted(entropy, reverse=True)
+    bad = admin.post(url, {**form, "heldout_fraction": "1.5"})
+    assert bad.status_code == 400
+    assert RetrainPolicy.objects.get(project=loop.project).heldout_fraction == 0.25
+
+
+def test_making_an_older_version_active_pre_annotates_again(loop):
+    from inference.services.retraining import retrain_request
+
+    v2 = ModelVersion.objects.get(training_job=retrain_request(project=loop.project, epochs=2))
+    assert v2.is_active or v2.gate_outcome == "refused"
+    admin = client_for(loop, "admin")
+    response = admin.post(reverse("inference:model-version-activate", args=[loop.project.slug, loop.v1.pk]))
+    assert response.status_code == 302
+    assert ModelVersion.objects.get(project=loop.project, is_active=True) == loop.v1
+    assert Job.objects.filter(kind=JobKind.PRE_ANNOTATE, model_version=loop.v1).count() == 2
+
+
+def test_annotation_queue_lists_notes_in_rank_order_and_next_opens_the_top_one(loop):
+    annotator = client_for(loop, "annotator")
+    page = annotator.get(reverse("inference:annotation-queue", args=[loop.project.slug]))
+    ranks = [int(r) for r in re.findall(r'<tr data-rank="(\d+)"', page.content.decode())]
+    assert ranks == sorted(ranks) and ranks[0] == 1 and len(ranks) == len(loop.truth)
+    top = NoteScore.objects.get(project=loop.project, rank=1).note
+    response = annotator.get(reverse("inference:annotation-next", args=[loop.project.slug]))
+    assert response.status_code == 302 and response["Location"] == reverse("note-detail", args=[loop.project.slug, top.pk])
+    # once opened by someone, the next annotator gets the next note
+    annotator.get(response["Location"])
+    other = client_for(loop, "annotator2").get(reverse("inference:annotation-next", args=[loop.project.slug]))
+    second = NoteScore.objects.get(project=loop.project, rank=2).note
+    assert other["Location"] == reverse("note-detail", args=[loop.project.slug, second.pk])
+    assert Note.objects.get(pk=top.pk).annotation_sets.filter(source_kind="user").exists()
