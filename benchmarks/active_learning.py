@@ -113,14 +113,19 @@ class _RfRe:
             return [Document(id=d.id, text=d.text, entities=d.entities) for d in docs]
         return self.rf.predict(docs)
 
+    def pair_probabilities(self, ner_pred: Sequence[Document]) -> list[list[float]]:
+        """P(relation) of every candidate pair of each document's predicted entities ([] before RE is fit)."""
+        if not self.fitted:
+            return [[] for _ in ner_pred]
+        probe = copy.copy(self.rf)
+        probe.config = replace(self.rf.config, threshold=0.0)  # every candidate with its best P(relation)
+        return [[r.confidence or 0.0 for r in d.relations] for d in probe.predict(ner_pred)]
+
     def ade_probability(self, ner_pred: Sequence[Document]) -> list[float]:
         """Best P(relation) over each document's candidate pairs (0 without a candidate)."""
         if not self.fitted:
             return [0.5] * len(ner_pred)
-        probe = copy.copy(self.rf)
-        probe.config = replace(self.rf.config, threshold=0.0)  # every candidate with its best P(relation)
-        out = probe.predict(ner_pred)
-        return [max((r.confidence or 0.0 for r in d.relations), default=0.0) for d in out]
+        return [max(ps, default=0.0) for ps in self.pair_probabilities(ner_pred)]
 
 
 def _score(ner_pred, re_pred, test) -> dict[str, float]:
@@ -136,12 +141,15 @@ class CrfRfLearner:
 
     name = "crf"
 
-    def __init__(self, seed: int, *, crf_iterations: int = 100, rf_trees: int = 100, embeddings=None):
+    def __init__(
+        self, seed: int, *, crf_iterations: int = 100, rf_trees: int = 100, embeddings=None, units: str = "ner"
+    ):
         from inference.core.baselines import CrfNer, CrfNerConfig
 
         self.ner = CrfNer(CrfNerConfig(max_iterations=crf_iterations))
         self.re = _RfRe(seed, rf_trees)
         self.embeddings = embeddings or {}
+        self.units = units
 
     def fit(self, docs: Sequence[Document]) -> None:
         self.ner.fit(docs)
@@ -155,13 +163,21 @@ class CrfRfLearner:
         tagger = self.ner.crf.tagger_
         labels = list(tagger.labels())
         _, feats = self.ner._xy(docs)
-        ade_p = self.re.ade_probability(self.ner.predict(docs)) if ade else [None] * len(docs)
+        joint = self.units == "joint"
+        pairs = self.re.pair_probabilities(self.ner.predict(docs)) if (ade or joint) else [[]] * len(docs)
+        ade_p = [max(ps, default=0.0) if self.re.fitted else 0.5 for ps in pairs] if ade else [None] * len(docs)
         out = []
-        for d, x, p_ade in zip(docs, feats, ade_p, strict=True):
+        for d, x, p_ade, ps in zip(docs, feats, ade_p, pairs, strict=True):
             tagger.set(x)
             best = tagger.tag()
             logp = math.log(max(tagger.probability(best), 1e-300)) if best else 0.0
             probs = [[tagger.marginal(lab, t) for lab in labels] for t in range(len(x))]
+            if joint:
+                # Each candidate pair is one more unit, a binary [P(related), P(not)]: the relation
+                # decisions the model is unsure of count like uncertain tokens, and the exact CRF
+                # sequence log-probability gets the pairs' best-decision log-probabilities added.
+                probs += [[p] for p in ps]
+                logp += sum(math.log(max(p, 1.0 - p, 1e-300)) for p in ps)
             out.append(
                 ItemScores(
                     item_id=d.id,
@@ -485,6 +501,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--strategies", default=",".join(ALL_STRATEGIES), help=f"subset of {','.join(ALL_STRATEGIES)}"
     )
     ap.add_argument("--fractions", default=",".join(str(f) for f in DEFAULT_FRACTIONS))
+    ap.add_argument(
+        "--units",
+        default="ner",
+        choices=["ner", "joint"],
+        help="what the uncertainty strategies read: the NER's token marginals only, or those and every "
+        "candidate pair's relation probability (crf learner)",
+    )
     ap.add_argument("--crf-iterations", type=int, default=100)
     ap.add_argument("--rf-trees", type=int, default=100)
     ap.add_argument("--encoder", default=None, help="transformer learner: encoder directory")
@@ -551,7 +574,8 @@ def main(argv=None) -> dict:
     if args.learner == "crf":
         learner_desc = (
             f"CRF NER (sklearn-crfsuite, {args.crf_iterations} L-BFGS iterations) + Random Forest RE "
-            f"({args.rf_trees} trees) from inference/core/baselines, retrained from scratch each round"
+            f"({args.rf_trees} trees) from inference/core/baselines, retrained from scratch each round; "
+            f"uncertainty over {'NER tokens and candidate pairs' if args.units == 'joint' else 'NER tokens'}"
         )
     else:
         learner_desc = (
@@ -568,7 +592,11 @@ def main(argv=None) -> dict:
         def make(seed=seed):
             if args.learner == "crf":
                 return CrfRfLearner(
-                    seed, crf_iterations=args.crf_iterations, rf_trees=args.rf_trees, embeddings=embeddings
+                    seed,
+                    crf_iterations=args.crf_iterations,
+                    rf_trees=args.rf_trees,
+                    embeddings=embeddings,
+                    units=args.units,
                 )
             return TransformerLearner(
                 seed, encoder=args.encoder, epochs=args.epochs, rf_trees=args.rf_trees, embeddings=embeddings
@@ -605,6 +633,7 @@ def main(argv=None) -> dict:
     extra = {
         "benchmark": "simulated active learning (gold standard as annotator), learning curves per query strategy",
         "learner": args.learner,
+        "units": args.units,
         "learner_description": learner_desc,
         "split": split,
         "seeds": seeds,

@@ -4,6 +4,7 @@
     python manage.py start_job --project ward-7 --kind pre_annotate --model-version v3 --quantize int8
     python manage.py start_job --project ward-7 --kind import --path corpus.zip --format brat --wait
     python manage.py start_job --project ward-7 --kind export --format jsonl --source gold --wait
+    python manage.py start_job --project ward-7 --kind train --start-from current --epochs 3 --wait
 
 Without a broker (the embedded demo) the job runs in this process; with one, workers run it and
 `--wait` follows its progress until it finishes.
@@ -23,12 +24,11 @@ from inference.services.jobs import job_create, job_progress
 
 
 class Command(BaseCommand):
-    help = "Start a pre_annotate, classify, import or export job on a project."
+    help = "Start a pre_annotate, classify, import, export or train job on a project."
 
     def add_arguments(self, parser):
         parser.add_argument("--project", required=True, help="project slug")
-        kinds = [k for k in JobKind.values if k != JobKind.TRAIN]
-        parser.add_argument("--kind", required=True, choices=kinds)
+        parser.add_argument("--kind", required=True, choices=JobKind.values)
         parser.add_argument("--selection", choices=SELECTIONS, default="all")
         parser.add_argument(
             "--filter",
@@ -47,6 +47,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--source", help="export: gold | submitted | user:NAME | model:VERSION | import:NAME"
         )
+        parser.add_argument("--start-from", choices=["current", "base"], help="train: from the active model or the encoder")
+        parser.add_argument("--epochs", type=int, help="train: epochs (default: the project's retrain policy)")
+        parser.add_argument("--score", action="store_true", help="pre_annotate: also store the ADE probability and flag")
         parser.add_argument("--wait", action="store_true", help="follow progress until the job finishes")
 
     def handle(self, *args, **o):
@@ -64,7 +67,12 @@ class Command(BaseCommand):
             params["selection"] = o["selection"]
             if o["filter"]:
                 params["filter"] = dict(f.split("=", 1) for f in o["filter"])
-            for key in ("chunk_size", "batch_size", "quantize", "queue"):
+            for key in ("chunk_size", "batch_size", "quantize", "queue", "score"):
+                if o[key]:
+                    params[key] = o[key]
+        elif o["kind"] == JobKind.TRAIN:
+            params["reason"] = "requested from the command line"
+            for key in ("start_from", "epochs"):
                 if o[key]:
                     params[key] = o[key]
         else:
