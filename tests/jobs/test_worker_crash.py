@@ -53,9 +53,15 @@ def broker():
 
 
 def _forget_connections(app) -> None:
-    """Drop the app's cached broker connections (made for another broker URL by earlier tests)."""
-    if app._pool is not None:
-        app._pool.force_close_all()
+    """Drop the app's cached broker connections (made for another broker URL by earlier tests).
+
+    kombu keeps connection and producer pools in a global registry keyed by broker URL: closing the app's
+    pool alone would leave that closed pool registered, and the next task sent (Celery takes a producer
+    even for eager tasks) would get "Acquire on closed pool". kombu.pools.reset closes and forgets them all.
+    """
+    import kombu.pools
+
+    kombu.pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
 
