@@ -47,8 +47,12 @@ def command_line() -> str:
     return " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv])
 
 
-def write_result(name: str, metrics: dict[str, float], *, extra: dict | None = None, command: str | None = None) -> Path:
-    """Write benchmarks/results/NAME.json; `metrics` must be a flat mapping of numbers (NaN becomes null)."""
+def write_result(
+    name: str, metrics: dict[str, float], *, extra: dict | None = None, command: str | None = None,
+    out: Path | None = None,
+) -> Path:
+    """Write benchmarks/results/NAME.json (or `out`, e.g. for a subset run); `metrics` must be a flat mapping of
+    numbers (NaN becomes null)."""
     flat = {}
     for key, value in metrics.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -61,8 +65,8 @@ def write_result(name: str, metrics: dict[str, float], *, extra: dict | None = N
         "metrics": flat,
         **(extra or {}),
     }
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"{name}.json"
+    path = Path(out) if out is not None else RESULTS_DIR / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
     return path
 

@@ -12,7 +12,12 @@ Repeated over ``--splits`` split seeds; the table shows mean (sd) over splits.
 The data are synthetic (``inference.core.synthetic_cohort``): the numbers say how the methods rank on a
 documented generative process, not how they do on real nursing notes.
 
-Usage: python benchmarks/td_patients.py [--splits 3] [--phrase-model cnn|tfidf|gold]
+Usage: python benchmarks/td_patients.py [--splits 3] [--phrase-model cnn|tfidf|transformer|gold]
+                                        [--encoder DIR] [--phrase-epochs N] [--out FILE]
+
+``--phrase-model transformer`` fine-tunes the shared encoder (``--encoder``, default the configured one,
+loaded offline) as the phrase classifier. ``--out`` writes the JSON (and the PNG beside it) there instead of
+``benchmarks/results/`` (for subset runs).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._common import RESULTS_DIR, command_line, write_result  # noqa: E402
+from inference.core.encoder import encoder_name, resolve_encoder  # noqa: E402
 from inference.core.patient_risk import (  # noqa: E402
     NaiveBayesIG,
     PatientTextCNN,
@@ -44,6 +50,8 @@ from inference.core.phrase_classifier import (  # noqa: E402
     STUDY_STATES,
     TextCNNPhraseClassifier,
     TfidfPhraseClassifier,
+    TransformerPhraseClassifier,
+    TransformerPhraseConfig,
     classification_metrics,
 )
 from inference.core.synthetic_cohort import CohortConfig, cohort_summary, generate_cohort  # noqa: E402
@@ -81,14 +89,21 @@ def with_states(stays: list[Stay], states: list[list[int]]) -> list[Stay]:
     ]
 
 
-def label_phrases(model_name: str, train: list[Stay], others: list[list[Stay]], seed: int):
-    """Train the phrase-state classifier on train's annotated phrases; relabel the other parts."""
+def label_phrases(
+    model_name: str, train: list[Stay], others: list[list[Stay]], seed: int, transformer: dict | None = None
+):
+    """Train the phrase-state classifier on train's annotated phrases; relabel the other parts.
+
+    `transformer`: options of TransformerPhraseConfig (encoder, epochs, threads) for the transformer."""
     if model_name == "gold":
         return others, {}
     texts = [t for s in train for t in s.texts]
     labels = [x for s in train for x in s.states]
     if model_name == "cnn":
         model = TextCNNPhraseClassifier(STUDY_STATES).fit(texts, labels)
+    elif model_name == "transformer":
+        config = TransformerPhraseConfig(seed=seed, **(transformer or {}))
+        model = TransformerPhraseClassifier(STUDY_STATES, config).fit(texts, labels)
     else:
         model = TfidfPhraseClassifier(STUDY_STATES, seed=seed).fit(texts, labels)
     out = []
@@ -102,11 +117,17 @@ def label_phrases(model_name: str, train: list[Stay], others: list[list[Stay]], 
     return out, model
 
 
-def run_split(stays: list[Stay], true_states: dict[str, list[int]], split_seed: int, phrase_model: str):
+def run_split(
+    stays: list[Stay],
+    true_states: dict[str, list[int]],
+    split_seed: int,
+    phrase_model: str,
+    transformer: dict | None = None,
+):
     train, val, test = split_stays(stays, (8, 1, 1), seed=split_seed)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    (val_p, test_p), pmodel = label_phrases(phrase_model, train, [val, test], split_seed)
+    (val_p, test_p), pmodel = label_phrases(phrase_model, train, [val, test], split_seed, transformer)
     timings["phrase_classifier"] = time.perf_counter() - t0
     phrase_scores = {}
     if pmodel:
@@ -196,10 +217,20 @@ def main(argv: list[str] | None = None) -> int:
         "--n-adr", type=int, default=CohortConfig().n_adr, help="ADR patients (+ as many matched)"
     )
     parser.add_argument("--seed", type=int, default=0, help="cohort seed")
-    parser.add_argument("--phrase-model", choices=("cnn", "tfidf", "gold"), default="cnn")
+    parser.add_argument("--phrase-model", choices=("cnn", "tfidf", "transformer", "gold"), default="cnn")
+    parser.add_argument(
+        "--encoder", default=None, help="transformer: local encoder directory (default: the configured one)"
+    )
+    parser.add_argument("--phrase-epochs", type=int, default=None, help="transformer: fine-tuning epochs")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="results file (default benchmarks/results/td_patients.json)"
+    )
     args = parser.parse_args(argv)
+    transformer = {"encoder": args.encoder, "threads": args.threads}
+    if args.phrase_epochs is not None:
+        transformer["epochs"] = args.phrase_epochs
 
     import torch
 
@@ -219,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     phrase_runs = []
     for split_seed in range(args.splits):
         scores, timings, phrase_scores, td_models, test_p = run_split(
-            stays, true_states, split_seed, args.phrase_model
+            stays, true_states, split_seed, args.phrase_model, transformer
         )
         per_split.append({"split_seed": split_seed, "scores": scores, "seconds": timings})
         phrase_runs.append(phrase_scores)
@@ -270,12 +301,17 @@ def main(argv: list[str] | None = None) -> int:
 
     assert first is not None
     td_model, test_p = first
-    chosen = next(s for s in test_p if s.adr and s.report_time is not None)
+    # an ADR patient with a report (a small cohort's test part may have none: any ADR patient, any patient)
+    chosen = next((s for s in test_p if s.adr and s.report_time is not None), None)
+    chosen = chosen or next((s for s in test_p if s.adr), test_p[0])
     if not args.no_write:
-        plot_risk_curve(td_model, chosen, by_id[chosen.id], FIGURE)
+        figure = args.out.with_suffix(".png") if args.out else FIGURE
+        figure.parent.mkdir(parents=True, exist_ok=True)
+        plot_risk_curve(td_model, chosen, by_id[chosen.id], figure)
         path = write_result(
             NAME,
             metrics,
+            out=args.out,
             command=command_line(),
             extra={
                 "synthetic": True,
@@ -285,16 +321,19 @@ def main(argv: list[str] | None = None) -> int:
                 "train (alpha 0.1, gamma 0.1, lambda 0.3), LR on validation, scored on test; baselines "
                 "trained on train, hyper-parameters on validation; mean (sd) over split seeds",
                 "phrase_model": args.phrase_model,
+                "phrase_encoder": encoder_name(resolve_encoder(args.encoder))
+                if args.phrase_model == "transformer"
+                else None,
                 "cohort_config": asdict(cohort_cfg),
                 "study_accuracy": STUDY_ACCURACY,
                 "state_values_split0_dutch": [round(float(v), 4) for v in td_model.values],
                 "risk_curve_patient": chosen.id,
-                "risk_curve_figure": str(FIGURE.relative_to(ROOT)),
+                "risk_curve_figure": str(figure.relative_to(ROOT) if figure.is_relative_to(ROOT) else figure),
                 "per_split": per_split,
                 "phrase_classifier_per_split": phrase_runs,
             },
         )
-        print(f"wrote {path} and {FIGURE}")
+        print(f"wrote {path} and {figure}")
     return 0
 
 

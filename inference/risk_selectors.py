@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from django.db.models import F, QuerySet
 
 from annotations.models import Patient, Project
+from inference.core.phrase_labels import STATE_COLOURS
 
 from .risk_models import RiskModel, RiskPoint
-
-STATE_COLOURS = ["#9aa4b2", "#4c8bf5", "#e8590c", "#7048e8", "#2f9e44", "#c92a2a", "#d6336c"]
 
 
 def patient_list_by_risk(*, project: Project) -> QuerySet[Patient]:

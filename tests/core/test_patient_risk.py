@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 
+from inference.core.encoder import tiny_encoder
 from inference.core.patient_risk import (
     LSTMConfig,
     NaiveBayesIG,
@@ -31,6 +32,10 @@ from inference.core.phrase_classifier import (
     TextCNNConfig,
     TextCNNPhraseClassifier,
     TfidfPhraseClassifier,
+    TransformerPhraseClassifier,
+    TransformerPhraseConfig,
+    phrase_classifier_create,
+    phrase_classifier_load,
     tokenize,
 )
 from inference.core.synthetic_cohort import CohortConfig, generate_cohort
@@ -208,11 +213,90 @@ def test_text_cnn_phrase_classifier_overfits_reloads_and_batches(tmp_path) -> No
     np.testing.assert_allclose(reloaded.predict_proba(texts), proba, atol=1e-6)
 
 
+@pytest.fixture(scope="module")
+def transformer_phrases(tmp_path_factory) -> TransformerPhraseClassifier:
+    """The transformer phrase classifier fitted on the toy phrases, on a tiny random encoder."""
+    encoder = tiny_encoder(tmp_path_factory.mktemp("tiny"))
+    cfg = TransformerPhraseConfig(
+        encoder=str(encoder),
+        epochs=30,
+        batch_size=7,
+        lr=1e-3,
+        head_lr=1e-2,
+        warmup=0.05,
+        dropout=0.0,
+        threads=1,
+    )
+    texts, labels = zip(*PHRASES, strict=True)
+    return TransformerPhraseClassifier(STUDY_STATES, cfg).fit(texts, labels)
+
+
+def test_transformer_phrase_classifier_lowers_its_loss_and_fits_the_toy_phrases(transformer_phrases) -> None:
+    texts, labels = zip(*PHRASES, strict=True)
+    assert transformer_phrases.losses[-1] < transformer_phrases.losses[0] / 5
+    assert transformer_phrases.predict(texts).tolist() == list(labels)
+    assert transformer_phrases.score(texts, labels) == {"accuracy": 1.0, "macro_f1": 1.0}
+
+
+def test_transformer_phrase_classifier_batched_equals_single_and_predicting_changes_nothing(
+    transformer_phrases,
+) -> None:
+    import torch
+
+    texts = [t for t, _ in PHRASES]
+    before = {k: v.clone() for k, v in transformer_phrases.module.state_dict().items()}
+    batched = transformer_phrases.predict_proba(texts, batch_size=5)
+    single = np.concatenate([transformer_phrases.predict_proba([t], batch_size=1) for t in texts])
+    np.testing.assert_allclose(single, batched, atol=1e-5)
+    np.testing.assert_allclose(batched.sum(axis=1), 1.0, atol=1e-6)
+    after = transformer_phrases.module.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert not transformer_phrases.module.training
+    assert transformer_phrases.predict_proba([]).shape == (0, len(STUDY_STATES))
+
+
+def test_transformer_phrase_classifier_saves_and_reloads_to_identical_predictions(
+    transformer_phrases, tmp_path
+) -> None:
+    texts = [t for t, _ in PHRASES]
+    transformer_phrases.save(tmp_path / "transformer")
+    meta = json.loads((tmp_path / "transformer" / "phrase_classifier.json").read_text())
+    assert meta["states"] == list(STUDY_STATES) and meta["seed"] == 0
+    assert meta["data_fingerprint"].startswith("sha256:") and meta["encoder"]["config"]["hidden_size"] == 32
+    reloaded = phrase_classifier_load("transformer", tmp_path / "transformer")
+    assert isinstance(reloaded, TransformerPhraseClassifier)
+    assert reloaded.states == STUDY_STATES and reloaded.config == transformer_phrases.config
+    np.testing.assert_array_equal(reloaded.predict_proba(texts), transformer_phrases.predict_proba(texts))
+
+
+def test_transformer_phrase_classifier_refuses_bad_input() -> None:
+    model = TransformerPhraseClassifier(("a", "b"))
+    with pytest.raises(RuntimeError):
+        model.predict(["x"])
+    with pytest.raises(ValueError):
+        model.fit(["x", "y"], [0, 2])
+    with pytest.raises(ValueError):
+        model.fit([], [])
+
+
+def test_phrase_classifiers_are_created_by_name() -> None:
+    assert isinstance(phrase_classifier_create("tfidf", seed=3), TfidfPhraseClassifier)
+    cnn = phrase_classifier_create("cnn", ("a", "b"), seed=2, epochs=1)
+    assert cnn.states == ("a", "b") and cnn.config.seed == 2 and cnn.config.epochs == 1
+    transformer = phrase_classifier_create("transformer", seed=4, encoder="/x", epochs=2)
+    assert transformer.seed == 4 and transformer.config.encoder == "/x" and transformer.kind == "transformer"
+    with pytest.raises(ValueError):
+        phrase_classifier_create("svm")
+    with pytest.raises(TypeError):
+        phrase_classifier_create("tfidf", epochs=3)
+
+
 def test_core_modules_import_without_django() -> None:
     code = (
         "import sys; sys.modules['django'] = None\n"
         "import inference.core.td_lambda, inference.core.phrases, inference.core.synthetic_cohort\n"
-        "import inference.core.phrase_classifier, inference.core.patient_risk\n"
+        "import inference.core.phrase_classifier, inference.core.patient_risk, inference.core.risk_bundle\n"
+        "import inference.core.phrase_labels\n"
         "assert 'torch' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=str(_root()))

@@ -1,6 +1,8 @@
 """The embedded demo of live ADR risk: a synthetic nursing-notes project with a trained risk model.
 
-Everything here is synthetic (inference.core.synthetic_cohort) and labelled so in the UI.
+Everything here is synthetic (inference.core.synthetic_cohort) and labelled so in the UI. The project's
+schema holds the phrase-state entity types, so annotators can label phrase states in the editor (and
+`train_risk_model` can learn from them).
 """
 
 import tempfile
@@ -16,6 +18,7 @@ from annotations.models import Note, ProjectMembership, ProjectRole
 from annotations.services.corpus_import import corpus_import, project_get_or_create
 from inference.core.synthetic_cohort import CohortConfig, generate_cohort
 from inference.services.risk import risk_model_active, risk_model_train
+from inference.services.risk_training import project_state_types_add
 
 SHIFT_HOURS = 8
 
@@ -67,4 +70,5 @@ class Command(BaseCommand):
                 registry.write_corpus(cohort_notes(monitored, datetime(2026, 4, 1, 7, 0, tzinfo=UTC)), corpus, "jsonl")
                 report = corpus_import(project=project, path=corpus, fmt="jsonl", source_name="synthetic-notes")
             self.stdout.write(report.summary().splitlines()[0])
+        project_state_types_add(project=project)
         self.stdout.write("risk demo: /projects/demo-nursing/risk/")
