@@ -35,6 +35,8 @@ class AuditAction(models.TextChoices):
     DOWNLOAD = "download", "Download"
     LOGIN_SUCCESS = "login_success", "Login"
     LOGIN_FAILURE = "login_failure", "Failed login"
+    NOTE_CREATE = "note_create", "Note created"
+    MODEL_CHANGE = "model_change", "Retrain policy or active model changed"
 
 
 class AppendOnlyError(RuntimeError):

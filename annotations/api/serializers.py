@@ -80,6 +80,13 @@ class NoteDetailOutput(NoteListOutput):
     metadata = serializers.JSONField()
 
 
+class NoteCreateOutput(NoteListOutput):
+    """The created note, without echoing its text: `text_hash` (sha256 of the UTF-8 text) confirms it."""
+
+    text_hash = serializers.CharField()
+    metadata = serializers.JSONField()
+
+
 class AnnotationSetSummaryOutput(serializers.Serializer):
     id = serializers.IntegerField()
     note = serializers.IntegerField(source="note_id")
@@ -320,6 +327,23 @@ class EditOutput(serializers.Serializer):
     annotation_set = serializers.IntegerField()
     version = serializers.IntegerField(help_text="The new version; send it with the next edit.")
     id = serializers.CharField(allow_null=True, help_text="The local id created or changed, if any.")
+
+
+class NoteCreateInput(serializers.Serializer):
+    external_id = serializers.CharField(max_length=300, help_text="The note's id, unique in the project.")
+    text = serializers.CharField(
+        max_length=1_000_000, trim_whitespace=False, help_text="Stored exactly as sent; immutable afterwards."
+    )
+    patient = serializers.CharField(
+        max_length=200, required=False, allow_null=True, default=None,
+        help_text="The patient's id in the project (created when new); a monitored patient's risk is updated.",
+    )
+    timestamp = serializers.DateTimeField(required=False, allow_null=True, default=None,
+                                          help_text="When the note was written (ISO 8601).")
+    unit = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    note_type = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    author_role = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    metadata = serializers.DictField(required=False, default=dict, help_text="Any JSON object.")
 
 
 class NoteListFilterInput(serializers.Serializer):

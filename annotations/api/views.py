@@ -39,6 +39,7 @@ from annotations.models import Attribute as AttributeRow
 from annotations.permissions import Capability
 from annotations.services import editing, review
 from annotations.services.corpus_export import corpus_export
+from annotations.services.notes import note_create
 
 from . import edits, selectors
 from . import serializers as s
@@ -221,6 +222,7 @@ class ModelVersionListView(ProjectAPIView):
 
 
 class NoteListView(ProjectAPIView):
+    capabilities = {"POST": Capability.MANAGE}
     pagination_class = Pagination
 
     @extend_schema(parameters=[s.NoteListFilterInput], responses={200: s.NoteListOutput(many=True), **ERRORS})
@@ -230,6 +232,27 @@ class NoteListView(ProjectAPIView):
         filters.is_valid(raise_exception=True)
         page = self.paginate_queryset(selectors.note_list(project=self.project, **filters.validated_data))
         return self.get_paginated_response(s.NoteListOutput(page, many=True).data)
+
+    @extend_schema(
+        request=s.NoteCreateInput,
+        responses={201: s.NoteCreateOutput, **ERRORS,
+                   409: OpenApiResponse(s.ErrorOutput, description="The project has a note with this id.")},
+    )
+    def post(self, request, slug):
+        """Create one note (the way an import would); a monitored patient's risk is updated once it is stored.
+        Audited (note_create; ids only, never the text)."""
+        v = validated(s.NoteCreateInput, request.data)
+        with transaction.atomic():
+            note = note_create(
+                project=self.project, external_id=v["external_id"], text=v["text"],
+                patient_external_id=v["patient"], timestamp=v["timestamp"], unit=v["unit"],
+                note_type=v["note_type"], author_role=v["author_role"], metadata=v["metadata"],
+            )
+            audit_record(action=AuditAction.NOTE_CREATE, request=request, project=self.project, note=note,
+                         object_type="note", object_id=note.pk,
+                         details={"external_id": note.external_id,
+                                  "patient": v["patient"], "text_hash": note.text_hash, "length": len(note.text)})
+        return Response(s.NoteCreateOutput(note).data, status=201)
 
 
 class NoteDetailView(ProjectAPIView):

@@ -78,6 +78,8 @@ CASES = [
     Case("api-project-schema", "get", lambda w: {"slug": "alpha"}, READ),
     Case("api-model-version-list", "get", lambda w: {"slug": "alpha"}, READ),
     Case("api-note-list", "get", lambda w: {"slug": "alpha"}, READ),
+    Case("api-note-list", "post", lambda w: {"slug": "alpha"}, MANAGE_CREATE,
+         body=lambda w: {"external_id": "a3", "text": "Heparin held d/t bruising.", "patient": "p1"}),
     Case("api-note-detail", "get", lambda w: {"slug": "alpha", "note_id": w.note_a1.pk}, READ),
     Case("api-note-annotation-sets", "get", lambda w: {"slug": "alpha", "note_id": w.note_a1.pk}, READ),
     Case("api-note-annotation-sets", "post", lambda w: {"slug": "alpha", "note_id": w.note_a1.pk},
