@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from annotations.audit import AuditAction, audit_record
 from annotations.errors import ApplicationError
 from annotations.permissions import Capability, project_get_for_user, user_can
 
@@ -73,6 +74,9 @@ def model_retrain(request: HttpRequest, slug: str) -> HttpResponse:
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
+            audit_record(action=AuditAction.JOB_START, request=request, project=project, object_type="job",
+                         object_id=job.pk, details={"kind": job.kind, "start_from": job.parameters["start_from"],
+                                                    "epochs": job.parameters["epochs"]})
             messages.success(request, f"Retrain queued (job {job.pk}).")
     else:
         messages.error(request, "Choose where to start and 1 to 100 epochs.")
@@ -85,11 +89,14 @@ def model_policy(request: HttpRequest, slug: str) -> HttpResponse:
     project, role = project_get_for_user(user=request.user, slug=slug, capability=Capability.MANAGE)
     form = PolicyForm(request.POST, instance=sel.retrain_policy_of(project=project))
     if form.is_valid():
+        values = {k: form.cleaned_data[k] for k in PolicyForm.Meta.fields}
         try:
-            retrain_policy_update(project=project, **{k: form.cleaned_data[k] for k in PolicyForm.Meta.fields})
+            retrain_policy_update(project=project, **values)
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
+            audit_record(action=AuditAction.MODEL_CHANGE, request=request, project=project,
+                         object_type="retrain_policy", object_id=project.pk, details={"policy": values})
             messages.success(request, "Policy saved.")
         return redirect("inference:model-page", slug=project.slug)
     context = {**_page_context(request, project, role), "policy_form": form}
@@ -125,6 +132,8 @@ def model_version_activate_view(request: HttpRequest, slug: str, version_id: int
     project, _ = project_get_for_user(user=request.user, slug=slug, capability=Capability.MANAGE)
     version = _version(project, version_id)
     model_version_activate(version=version)
+    audit_record(action=AuditAction.MODEL_CHANGE, request=request, project=project, object_type="model_version",
+                 object_id=version.pk, details={"activated": version.name})
     messages.success(request, f"{version.name} is now the active model; the unlabelled notes are pre-annotated again.")
     return redirect("inference:model-page", slug=project.slug)
 

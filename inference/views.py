@@ -11,6 +11,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from annotations.audit import AuditAction, audit_record
 from annotations.errors import ApplicationError
 from annotations.permissions import Capability, project_get_for_user, user_can
 
@@ -77,6 +78,8 @@ def job_list(request: HttpRequest, slug: str) -> HttpResponse:
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
+            audit_record(action=AuditAction.JOB_START, request=request, project=project, object_type="job",
+                         object_id=job.pk, details={"kind": job.kind, "model_version": job.model_version_id})
             return redirect("inference:job-detail", slug=project.slug, job_id=job.pk)
     context = {
         "project": project,
@@ -119,6 +122,9 @@ def job_cancel_view(request: HttpRequest, slug: str, job_id: int) -> HttpRespons
         job = job_cancel(job=job, user=request.user)
     except ApplicationError:
         job.refresh_from_db()  # finished meanwhile: show how it ended
+    else:
+        audit_record(action=AuditAction.JOB_CANCEL, request=request, project=project, object_type="job",
+                     object_id=job.pk, details={"kind": job.kind})
     if request.htmx:
         return render(request, "inference/job_detail.html#progress", _detail_context(request, project, job))
     return redirect("inference:job-detail", slug=project.slug, job_id=job.pk)
@@ -138,4 +144,6 @@ def job_download(request: HttpRequest, slug: str, job_id: int) -> FileResponse:
     exports = (Path(settings.MEDIA_ROOT) / "exports").resolve()
     if exports not in path.parents or not path.is_file():
         raise Http404("The export file is gone.")
+    audit_record(action=AuditAction.DOWNLOAD, request=request, project=project, object_type="job",
+                 object_id=job.pk, details={"file": path.name, "bytes": path.stat().st_size})
     return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)

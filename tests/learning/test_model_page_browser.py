@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from tests.conftest import browser_login
 from inference.models import ModelVersion
+from tests.conftest import browser_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

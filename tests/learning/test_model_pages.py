@@ -115,3 +115,21 @@ def test_annotation_queue_lists_notes_in_rank_order_and_next_opens_the_top_one(l
     second = NoteScore.objects.get(project=loop.project, rank=2).note
     assert other["Location"] == reverse("note-detail", args=[loop.project.slug, second.pk])
     assert Note.objects.get(pk=top.pk).annotation_sets.filter(source_kind="user").exists()
+
+
+def test_retrain_policy_rollback_and_job_pages_leave_an_audit_trail(loop, tmp_path):
+    from annotations.audit import AuditAction, AuditEvent
+
+    admin = client_for(loop, "admin")
+    slug = loop.project.slug
+    admin.post(reverse("inference:model-retrain", args=[slug]), {"start_from": "base", "epochs": "1"})
+    admin.post(reverse("inference:model-version-activate", args=[slug, loop.v1.pk]))
+    started = admin.post(reverse("inference:job-list", args=[slug]), {"kind": "export", "format": "jsonl", "source": "gold"})
+    assert started.status_code == 302
+    export = Job.objects.filter(project=loop.project, kind=JobKind.EXPORT).latest("pk")
+    assert admin.get(reverse("inference:job-download", args=[slug, export.pk])).status_code == 200
+    events = AuditEvent.objects.filter(project=loop.project, actor=loop.users["admin"])
+    starts = events.filter(action=AuditAction.JOB_START)
+    assert sorted(e.details["kind"] for e in starts) == ["export", "train"]
+    assert events.filter(action=AuditAction.MODEL_CHANGE, details__activated="v1").exists()
+    assert events.filter(action=AuditAction.DOWNLOAD, object_id=str(export.pk)).exists()
