@@ -188,14 +188,19 @@ def model_version_notes(*, version: ModelVersion, which: str, limit: int = 1000)
     return notes.order_by("external_id").only("pk", "external_id", "review_status")[:limit]
 
 
-def annotation_queue(*, project: Project, after_rank: int = 0, limit: int = 50) -> list[Note]:
-    """Unlabelled notes in active-learning order (rank 1 = the note to annotate next), after a rank."""
-    return list(
+def annotation_queue_queryset(*, project: Project, after_rank: int = 0) -> QuerySet[Note]:
+    """Unlabelled ranked notes in active-learning order (rank 1 = the note to annotate next), without text."""
+    return (
         notes_unlabelled(Note.objects.filter(project=project, al_score__rank__gt=after_rank))
         .select_related("al_score", "patient")
         .defer("text", "metadata", "text_hash")
-        .order_by(F("al_score__rank").asc(), "pk")[:limit]
+        .order_by(F("al_score__rank").asc(), "pk")
     )
+
+
+def annotation_queue(*, project: Project, after_rank: int = 0, limit: int = 50) -> list[Note]:
+    """One page of `annotation_queue_queryset` after a rank."""
+    return list(annotation_queue_queryset(project=project, after_rank=after_rank)[:limit])
 
 
 def annotation_queue_next(*, project: Project, exclude_note_ids: Iterable[int] = ()) -> Note | None:

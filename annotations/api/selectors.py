@@ -67,7 +67,7 @@ def note_get(*, project: Project, note_id: int) -> Note:
 def annotation_set_list(*, note: Note) -> QuerySet[AnnotationSet]:
     return (
         AnnotationSet.objects.filter(note=note)
-        .select_related("user", "model_version")
+        .select_related("user", "model_version", "prelabel_model_version")
         .annotate(entity_count=Count("entities"))
         .order_by("pk")
     )
@@ -75,7 +75,7 @@ def annotation_set_list(*, note: Note) -> QuerySet[AnnotationSet]:
 
 def annotation_set_get(*, project: Project, annotation_set_id: int) -> AnnotationSet:
     return get_object_or_404(
-        AnnotationSet.objects.select_related("note", "user", "model_version"),
+        AnnotationSet.objects.select_related("note", "user", "model_version", "prelabel_model_version"),
         note__project=project,
         pk=annotation_set_id,
     )

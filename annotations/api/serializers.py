@@ -100,6 +100,10 @@ class AnnotationSetSummaryOutput(serializers.Serializer):
     updated_at = serializers.DateTimeField()
     submitted_at = serializers.DateTimeField(allow_null=True)
     entity_count = serializers.IntegerField(required=False)
+    prelabel_model_version = serializers.CharField(
+        source="prelabel_model_version.name", allow_null=True, default=None,
+        help_text="The model version whose pre-labels this set started from.")
+    seconds_spent = serializers.IntegerField(help_text="Editing time on this set (idle gaps capped at 2 minutes).")
 
 
 class FragmentField(serializers.ListField):
@@ -180,12 +184,27 @@ class AnnotationsBody(serializers.Serializer):
     label = serializers.ChoiceField(choices=NoteLabelValue.choices, allow_null=True, required=False, default=None)
 
 
+class ProvenanceOutput(serializers.Serializer):
+    id = serializers.CharField(help_text="The entity's or relation's local id (rejected pre-labels included).")
+    origin = serializers.CharField(help_text="human | model | import")
+    confidence = serializers.FloatField(allow_null=True, help_text="The model's confidence, for model pre-labels.")
+    decision = serializers.CharField(help_text="accepted | rejected | modified | added | empty (undecided)")
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
 class AnnotationSetDetailOutput(AnnotationSetSummaryOutput):
     annotations = serializers.SerializerMethodField()
+    provenance = serializers.SerializerMethodField()
 
     @extend_schema_field(AnnotationsBody)
     def get_annotations(self, obj) -> dict:
         return document_to_data(self.context["document"])
+
+    @extend_schema_field(ProvenanceOutput(many=True))
+    def get_provenance(self, obj) -> list:
+        rows = [*obj.entities.order_by("pk").values("local_id", "origin", "confidence", "decision", "decided_at"),
+                *obj.relations.order_by("pk").values("local_id", "origin", "confidence", "decision", "decided_at")]
+        return ProvenanceOutput([{**r, "id": r.pop("local_id")} for r in rows], many=True).data
 
 
 class AnnotationSetReplaceInput(AnnotationsBody):
@@ -285,7 +304,11 @@ class SignOffOutput(serializers.Serializer):
 
 
 class JobParametersInput(serializers.Serializer):
-    selection = serializers.ChoiceField(choices=["all", "unreviewed", "unscored", "filter"], required=False)
+    selection = serializers.ChoiceField(choices=["all", "unreviewed", "unlabelled", "unscored", "filter"], required=False)
+    score = serializers.BooleanField(required=False, help_text="pre_annotate: also store the ADE probability and flag.")
+    start_from = serializers.ChoiceField(choices=["current", "base"], required=False,
+                                         help_text="train: fine-tune the active model, or start from the encoder.")
+    epochs = serializers.IntegerField(min_value=1, max_value=100, required=False, help_text="train: epochs.")
     filter = serializers.DictField(child=serializers.CharField(max_length=200), required=False)
     chunk_size = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
     batch_size = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
@@ -298,8 +321,10 @@ class JobParametersInput(serializers.Serializer):
 
 
 class JobCreateInput(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["pre_annotate", "classify", "export"],
-                                   help_text="Imports read server paths and are started from the command line.")
+    kind = serializers.ChoiceField(
+        choices=["pre_annotate", "classify", "export", "train"],
+        help_text="Imports read server paths and are started from the command line. A train job's new version "
+        "is promoted only if the gate finds it not worse on the held-out gold.")
     model_version = serializers.IntegerField(min_value=1, max_value=2**62, required=False, allow_null=True)
     parameters = JobParametersInput(default=dict)
 
@@ -362,9 +387,46 @@ class ModelVersionOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     encoder = serializers.CharField()
-    metrics = serializers.JSONField()
+    metrics = serializers.JSONField(help_text="Held-out metrics (versions made by a retrain).")
     is_active = serializers.BooleanField()
     created_at = serializers.DateTimeField()
+    parent = serializers.CharField(source="parent.name", allow_null=True, default=None)
+    training_job = serializers.IntegerField(source="training_job_id", allow_null=True)
+    gate_outcome = serializers.CharField(help_text="promoted | refused | empty (registered by hand)")
+    gate = serializers.JSONField(help_text="metric, candidate, incumbent (same held-out notes), reason.")
+    training_notes = serializers.IntegerField(source="n_training", required=False)
+    heldout_notes = serializers.IntegerField(source="n_heldout", required=False)
+
+
+class RetrainPolicyInput(serializers.Serializer):
+    retrain_every = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
+    gate_metric = serializers.ChoiceField(
+        choices=["ner_macro_f1_strict", "re_f1_strict", "note_f1", "note_evidence_f1"], required=False)
+    gate_tolerance = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
+    heldout_fraction = serializers.FloatField(min_value=0.01, max_value=0.9, required=False)
+    epochs = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    start_from = serializers.ChoiceField(choices=["current", "base"], required=False)
+    query_strategy = serializers.ChoiceField(
+        choices=["random", "least_confidence", "margin", "entropy", "mnlp", "ade"], required=False)
+    diversity = serializers.BooleanField(required=False)
+    batch_size = serializers.IntegerField(min_value=1, max_value=500, required=False)
+    cold_start = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
+
+
+class RetrainPolicyOutput(RetrainPolicyInput):
+    new_gold = serializers.IntegerField(help_text="Gold notes for training that arrived since the last retrain.")
+    train_notes = serializers.IntegerField()
+    heldout_notes = serializers.IntegerField()
+    awaiting_adjudication = serializers.IntegerField(help_text="Notes two people submitted, not yet signed off.")
+    training_job = serializers.IntegerField(allow_null=True, help_text="The queued or running retrain, if any.")
+
+
+class AnnotationQueueOutput(serializers.Serializer):
+    rank = serializers.IntegerField(source="al_score.rank")
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    scores = serializers.JSONField(source="al_score.scores", help_text="Every query strategy's score (higher: less sure).")
+    ade_probability = serializers.FloatField(allow_null=True)
 
 
 class ExportCreateInput(serializers.Serializer):

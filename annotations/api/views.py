@@ -212,10 +212,81 @@ class SchemaView(ProjectAPIView):
 class ModelVersionListView(ProjectAPIView):
     @extend_schema(responses={200: s.ModelVersionOutput(many=True), **ERRORS})
     def get(self, request, slug):
-        from inference.models import ModelVersion
+        """The project's model versions, newest first, with their held-out metrics, lineage and gate decision."""
+        from inference.learning_selectors import model_version_history
 
-        versions = ModelVersion.objects.filter(project=self.project).order_by("-created_at", "-pk")
+        versions = model_version_history(project=self.project).order_by("-created_at", "-pk")
         return Response(s.ModelVersionOutput(versions, many=True).data)
+
+
+class ModelVersionActivateView(ProjectAPIView):
+    capabilities = {"POST": Capability.MANAGE}
+
+    @extend_schema(request=None, responses={200: s.ModelVersionOutput, **ERRORS})
+    def post(self, request, slug, version_id):
+        """Make a version the active one (a rollback); the unlabelled notes are pre-annotated again. Audited."""
+        from inference.learning_selectors import model_version_get
+        from inference.models import ModelVersion
+        from inference.services.retraining import model_version_activate
+
+        try:
+            version = model_version_get(project=self.project, version_id=version_id)
+        except ModelVersion.DoesNotExist:
+            raise ApplicationError("not_found", "No such model version in this project.", status=404) from None
+        with transaction.atomic():
+            version = model_version_activate(version=version)
+            audit_record(action=AuditAction.MODEL_CHANGE, request=request, project=self.project,
+                         object_type="model_version", object_id=version.pk, details={"activated": version.name})
+        return Response(s.ModelVersionOutput(version).data)
+
+
+def _policy_data(project) -> dict:
+    from inference.learning_selectors import retrain_queue_state
+
+    state = retrain_queue_state(project=project)
+    p = state.policy
+    return {
+        **{f: getattr(p, f) for f in s.RetrainPolicyInput().fields},
+        "new_gold": state.new_gold,
+        "train_notes": state.train_notes,
+        "heldout_notes": state.heldout_notes,
+        "awaiting_adjudication": state.awaiting_adjudication,
+        "training_job": state.running.pk if state.running else None,
+    }
+
+
+class RetrainPolicyView(ProjectAPIView):
+    capabilities = {"PUT": Capability.MANAGE}
+
+    @extend_schema(responses={200: s.RetrainPolicyOutput, **ERRORS})
+    def get(self, request, slug):
+        """When the project retrains, how versions are judged, how the annotation queue is ordered, and the
+        retrain queue's state."""
+        return Response(s.RetrainPolicyOutput(_policy_data(self.project)).data)
+
+    @extend_schema(request=s.RetrainPolicyInput, responses={200: s.RetrainPolicyOutput, **ERRORS})
+    def put(self, request, slug):
+        """Change some of the policy's settings (the others stay). Audited."""
+        from inference.services.retraining import retrain_policy_update
+
+        values = validated(s.RetrainPolicyInput, request.data)
+        with transaction.atomic():
+            retrain_policy_update(project=self.project, **values)
+            audit_record(action=AuditAction.MODEL_CHANGE, request=request, project=self.project,
+                         object_type="retrain_policy", object_id=self.project.pk, details={"policy": values})
+        return Response(s.RetrainPolicyOutput(_policy_data(self.project)).data)
+
+
+class AnnotationQueueView(ProjectAPIView):
+    pagination_class = Pagination
+
+    @extend_schema(responses={200: s.AnnotationQueueOutput(many=True), **ERRORS})
+    def get(self, request, slug):
+        """Unlabelled notes in the order the project's query strategy proposes them (rank 1 first), without text."""
+        from inference.learning_selectors import annotation_queue_queryset
+
+        page = self.paginate_queryset(annotation_queue_queryset(project=self.project))
+        return self.get_paginated_response(s.AnnotationQueueOutput(page, many=True).data)
 
 
 # --- notes ------------------------------------------------------------------------------------------
