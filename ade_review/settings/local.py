@@ -12,3 +12,7 @@ if not SECRET_KEY:
         _key_file.write_text(secrets.token_urlsafe(50))
         _key_file.chmod(0o600)
     SECRET_KEY = _key_file.read_text().strip()
+
+# Without a broker, a training job would run inside the admin's request for minutes: the demo runs it in a
+# background thread instead (progress on the model page). Servers with workers never use this.
+ADE_REVIEW_TRAIN_IN_THREAD = True

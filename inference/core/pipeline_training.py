@@ -37,6 +37,7 @@ class PipelineTrainConfig:
     ner_epochs: int | None = None
     re_epochs: int | None = None
     note_epochs: int = 0  # 0: no direct note classifier (unless start_from has one, which is kept)
+    min_steps: int = 0  # per component: more epochs when the data give fewer optimizer steps than this
     batch_size: int = 16
     lr: float = 1e-4
     head_lr: float = 1e-3
@@ -132,6 +133,7 @@ def train_pipeline(
     def tconf(epochs: int) -> TrainConfig:
         return TrainConfig(
             epochs=epochs,
+            min_steps=config.min_steps,
             batch_size=config.batch_size,
             lr=config.lr,
             head_lr=config.head_lr,

@@ -10,6 +10,7 @@ head), clips gradients, seeds everything, and reports seconds per epoch.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import random
@@ -22,6 +23,7 @@ from typing import Any
 @dataclass
 class TrainConfig:
     epochs: int = 3
+    min_steps: int = 0  # raise the epochs until at least this many optimizer steps (small data sets)
     batch_size: int = 16
     lr: float = 5e-5
     head_lr: float = 1e-3
@@ -159,6 +161,10 @@ def train_component(
         raise ValueError("no training examples in these documents")
     lengths = [ex["length"] for ex in examples]
     steps_per_epoch = math.ceil(len(examples) / config.batch_size)
+    if config.min_steps and steps_per_epoch * config.epochs < config.min_steps:
+        # Twenty gold notes at batch 16 make two steps an epoch: a few epochs would leave the model where
+        # it started. Below min_steps, train more epochs (the schedule stretches with them).
+        config = dataclasses.replace(config, epochs=math.ceil(config.min_steps / steps_per_epoch))
     module = component.module
     module.to(config.device or best_device())
     opt, sched = make_optimizer(module, config, steps_per_epoch * config.epochs)

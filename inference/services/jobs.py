@@ -15,6 +15,7 @@ committing.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -140,9 +141,26 @@ def _enqueue_start(job_id: int, kind: str) -> None:
     if kind in MODEL_KINDS:
         tasks.job_plan_task.delay(job_id)
     elif kind == JobKind.TRAIN:
-        tasks.train_task.delay(job_id)
+        if settings.ADE_REVIEW_TRAIN_IN_THREAD and tasks.train_task.app.conf.task_always_eager:
+            # Not a daemon: a command that started the job (start_job) waits for it before exiting.
+            threading.Thread(target=_train_in_thread, args=(job_id,), name=f"train-job-{job_id}").start()
+        else:
+            tasks.train_task.delay(job_id)
     else:
         tasks.job_single_task.delay(job_id)
+
+
+def _train_in_thread(job_id: int) -> None:
+    """The embedded demo's stand-in for a worker: run the training task, then release this thread's
+    database connection."""
+    from django.db import connection
+
+    from inference import tasks
+
+    try:
+        tasks.train_task.apply(args=(job_id,))
+    finally:
+        connection.close()
 
 
 def _enqueue_chunks(job: Job, indexes: Sequence[int]) -> None:

@@ -57,6 +57,8 @@ def test_seed_demo_is_idempotent_and_gives_every_role_a_membership():
     run("seed_demo")
     project = Project.objects.get(slug="demo")
     assert Note.objects.filter(project=project).count() == 40
+    # 28 gold notes to train a first model on, 12 bare ones for it to pre-annotate
+    assert Note.objects.filter(project=project, annotation_sets__status="gold").distinct().count() == 28
     assert all(n.metadata.get("synthetic") for n in Note.objects.filter(project=project))
     assert set(ProjectMembership.objects.filter(project=project).values_list("role", flat=True)) == {
         "admin", "reviewer", "annotator"}

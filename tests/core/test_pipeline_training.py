@@ -192,3 +192,9 @@ def test_vectorised_scores_equal_the_per_unit_definitions():
     as_list = ItemScores("a", token_probs=[list(p) for p in probs], ade_probability=0.3, length=12)
     for strategy in SEQUENCE_STRATEGIES:
         assert uncertainty(strategy, as_array) == pytest.approx(uncertainty(strategy, as_list), rel=1e-9)
+
+
+def test_min_steps_trains_a_small_set_for_more_epochs(encoder):
+    result = train_pipeline(DOCS[:4], PipelineTrainConfig(encoder=encoder, **{**FAST, "epochs": 1, "min_steps": 6}))
+    report = result.component_meta["ner"]["train_report"]
+    assert report["steps"] == 6 and report["epochs"] == 6  # 4 documents at batch 4: one step an epoch

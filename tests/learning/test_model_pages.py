@@ -133,3 +133,23 @@ def test_retrain_policy_rollback_and_job_pages_leave_an_audit_trail(loop, tmp_pa
     assert sorted(e.details["kind"] for e in starts) == ["export", "train"]
     assert events.filter(action=AuditAction.MODEL_CHANGE, details__activated="v1").exists()
     assert events.filter(action=AuditAction.DOWNLOAD, object_id=str(export.pk)).exists()
+
+
+def test_without_workers_the_demo_trains_in_a_thread_and_the_page_follows_it(loop, settings):
+    import time
+
+    settings.ADE_REVIEW_TRAIN_IN_THREAD = True
+    admin = client_for(loop, "admin")
+    slug = loop.project.slug
+    started = time.monotonic()
+    response = admin.post(reverse("inference:model-retrain", args=[slug]), {"start_from": "current", "epochs": "20"})
+    assert response.status_code == 302
+    job = Job.objects.filter(project=loop.project, kind=JobKind.TRAIN).latest("pk")
+    assert not Job.objects.get(pk=job.pk).is_finished  # the request came back before training ended (20 epochs)
+    page = admin.get(reverse("inference:model-page", args=[slug])).content.decode()
+    assert 'id="training-running"' in page and 'hx-trigger="every 2s"' in page
+    while not Job.objects.get(pk=job.pk).is_finished and time.monotonic() - started < 120:
+        time.sleep(0.2)
+    job.refresh_from_db()
+    assert job.state == "succeeded", job.message
+    assert ModelVersion.objects.filter(training_job=job).exists()

@@ -1,4 +1,5 @@
-"""Create the embedded demo: users with project roles and a small synthetic corpus, imported as usual."""
+"""Create the embedded demo: users with project roles and a small synthetic corpus: 28 notes imported as
+gold (what a first model learns from) and 12 bare notes (what it pre-annotates and annotators label)."""
 
 import os
 import tempfile
@@ -8,10 +9,13 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from annotations.demo_corpus import ANNOTATION_CONF, VISUAL_CONF, demo_documents
+from annotations.errors import ApplicationError
 from annotations.formats import registry
 from annotations.models import AnnotationSetStatus, ProjectMembership, ProjectRole
 from annotations.services.corpus_import import corpus_import, project_get_or_create
+from annotations.services.notes import note_create
 
+GOLD_NOTES = 28
 DEMO_USERS = [("admin", ProjectRole.ADMIN), ("reviewer", ProjectRole.REVIEWER), ("annotator", ProjectRole.ANNOTATOR)]
 
 
@@ -29,10 +33,12 @@ class Command(BaseCommand):
                 user.is_staff = role == ProjectRole.ADMIN
                 user.save()
             ProjectMembership.objects.get_or_create(project=project, user=user, defaults={"role": role})
+        documents = demo_documents()
+        gold, unlabelled = documents[:GOLD_NOTES], documents[GOLD_NOTES:]
         with tempfile.TemporaryDirectory() as tmp:
             # JSONL keeps what brat cannot: note labels, patients and timestamps.
             corpus = Path(tmp) / "demo.jsonl"
-            registry.write_corpus(demo_documents(), corpus, "jsonl")
+            registry.write_corpus(gold, corpus, "jsonl")
             (Path(tmp) / "annotation.conf").write_text(ANNOTATION_CONF, encoding="utf-8")
             (Path(tmp) / "visual.conf").write_text(VISUAL_CONF, encoding="utf-8")
             report = corpus_import(
@@ -44,4 +50,23 @@ class Command(BaseCommand):
                 status=AnnotationSetStatus.GOLD,
             )
         self.stdout.write(report.summary().splitlines()[0])
+        # The rest arrive as bare notes, as from a ward: what the model pre-annotates and the annotators
+        # work through (the "To annotate" queue) once a first model is trained on the gold.
+        added = 0
+        for doc in unlabelled:
+            meta = dict(doc.metadata)
+            try:
+                note_create(
+                    project=project,
+                    external_id=doc.id,
+                    text=doc.text,
+                    patient_external_id=meta.pop("patient", None),
+                    timestamp=meta.pop("timestamp", None),
+                    metadata=meta,
+                )
+                added += 1
+            except ApplicationError as exc:
+                if exc.code != "note_exists":
+                    raise
+        self.stdout.write(f"{added} unlabelled notes added ({len(unlabelled) - added} already present)")
         self.stdout.write(f"demo users: {', '.join(u for u, _ in DEMO_USERS)} (password: {password})")
