@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from django.db import transaction
 
-from annotations.audit import AuditAction, annotation_set_structure, annotation_structure, audit_record
+from annotations.audit import AuditAction, annotation_structure, audit_record, edit_changes_structure
 from annotations.errors import ApplicationError, ConflictError
 from annotations.formats.document import Document, Entity, Span
 from annotations.formats.text import span_text
@@ -77,12 +77,14 @@ def annotation_set_update(
 
 def audited_edit(*, annotation_set: AnnotationSet, request, operation: str, edit: Callable[[AnnotationSet], object]):
     """Run one fine-grained editing service (`annotations.services.editing`) under the set's row lock and
-    append an audit record with the structure before and after, in the same transaction."""
+    append an audit record with the annotations it touched before and after, in the same transaction."""
     with transaction.atomic():
         locked = AnnotationSet.objects.select_for_update().select_related("note__project").get(pk=annotation_set.pk)
-        before = annotation_set_structure(locked.pk)
+        # The editing services say which rows an edit touched (result.changes): the record holds those rows
+        # before and after, not two copies of the whole set (a few queries, whatever the set's size).
         result = edit(locked)
-        after = annotation_set_structure(locked.pk)
+        delta = edit_changes_structure(locked.pk, result.changes or {})
+        before, after = delta["before"], delta["after"]
         audit_record(
             action=AuditAction.ANNOTATION_CHANGE,
             request=request,

@@ -80,6 +80,9 @@ class EditResult:
     regions: list[tuple[int, int]] = field(default_factory=list)  # text regions whose rendering changed
     relations_changed: bool = False
     label_changed: bool = False
+    # What the edit touched, for the audit trail: {"before": {kind: [row dicts as they were]}, "created":
+    # {kind: [pks]}} (kinds: entity, relation, attribute, normalization, label). None: not recorded (undo).
+    changes: dict | None = None
 
 
 class _Recorder:
@@ -164,7 +167,8 @@ def _finish(locked: AnnotationSet, user, action: str, recorder: _Recorder, **res
     if version % 10 == 0:
         keep = list(AnnotationEdit.objects.filter(annotation_set=locked).order_by("-id").values_list("id", flat=True)[:UNDO_KEEP])
         AnnotationEdit.objects.filter(annotation_set=locked).exclude(id__in=keep).delete()
-    return EditResult(annotation_set=locked, version=version, action=action, **result)
+    changes = {"before": {k: list(v.values()) for k, v in recorder.before.items()}, "created": dict(recorder.created)}
+    return EditResult(annotation_set=locked, version=version, action=action, changes=changes, **result)
 
 
 def _next_id(locked: AnnotationSet, model, prefix: str) -> str:
@@ -658,6 +662,16 @@ def edit_undo(*, annotation_set: AnnotationSet, expected_version: int, user) -> 
         regions += [tuple(f) for fragments in created_entities.values_list("fragments", flat=True) for f in fragments]
         current_entities = Entity.objects.filter(pk__in=[r["id"] for r in before.get("entity", [])])
         regions += [tuple(f) for fragments in current_entities.values_list("fragments", flat=True) for f in fragments]
+        touched = {
+            key: list(model.objects.filter(
+                pk__in=[*created.get(key, []), *(r["id"] for r in before.get(key, []))], annotation_set=locked
+            ).values())
+            for key, model in _MODELS.items()
+        }
+        changes = {
+            "before": {key: rows for key, rows in touched.items() if rows},
+            "created": {key: [r["id"] for r in rows] for key, rows in before.items() if rows},
+        }
         try:
             with transaction.atomic():
                 for key in reversed(_MODELS):
@@ -683,5 +697,5 @@ def edit_undo(*, annotation_set: AnnotationSet, expected_version: int, user) -> 
         locked.refresh_from_db()
         return EditResult(
             annotation_set=locked, version=locked.version, action="undo", regions=regions, relations_changed=True,
-            label_changed=True,
+            label_changed=True, changes=changes,
         )

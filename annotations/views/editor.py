@@ -422,9 +422,14 @@ def note_edit(request: HttpRequest, slug: str, note_id: int, action: str) -> Htt
             messages.error(request, error.message)
             return redirect(f"{reverse('note-detail', args=[slug, note_id])}?set={ed.annotation_set.pk}")
         return _error_response(request, ed, error)
+    details = {"edit": result.action, "version": result.version, "id": result.selected}
+    if result.changes is not None:  # the annotations the edit touched, before and after (no text)
+        from annotations.audit import edit_changes_structure
+
+        details.update(edit_changes_structure(ed.annotation_set.pk, result.changes))
     _audit(
         action="annotation_change", request=request, project=ed.project, note=ed.note, object_type="annotation_set",
-        object_id=ed.annotation_set.pk, details={"edit": result.action, "version": result.version, "id": result.selected},
+        object_id=ed.annotation_set.pk, details=details,
     )
     if not request.htmx:
         return redirect(f"{reverse('note-detail', args=[slug, note_id])}?set={ed.annotation_set.pk}")

@@ -46,8 +46,9 @@ def test_an_edit_is_recorded_with_structure_before_and_after_and_no_text(world):
     [event] = events(AuditAction.ANNOTATION_CHANGE)
     assert event.details["operation"] == "entity_create"
     assert (event.details["version_before"], event.details["version_after"]) == (1, 2)
-    assert [e["id"] for e in event.details["before"]["entities"]] == ["T1", "T2"]
-    assert {"id": "T3", "type": "ADE", "fragments": [[30, 36]]} in event.details["after"]["entities"]
+    # the record holds what the edit touched: nothing before, the new entity after
+    assert event.details["before"]["entities"] == []
+    assert event.details["after"]["entities"] == [{"id": "T3", "type": "ADE", "fragments": [[30, 36]], "decision": "added"}]
     stored = json.dumps(event.details)
     for word in ("warfarin", "epistaxis", "severe", TEXT_A1):
         assert word not in stored
@@ -156,3 +157,21 @@ def test_admins_browse_and_export_the_trail(world):
     body = b"".join(csv_response.streaming_content).decode()
     assert body.splitlines()[0].startswith("time,action,actor")
     assert f"note_view,reviewer,{world.alpha.pk},{world.note_a1.pk}" in body
+
+
+def test_deleting_an_entity_records_it_and_its_relations_before_and_nothing_after(world):
+    client = world.client("annotator")
+    create = reverse("api-relation-create", kwargs={"slug": "alpha", "pk": world.annotator_set.pk})
+    assert client.post(create, {"version": 1, "type": "Causes", "arg1": "T1", "arg2": "T2"},
+                       format="json").status_code == 201
+    url = reverse("api-entity-detail", kwargs={"slug": "alpha", "pk": world.annotator_set.pk, "local_id": "T1"})
+    assert client.delete(url + "?version=2").status_code == 200
+    [event] = [e for e in events(AuditAction.ANNOTATION_CHANGE) if e.details["operation"] == "entity_delete"]
+    assert [e["id"] for e in event.details["before"]["entities"]] == ["T1"]
+    assert [(r["id"], r["arg1"], r["arg2"]) for r in event.details["before"]["relations"]] == [("R1", "T1", "T2")]
+    assert event.details["after"] == {"entities": [], "relations": [], "attributes": [], "normalizations": []}
+    undo = reverse("api-undo", kwargs={"slug": "alpha", "pk": world.annotator_set.pk})
+    assert client.post(undo, {"version": 3}, format="json").status_code == 200
+    [restored] = [e for e in events(AuditAction.ANNOTATION_CHANGE) if e.details["operation"] == "undo"]
+    assert [e["id"] for e in restored.details["after"]["entities"]] == ["T1"]
+    assert [r["id"] for r in restored.details["after"]["relations"]] == ["R1"]

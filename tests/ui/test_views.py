@@ -158,6 +158,21 @@ def test_an_edit_returns_only_the_changed_fragments_and_bumps_the_version(client
     assert (created.text, created.origin, created.decision) == ("bleeding", "human", "added")
 
 
+def test_an_editor_edit_is_audited_with_what_it_touched_before_and_after_and_no_text(client, ui):
+    from annotations.audit import AuditAction, AuditEvent
+
+    _, version, set_id = open_editor(client, ui)
+    s, e = span("bleeding")
+    edit(client, ui, "entity-create", set_id, version, type="Adverse-Effect", spans=f"{s}-{e}")
+    edit(client, ui, "entity-delete", set_id, version + 1, entity="T4")
+    create, delete = AuditEvent.objects.filter(action=AuditAction.ANNOTATION_CHANGE).order_by("pk")
+    assert create.details["before"]["entities"] == [] and create.details["edit"] == "entity_create"
+    assert create.details["after"]["entities"] == [
+        {"id": "T4", "type": "Adverse-Effect", "fragments": [[s, e]], "decision": "added"}]
+    assert [x["id"] for x in delete.details["before"]["entities"]] == ["T4"] and delete.details["after"]["entities"] == []
+    assert "bleeding" not in str(create.details) + str(delete.details)
+
+
 def test_a_stale_version_is_refused_with_a_conflict_and_nothing_is_lost(client, ui):
     _, version, set_id = open_editor(client, ui)
     first = edit(client, ui, "entity-create", set_id, version, type="Adverse-Effect", spans=spans("bleeding"))
