@@ -1,9 +1,9 @@
 """The annotation queue in active-learning order: store what a model run says about each note, and rank
-the unreviewed notes by the project's query strategy.
+the unlabelled notes (not reviewed, no gold) by the project's query strategy.
 
 A model job (pre-annotate or classify) stores every strategy's score and the note's embedding per note
 (`note_scores_write`, inside the chunk's transaction). When the job finishes, `annotation_queue_rank`
-orders the project's unreviewed notes: the first `batch_size` by the chosen strategy, spread over the
+orders the project's unlabelled notes: the first `batch_size` by the chosen strategy, spread over the
 embedding space when `diversity` is on (inference.core.active_learning.diverse_batch), the rest by the
 score alone; notes without a score (no model has seen them) come last, in a seeded random order. Below
 `cold_start` gold notes the whole queue is random: the model's uncertainty means little yet.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 
 from annotations.models import Note, Project
 from inference.core.active_learning import ItemScores as _Item
@@ -70,6 +70,22 @@ def note_scores_write(*, job: Job, notes: list[Note], predictions: dict) -> None
     )
 
 
+def _ranks_write(order: list[int]) -> None:
+    """rank = position in `order` (from 1). PostgreSQL: one UPDATE joined to two arrays (two parameters
+    whatever the count; 70,000 notes in well under a second instead of ~20 s of CASE WHEN batches)."""
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(NoteScore._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS s SET rank = v.rank "
+                "FROM unnest(%s::bigint[], %s::integer[]) AS v(note_id, rank) WHERE s.note_id = v.note_id",
+                [order, list(range(1, len(order) + 1))],
+            )
+        return
+    rows = [NoteScore(note_id=pk, rank=r) for r, pk in enumerate(order, start=1)]
+    NoteScore.objects.bulk_update(rows, ["rank"], batch_size=1000)
+
+
 def annotation_queue_rank(*, project: Project, seed: int = 0) -> dict:
     """Rank the project's unlabelled notes (unreviewed, no gold) for annotation (rank 1 = next) and clear
     other notes' ranks.
@@ -82,11 +98,12 @@ def annotation_queue_rank(*, project: Project, seed: int = 0) -> dict:
     unreviewed = list(
         notes_unlabelled(Note.objects.filter(project=project)).order_by("pk").values_list("pk", "external_id")
     )
+    # Whole-project reads, not IN-lists of note ids: PostgreSQL takes at most 65,535 parameters a query.
+    wanted = {pk for pk, _ in unreviewed}
     scored = {
         row["note_id"]: row
-        for row in NoteScore.objects.filter(project=project, note_id__in=[pk for pk, _ in unreviewed]).values(
-            "note_id", "scores", "embedding"
-        )
+        for row in NoteScore.objects.filter(project=project).values("note_id", "scores", "embedding").iterator()
+        if row["note_id"] in wanted
     }
     if strategy != "random" and not any(strategy in (scored.get(pk) or {}).get("scores", {}) for pk, _ in unreviewed):
         strategy = "ade" if any("ade" in (r["scores"] or {}) for r in scored.values()) else "random"
@@ -115,12 +132,13 @@ def annotation_queue_rank(*, project: Project, seed: int = 0) -> dict:
     order += [ids[i] for i in sorted(range(len(ids)), key=lambda i: (-scores[i], i)) if i not in in_head]
     order += [pk for pk, _ in sorted(without, key=lambda x: (-x[1], x[0]))]
     with transaction.atomic():
-        NoteScore.objects.filter(project=project).exclude(note_id__in=order).update(rank=None)
-        existing = set(NoteScore.objects.filter(note_id__in=order).values_list("note_id", flat=True))
+        NoteScore.objects.filter(project=project, rank__isnull=False).update(rank=None)
+        existing = set(NoteScore.objects.filter(project=project).values_list("note_id", flat=True))
         NoteScore.objects.bulk_create(
-            [NoteScore(note_id=pk, project=project) for pk in order if pk not in existing], ignore_conflicts=True
+            [NoteScore(note_id=pk, project=project) for pk in order if pk not in existing],
+            ignore_conflicts=True,
+            batch_size=1000,
         )
-        rows = [NoteScore(note_id=pk, rank=r) for r, pk in enumerate(order, start=1)]
-        NoteScore.objects.bulk_update(rows, ["rank"], batch_size=1000)
+        _ranks_write(order)
     logger.info("project %s: %d notes ranked by %s (diverse head: %s)", project.slug, len(order), strategy, diverse)
     return {"ranked": len(order), "strategy": strategy, "cold_start": gold < policy.cold_start, "diverse": diverse}

@@ -70,7 +70,7 @@ def job_create(
 ) -> Job:
     """Create a queued job and enqueue its first task once the transaction commits.
 
-    Model jobs (pre_annotate, classify) take `selection` (all | unreviewed | unscored | filter, with
+    Model jobs (pre_annotate, classify) take `selection` (all | unreviewed | unlabelled | unscored | filter, with
     `filter`), `chunk_size`, `batch_size`, `quantize` ("int8"), `queue` ("gpu"); the project's active model
     version is used when none is given; pre_annotate with `score` also stores the ADE probability and
     flag. Import takes `path`, `format`; export takes `format`, `source`; train takes `start_from`

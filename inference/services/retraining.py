@@ -288,8 +288,8 @@ def train_job_run(*, job: Job) -> None:
             },
             train_config={**config.to_dict(), "seconds": result.seconds, "log": lines[-20:]},
         )
-        version.training_notes.set([e.note_id for e in snapshot.train])
-        version.heldout_notes.set([e.note_id for e in snapshot.heldout])
+        _notes_record(version, "training_notes", [e.note_id for e in snapshot.train])
+        _notes_record(version, "heldout_notes", [e.note_id for e in snapshot.heldout])
         locked.done, locked.total = len(snapshot.train), len(snapshot.train)
         locked.save(update_fields=["done", "total"])
         verdict = "promoted" if decision.promote else "refused"
@@ -300,6 +300,15 @@ def train_job_run(*, job: Job) -> None:
         if decision.promote:
             transaction.on_commit(lambda: _after_promotion(version.pk))
     logger.info("project %s: %s %s (%s)", project.slug, name, verdict, decision.reason)
+
+
+def _notes_record(version: ModelVersion, field: str, note_ids: list[int]) -> None:
+    """Insert a new version's note links in batches (Django's M2M add checks existing links with one IN
+    list of every id, and PostgreSQL takes at most 65,535 parameters a query)."""
+    through = getattr(ModelVersion, field).through
+    through.objects.bulk_create(
+        [through(modelversion_id=version.pk, note_id=note_id) for note_id in note_ids], batch_size=5000
+    )
 
 
 def _after_promotion(version_id: int) -> None:
