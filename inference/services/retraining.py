@@ -29,6 +29,7 @@ from annotations.errors import ApplicationError
 from annotations.models import Project
 from annotations.services.schemas import project_schema_get
 from inference.core.pipeline_training import (
+    GateDecision,
     PipelineTrainConfig,
     TrainingStopped,
     evaluate_pipeline,
@@ -260,6 +261,11 @@ def train_job_run(*, job: Job) -> None:
     candidate = evaluate_pipeline(result.pipeline, heldout_docs)
     current = evaluate_pipeline(incumbent_pipe, heldout_docs) if incumbent_pipe is not None else None
     decision = gate_decide(policy.gate_metric, candidate, current, tolerance=policy.gate_tolerance)
+    if incumbent is not None and incumbent_pipe is None:  # e.g. an encoder-only scorer registered by hand
+        decision = GateDecision(
+            True, decision.metric, decision.candidate, None,
+            f"the active version {incumbent.name} is no NER/RE pipeline and cannot be scored on the held-out notes",
+        )
     name = _version_name(project)
     directory = Path(settings.ADE_REVIEW_MODEL_DIR) / project.slug / "versions" / f"{name}-job{job.pk}"
     result.save(directory, trained_on=f"project {project.slug}, job {job.pk}", train_config=config.to_dict())
@@ -312,7 +318,7 @@ def _notes_record(version: ModelVersion, field: str, note_ids: list[int]) -> Non
 
 
 def _after_promotion(version_id: int) -> None:
-    """Pre-annotate and score the unreviewed notes with the promoted version (the queue is re-ranked when
+    """Pre-annotate and score the unlabelled notes with the promoted version (the queue is re-ranked when
     that job finishes)."""
     from .jobs import job_create
 

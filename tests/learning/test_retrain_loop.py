@@ -152,3 +152,13 @@ def test_time_spent_and_decisions_are_recorded_on_the_annotators_set(loop):
     assert stored.seconds_spent == editing.IDLE_CAP_S  # an idle gap counts as the cap, not 26 years
     entity = stored.entities.get(local_id=result.selected)
     assert entity.decision == "added" and entity.decided_at is not None
+
+
+def test_an_encoder_only_active_model_is_replaced_and_the_gate_says_why(loop, loop_encoder):
+    ModelVersion.objects.filter(pk=loop.v1.pk).update(is_active=False)
+    scorer = ModelVersion.objects.create(project=loop.project, name="scorer", path=str(loop_encoder), is_active=True)
+    job = retrain_request(project=loop.project, epochs=1)
+    job.refresh_from_db()
+    version = ModelVersion.objects.get(training_job=job)
+    assert version.gate_outcome == GateOutcome.PROMOTED and version.parent == scorer
+    assert "scorer is no NER/RE pipeline" in version.gate["reason"] and version.gate["incumbent"] is None
