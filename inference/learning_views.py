@@ -53,6 +53,12 @@ def _page_context(request: HttpRequest, project, role: str) -> dict:
 def model_page(request: HttpRequest, slug: str) -> HttpResponse:
     project, role = project_get_for_user(user=request.user, slug=slug, capability=Capability.VIEW)
     context = _page_context(request, project, role)
+    if request.htmx and request.GET.get("watch") and context["state"].running is None:
+        # The training this page was following has ended: reload the whole page, so the new version, its
+        # gate decision and the chart appear (the poll only swaps the retrain card).
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
     template = "inference/models.html#retrain-state" if request.htmx else "inference/models.html"
     return render(request, template, context)
 

@@ -49,3 +49,21 @@ def test_annotator_opens_the_next_note_from_the_annotation_queue(browser, live_s
     page.wait_for_selector("html[data-editor-ready]")
     assert top in page.content()
     page.context.close()
+
+
+def test_without_workers_the_model_page_follows_the_training_and_shows_the_new_version(
+    browser, live_server, loop, settings
+):
+    settings.ADE_REVIEW_TRAIN_IN_THREAD = True  # the embedded demo: training in a thread, the page polls
+    admin = loop.users["admin"]
+    admin.set_password("pw-admin-123")
+    admin.save()
+    page = browser_login(browser, live_server, admin.username, "pw-admin-123")
+    page.goto(f"{live_server.url}/projects/{loop.project.slug}/models/")
+    page.fill("#id_epochs", "30")
+    page.click("#retrain-button")
+    page.wait_for_selector("#training-running progress")  # the request came back while training goes on
+    page.wait_for_selector('#versions tr[data-version="v2"]', timeout=120_000)  # the page reloaded itself
+    assert page.locator("#training-running").count() == 0
+    assert page.locator('#model-chart g.pt[data-version="v2"]').count() == 3
+    page.context.close()

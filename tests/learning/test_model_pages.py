@@ -147,9 +147,12 @@ def test_without_workers_the_demo_trains_in_a_thread_and_the_page_follows_it(loo
     job = Job.objects.filter(project=loop.project, kind=JobKind.TRAIN).latest("pk")
     assert not Job.objects.get(pk=job.pk).is_finished  # the request came back before training ended (20 epochs)
     page = admin.get(reverse("inference:model-page", args=[slug])).content.decode()
-    assert 'id="training-running"' in page and 'hx-trigger="every 2s"' in page
+    assert 'id="training-running"' in page and 'hx-trigger="every 2s"' in page and f"?watch={job.pk}" in page
     while not Job.objects.get(pk=job.pk).is_finished and time.monotonic() - started < 120:
         time.sleep(0.2)
     job.refresh_from_db()
     assert job.state == "succeeded", job.message
     assert ModelVersion.objects.filter(training_job=job).exists()
+    # the page's poll learns that the training ended and reloads the page (new version, chart, gate)
+    poll = admin.get(reverse("inference:model-page", args=[slug]) + f"?watch={job.pk}", HTTP_HX_REQUEST="true")
+    assert poll.status_code == 204 and poll["HX-Refresh"] == "true"
