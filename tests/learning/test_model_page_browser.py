@@ -15,11 +15,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 
+def login_as(browser, live_server, loop, role: str):
+    """A browser page logged in through the login form as the loop's user of that role."""
+    user = loop.users[role]
+    user.set_password(f"pw-{role}-123")
+    user.save()
+    return browser_login(browser, live_server, user.username, f"pw-{role}-123")
+
+
 def test_admin_retrains_from_the_model_page_and_sees_the_gate_decision(browser, live_server, loop):
-    admin = loop.users["admin"]
-    admin.set_password("pw-admin-123")
-    admin.save()
-    page = browser_login(browser, live_server, admin.username, "pw-admin-123")
+    page = login_as(browser, live_server, loop, "admin")
     page.goto(f"{live_server.url}/projects/{loop.project.slug}/models/")
     assert page.locator('#model-chart g.pt[data-version="v1"]').count() == 3  # NER, RE and note F1
     assert page.locator("#versions tr[data-version]").count() == 1
@@ -37,10 +42,7 @@ def test_admin_retrains_from_the_model_page_and_sees_the_gate_decision(browser, 
 
 
 def test_annotator_opens_the_next_note_from_the_annotation_queue(browser, live_server, loop):
-    annotator = loop.users["annotator"]
-    annotator.set_password("pw-annot-123")
-    annotator.save()
-    page = browser_login(browser, live_server, annotator.username, "pw-annot-123")
+    page = login_as(browser, live_server, loop, "annotator")
     page.goto(f"{live_server.url}/p/{loop.project.slug}/")
     page.click("#to-annotate")
     page.wait_for_selector('tr[data-rank="1"]')
@@ -55,10 +57,7 @@ def test_without_workers_the_model_page_follows_the_training_and_shows_the_new_v
     browser, live_server, loop, settings
 ):
     settings.ADE_REVIEW_TRAIN_IN_THREAD = True  # the embedded demo: training in a thread, the page polls
-    admin = loop.users["admin"]
-    admin.set_password("pw-admin-123")
-    admin.save()
-    page = browser_login(browser, live_server, admin.username, "pw-admin-123")
+    page = login_as(browser, live_server, loop, "admin")
     page.goto(f"{live_server.url}/projects/{loop.project.slug}/models/")
     page.fill("#id_epochs", "30")
     page.click("#retrain-button")
