@@ -18,7 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from annotations.formats.document import Document
 from annotations.models import (
@@ -167,12 +168,17 @@ def retrain_queue_state(*, project: Project) -> RetrainQueueState:
 
 def model_version_history(*, project: Project) -> QuerySet[ModelVersion]:
     """The project's model versions, oldest first, with their parent and counts of training notes."""
-    from django.db.models import Count
+
+    def links(field: str):
+        # A count per link table; two Count()s over both M2M joins would multiply their rows per version.
+        through = getattr(ModelVersion, field).through
+        rows = through.objects.filter(modelversion=OuterRef("pk")).order_by().values("modelversion")
+        return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n")), 0)
 
     return (
         ModelVersion.objects.filter(project=project)
         .select_related("parent", "training_job")
-        .annotate(n_training=Count("training_notes", distinct=True), n_heldout=Count("heldout_notes", distinct=True))
+        .annotate(n_training=links("training_notes"), n_heldout=links("heldout_notes"))
         .order_by("created_at", "pk")
     )
 

@@ -52,15 +52,17 @@ def _page_context(request: HttpRequest, project, role: str) -> dict:
 @login_required
 def model_page(request: HttpRequest, slug: str) -> HttpResponse:
     project, role = project_get_for_user(user=request.user, slug=slug, capability=Capability.VIEW)
-    context = _page_context(request, project, role)
-    if request.htmx and request.GET.get("watch") and context["state"].running is None:
+    if not request.htmx:
+        return render(request, "inference/models.html", _page_context(request, project, role))
+    # The retrain card's poll (every 2 s while training): the card's state only, not versions or chart.
+    state = sel.retrain_queue_state(project=project)
+    if request.GET.get("watch") and state.running is None:
         # The training this page was following has ended: reload the whole page, so the new version, its
         # gate decision and the chart appear (the poll only swaps the retrain card).
         response = HttpResponse(status=204)
         response["HX-Refresh"] = "true"
         return response
-    template = "inference/models.html#retrain-state" if request.htmx else "inference/models.html"
-    return render(request, template, context)
+    return render(request, "inference/models.html#retrain-state", {"project": project, "state": state})
 
 
 @login_required

@@ -139,6 +139,8 @@ class Pipeline:
         """
         import torch
 
+        from inference.core.active_learning import ItemScores, note_scores
+
         docs = list(documents)
         if not docs:
             return []
@@ -191,8 +193,6 @@ class Pipeline:
             )
             al_scores = embedding = None
             if extra is not None:
-                from inference.core.active_learning import ItemScores, note_scores
-
                 item = ItemScores(
                     item_id=doc.id, token_probs=extra[i].probs, ade_probability=float(p), length=extra[i].n_units
                 )

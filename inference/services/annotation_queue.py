@@ -27,6 +27,8 @@ from ..selectors import notes_unlabelled
 
 logger = logging.getLogger(__name__)
 
+POOL_FACTOR = 3  # the diversity pool: this many times the batch's best-scored notes
+
 
 def embedding_pack(vector) -> bytes | None:
     if vector is None:
@@ -102,7 +104,7 @@ def annotation_queue_rank(*, project: Project, seed: int = 0) -> dict:
     wanted = {pk for pk, _ in unreviewed}
     scored = {
         row["note_id"]: row
-        for row in NoteScore.objects.filter(project=project).values("note_id", "scores", "embedding").iterator()
+        for row in NoteScore.objects.filter(project=project).values("note_id", "scores").iterator()
         if row["note_id"] in wanted
     }
     if strategy != "random" and not any(strategy in (scored.get(pk) or {}).get("scores", {}) for pk, _ in unreviewed):
@@ -121,9 +123,14 @@ def annotation_queue_rank(*, project: Project, seed: int = 0) -> dict:
     head: list[int] = []
     diverse = False
     if policy.diversity and strategy != "random" and len(ids) > 1:
-        embeddings = [embedding_unpack((scored.get(pk) or {}).get("embedding")) for pk in ids]
+        # diverse_batch reads only the embeddings of its pool (the pool_factor * k best scores): load those.
+        pool = sorted(range(len(ids)), key=lambda i: (-scores[i], i))[: POOL_FACTOR * policy.batch_size]
+        stored = dict(NoteScore.objects.filter(note_id__in=[ids[i] for i in pool]).values_list("note_id", "embedding"))
+        embeddings = [None] * len(ids)
+        for i in pool:
+            embeddings[i] = embedding_unpack(stored.get(ids[i]))
         try:
-            head = diverse_batch(scores, embeddings, policy.batch_size, seed=seed)
+            head = diverse_batch(scores, embeddings, policy.batch_size, seed=seed, pool_factor=POOL_FACTOR)
             diverse = True
         except ValueError:  # a note in the pool has no embedding (an encoder-only model): rank by score
             head = []
