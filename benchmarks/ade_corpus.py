@@ -11,8 +11,8 @@ Usage:
   python benchmarks/ade_corpus.py --folds 0 --encoder /tmp/tiny --max-train 200 --out /tmp/ade.json
 
 On one GPU the ten folds run fastest as ten processes (each is small), then merge:
-  for k in 0 1 2 3 4 5 6 7 8 9; do python benchmarks/ade_corpus.py --folds $k --ner-epochs 8 --re-epochs 4 \
-      --batch-size 16 --threads 1 --no-baselines --out folds/fold_$k.json & done; wait
+  for k in 0 1 2 3 4 5 6 7 8 9; do python benchmarks/ade_corpus.py --folds $k --head hybrid --ner-epochs 8 \
+      --re-epochs 4 --batch-size 16 --threads 1 --no-baselines --out folds/fold_$k.json & done; wait
   python benchmarks/ade_corpus.py --merge folds/fold_?.json --baselines-from benchmarks/results/ade_baselines.json
 
 Writes benchmarks/results/ade_corpus.json (or --out): metrics.ner_macro_f1_strict and

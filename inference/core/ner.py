@@ -144,12 +144,15 @@ class CRF(nn.Module):
             history.append(idx)
         score = score + self.end
         lengths = mask.long().sum(1).tolist()
+        # One device-to-host copy: backtracking element by element would synchronise a GPU B x T times.
+        last = score.argmax(dim=1).tolist()
+        back = torch.stack(history).cpu().tolist() if history else []
         paths = []
         for i, n in enumerate(lengths):
-            tag = int(score[i].argmax())
+            tag = last[i]
             path = [tag]
             for t in range(n - 1, 0, -1):
-                tag = int(history[t - 1][i, tag])
+                tag = back[t - 1][i][tag]
                 path.append(tag)
             paths.append(path[::-1])
         return paths
@@ -338,7 +341,8 @@ class _Collector:
             keep = [
                 u
                 for u in range(n)
-                if len(windows) == 1 or al.span_owner(windows, u + w.unit_start, u + w.unit_start) == ref.window
+                if len(windows) == 1
+                or al.span_owner(windows, u + w.unit_start, u + w.unit_start) == ref.window
             ]
             self.rows[ref.doc].append(p[r, keep])
 

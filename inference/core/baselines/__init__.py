@@ -5,10 +5,25 @@
 - `crf_rf.crf_rf_baselines`: the CRF -> RF pipeline scored end to end, for the benchmarks.
 """
 
-from inference.core.baselines.crf_ner import CrfNer, CrfNerConfig
-from inference.core.baselines.crf_rf import crf_rf_baselines
-from inference.core.baselines.rf_re import RandomForestRe, RandomForestReConfig
-from inference.core.baselines.text_classifiers import tfidf_baselines
+# Lazy (PEP 562): importing one baseline must not need the others' libraries (sklearn-crfsuite is only
+# the CRF's), e.g. the TF-IDF baselines on a machine without it.
+_HOME = {
+    "CrfNer": "crf_ner",
+    "CrfNerConfig": "crf_ner",
+    "crf_rf_baselines": "crf_rf",
+    "RandomForestRe": "rf_re",
+    "RandomForestReConfig": "rf_re",
+    "tfidf_baselines": "text_classifiers",
+}
+
+
+def __getattr__(name: str):
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+
 
 __all__ = [
     "CrfNer",
