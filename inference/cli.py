@@ -96,7 +96,8 @@ def _train(args) -> int:
         lr=args.lr,
         head_lr=args.head_lr,
         max_length=args.max_length,
-        max_char_distance=args.max_char_distance,
+        max_char_distance=args.max_char_distance or None,
+        context=args.context,
         threshold=args.threshold,
         train_re=not args.no_re,
         seed=args.seed,
@@ -194,6 +195,8 @@ def _predict(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from inference.core.pipeline_training import DEFAULT_MAX_CHAR_DISTANCE
+
     ap = argparse.ArgumentParser(prog="ade-review", description="ADE Review models on files (no database).")
     sub = ap.add_subparsers(dest="command", required=True)
 
@@ -217,7 +220,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=1e-4)
     t.add_argument("--head-lr", type=float, default=1e-3)
     t.add_argument("--max-length", type=int, default=256)
-    t.add_argument("--max-char-distance", type=int, default=None)
+    t.add_argument(
+        "--context",
+        choices=["auto", "window", "sentence"],
+        default="auto",
+        help="how NER and RE read a note: sliding windows, one sentence at a time, or auto (sentence when "
+        "the training documents are single sentences)",
+    )
+    t.add_argument(
+        "--max-char-distance",
+        type=int,
+        default=DEFAULT_MAX_CHAR_DISTANCE,
+        help="RE candidate pairs at most this many characters apart (0: no limit)",
+    )
     t.add_argument("--threshold", type=float, default=0.5, help="relation / note decision threshold")
     t.add_argument("--no-re", action="store_true")
     t.add_argument("--seed", type=int, default=0)

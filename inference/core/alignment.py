@@ -20,6 +20,7 @@ context on both sides; no voting, no duplicates.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -146,8 +147,11 @@ def unit_span_to_chars(tt: TokenizedText, first: int, last: int) -> tuple[int, i
     return tt.units[first][0], tt.units[last][1]
 
 
-def make_windows(tt: TokenizedText, max_tokens: int, stride: int = 0) -> list[Window]:
-    """Cut a text into windows of whole units with at most `max_tokens` subwords each.
+def make_windows(
+    tt: TokenizedText, max_tokens: int, stride: int = 0, *, first_unit: int = 0, end_unit: int | None = None
+) -> list[Window]:
+    """Cut a text (or its units first_unit..end_unit - 1) into windows of whole units with at most
+    `max_tokens` subwords each.
 
     Consecutive windows overlap by at least `stride` subwords where the units allow it, so every span of
     at most `stride` subwords lies whole inside some window (stride < max_tokens). A
@@ -156,11 +160,11 @@ def make_windows(tt: TokenizedText, max_tokens: int, stride: int = 0) -> list[Wi
     if max_tokens < 1:
         raise ValueError("max_tokens must be positive")
     stride = max(0, min(stride, max_tokens - 1))
-    n = len(tt.units)
-    if n == 0:
-        return [Window(0, 0, 0, 0)]
+    n = len(tt.units) if end_unit is None else end_unit
+    if n <= first_unit:
+        return [Window(0, 0, 0, 0)] if not tt.units else []
     windows = []
-    u = 0
+    u = first_unit
     while True:
         t0 = tt.unit_tokens[u][0]
         end = u
@@ -182,6 +186,31 @@ def make_windows(tt: TokenizedText, max_tokens: int, stride: int = 0) -> list[Wi
                 nxt = cand
                 break
         u = nxt
+    return windows
+
+
+def sentence_windows(
+    tt: TokenizedText, max_tokens: int, stride: int, sentences: Sequence[tuple[int, int]]
+) -> list[Window]:
+    """Windows that never cross a sentence boundary: each sentence's units on their own (a sentence over
+    `max_tokens` subwords is cut by `make_windows`). `sentences` are character spans in order; a unit
+    belongs to the sentence its first character falls in (or the last one that began before it).
+
+    For a model that learnt from single sentences: it then reads every sentence of a long note as it
+    read its training data, instead of in a window of many sentences it never saw.
+    """
+    if not tt.units:
+        return [Window(0, 0, 0, 0)]
+    starts = [a for a, _ in sentences]
+    owner = [max(0, bisect.bisect_right(starts, u_start) - 1) for u_start, _ in tt.units]
+    windows: list[Window] = []
+    u = 0
+    while u < len(owner):
+        end = u + 1
+        while end < len(owner) and owner[end] == owner[u]:
+            end += 1
+        windows += make_windows(tt, max_tokens, stride, first_unit=u, end_unit=end)
+        u = end
     return windows
 
 

@@ -58,6 +58,9 @@ class NERConfig:
     overlap: str = "cross_type"  # "all" | "cross_type" | "none"
     hybrid_heads: int = 4
     hybrid_dilations: tuple[int, ...] = (1, 2, 4)
+    # "window": sliding windows over the whole note; "sentence": windows never cross a sentence boundary
+    # (for models that learnt from single sentences; see context_for and benchmarks/long_notes.py).
+    context: str = "window"
 
     @property
     def tagging(self) -> bool:
@@ -82,6 +85,23 @@ class NERConfig:
             raise ValueError(f"hybrid_decoder must be crf or span, not {self.hybrid_decoder!r}")
         if self.overlap not in ("all", "cross_type", "none"):
             raise ValueError(f"overlap must be all, cross_type or none, not {self.overlap!r}")
+        if self.context not in ("window", "sentence"):
+            raise ValueError(f"context must be window or sentence, not {self.context!r}")
+
+
+def context_for(docs: Sequence[Document], share: float = 0.9) -> str:
+    """ "sentence" when at least `share` of the documents are one sentence long, else "window".
+
+    A model fine-tuned only on single sentences loses most of its recall when it reads a window of many
+    (measured: benchmarks/long_notes.py), so it should read long notes sentence by sentence.
+    """
+    from inference.core.text import sentence_spans
+
+    texts = [d.text for d in docs if d.text.strip()]
+    if not texts:
+        return "window"
+    single = sum(len(sentence_spans(t)) <= 1 for t in texts)
+    return "sentence" if single >= share * len(texts) else "window"
 
 
 # --------------------------------------------------------------------------------------------- layers
@@ -405,6 +425,12 @@ class NER:
     def _windows(self, docs: Sequence[Document]):
         cfg = self.config
         tts = al.tokenize_texts(self.tokenizer, [d.text for d in docs], cfg.units)
+        if cfg.context == "sentence":
+            from inference.core.text import sentence_spans
+
+            return tts, [
+                al.sentence_windows(tt, cfg.max_length - 2, cfg.stride, sentence_spans(tt.text)) for tt in tts
+            ]
         return tts, [al.make_windows(tt, cfg.max_length - 2, cfg.stride) for tt in tts]
 
     def _window_example(self, tt: al.TokenizedText, w: al.Window) -> dict:

@@ -27,6 +27,10 @@ GATE_METRICS = {
     "note_evidence_f1": "note ADE F1 with evidence (strict)",
 }
 ADE_RELATION_NAMES = ("Adverse-Effect", "ADE")
+# RE considers entity pairs at most this many characters apart. Every gold relation of the public corpora
+# is closer (MACCROBAT's farthest: 451), and without a limit a long note's pairs grow with the square of its
+# entities (measured in benchmarks/long_notes.py).
+DEFAULT_MAX_CHAR_DISTANCE = 1000
 
 
 @dataclass
@@ -42,7 +46,11 @@ class PipelineTrainConfig:
     lr: float = 1e-4
     head_lr: float = 1e-3
     max_length: int = 256
-    max_char_distance: int | None = None
+    max_char_distance: int | None = DEFAULT_MAX_CHAR_DISTANCE  # RE pairs this close at most; None: no limit
+    # How NER and RE read a note: "window" | "sentence" (NERConfig.context, REConfig.context) | "auto":
+    # "sentence" when the training notes are single sentences (a model that never saw a longer context
+    # reads long notes badly), else "window"
+    context: str = "auto"
     threshold: float = 0.5
     train_re: bool = True
     seed: int = 0
@@ -113,7 +121,7 @@ def train_pipeline(
 
     from inference.core.artifacts import data_fingerprint
     from inference.core.encoder import encoder_name, resolve_encoder
-    from inference.core.ner import NER, NERConfig
+    from inference.core.ner import NER, NERConfig, context_for
     from inference.core.note_classifier import NoteClassifier, NoteConfig
     from inference.core.pipeline import Pipeline, PipelineConfig
     from inference.core.relations import REConfig, RelationExtractor, infer_relation_types
@@ -154,6 +162,7 @@ def train_pipeline(
             "started_from": started[name],
         }
 
+    context = context_for(docs) if config.context == "auto" else config.context
     labels = sorted({e.type for d in docs for e in d.entities})
     if not labels:
         raise ValueError("no entity in these documents: nothing to train the NER on")
@@ -162,8 +171,11 @@ def train_pipeline(
     else:
         if previous is not None:
             say(f"NER starts from the base encoder: entity types changed ({previous.ner.labels} -> {labels})")
-        ner = NER(NERConfig(head=config.head, max_length=config.max_length)).initialize(docs, encoder=enc)
+        ner = NER(NERConfig(head=config.head, max_length=config.max_length, context=context)).initialize(
+            docs, encoder=enc
+        )
         started["ner"] = "base"
+        say(f"NER reads notes by {context} (context {config.context})")
     fit("ner", ner, config.ner_epochs or config.epochs)
 
     rex = None
@@ -184,6 +196,7 @@ def train_pipeline(
                     max_length=config.max_length,
                     threshold=config.threshold,
                     max_char_distance=config.max_char_distance,
+                    context=context,
                 )
             ).initialize(docs, encoder=enc, relation_types=rtypes)
             started["re"] = "base"
@@ -202,7 +215,10 @@ def train_pipeline(
     ade_types = tuple(t.name for t in rex.relation_types if t.name in ADE_RELATION_NAMES) if rex else ()
     decision = previous.config.decision if previous is not None and note is not None else "pipeline"
     pipe = Pipeline(
-        ner, rex, note, PipelineConfig(threshold=config.threshold, decision=decision, ade_relation_types=ade_types)
+        ner,
+        rex,
+        note,
+        PipelineConfig(threshold=config.threshold, decision=decision, ade_relation_types=ade_types),
     )
     return PipelineTrainResult(
         pipeline=pipe,
@@ -243,7 +259,9 @@ def evaluate_pipeline(pipeline, documents: Sequence[Document], *, batch_size: in
         )
     else:
         out.update(re_f1_strict=0.0, re_micro_f1_strict=0.0, re_f1_relaxed=0.0)
-    rel_type = pipeline.config.ade_relation_types[0] if pipeline.config.ade_relation_types else "Adverse-Effect"
+    rel_type = (
+        pipeline.config.ade_relation_types[0] if pipeline.config.ade_relation_types else "Adverse-Effect"
+    )
     notes = note_scores(docs, pred, relation_type=rel_type)
     out.update(
         note_f1=notes["label_f1"],
@@ -288,11 +306,15 @@ def gate_decide(
     cand = candidate.get(metric)
     n = int(candidate.get("documents", 0))
     if incumbent is None:
-        why = "first model of the project" + ("" if n >= min_documents else " (no held-out gold to score it on)")
+        why = "first model of the project" + (
+            "" if n >= min_documents else " (no held-out gold to score it on)"
+        )
         return GateDecision(True, metric, cand, None, why)
     inc = incumbent.get(metric)
     if n < min_documents or cand is None or inc is None:
-        return GateDecision(False, metric, cand, inc, f"only {n} held-out gold note(s): nothing to compare on")
+        return GateDecision(
+            False, metric, cand, inc, f"only {n} held-out gold note(s): nothing to compare on"
+        )
     if cand >= inc - tolerance:
         return GateDecision(True, metric, cand, inc, f"{GATE_METRICS[metric]} {cand:.4f} >= {inc:.4f}")
     return GateDecision(False, metric, cand, inc, f"{GATE_METRICS[metric]} {cand:.4f} < {inc:.4f}: worse")

@@ -14,7 +14,9 @@ masked out of its softmax. Every candidate gets a probability; those above `thre
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -24,10 +26,15 @@ from torch import nn
 
 from annotations.formats.document import Document, Entity, Relation
 from annotations.formats.schema import RelationType
+from inference.core.text import sentence_spans
 from inference.core.training import pad
 
 NONE = "none"
 ANY = "<ANY>"
+# More characters than a WordPiece subword of real text spans (words past 100 characters become one
+# [UNK]): `encode_pair` tokenises this many characters per subword of max_length on each side of a pair.
+CHARS_PER_SUBWORD = 12
+_WHITESPACE = re.compile(r"\s")
 
 
 @dataclass
@@ -38,6 +45,10 @@ class REConfig:
     typed_markers: bool = True
     threshold: float = 0.5
     dropout: float = 0.1
+    # "window": the pair with up to max_length subwords of context around it; "sentence": pairs within
+    # one sentence, read with that sentence alone (for models that learnt from single sentences, like
+    # NERConfig.context).
+    context: str = "window"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -208,29 +219,75 @@ class RelationExtractor:
     # -- features
     def candidates(self, doc: Document, entities: Sequence[Entity] | None = None) -> list[Candidate]:
         cfg = self.config
-        return candidate_pairs(
+        pairs = candidate_pairs(
             doc.entities if entities is None else entities,
             self.relation_types,
             text=doc.text,
             max_char_distance=cfg.max_char_distance,
             max_token_distance=cfg.max_token_distance,
         )
+        if cfg.context == "sentence":
+            # A model that learnt from single sentences never saw a pair across two.
+            starts = [st for st, _ in sentence_spans(doc.text)]
+
+            def sentence_of(e: Entity) -> int:
+                return bisect.bisect_right(starts, e.start)
+
+            pairs = [c for c in pairs if sentence_of(c.arg1) == sentence_of(c.arg2)]
+        return pairs
 
     def _marker(self, role: str, ent: Entity) -> str:
         if self.config.typed_markers and ent.type in self.entity_types:
             return f"[{role}:{ent.type}]"
         return f"[{role}]"
 
-    def encode_pair(self, text: str, cand: Candidate) -> dict:
-        """Token ids of the marked text (cropped around the pair to max_length) and the marker positions."""
+    def encode_pair(
+        self, text: str, cand: Candidate, sentences: Sequence[tuple[int, int]] | None = None
+    ) -> dict:
+        """Token ids of the marked text (cropped around the pair to max_length) and the marker positions.
+
+        With `sentences` (character spans, in order; context "sentence") the text is first cut to the
+        sentences that hold the pair.
+        """
         a, b = cand.arg1, cand.arg2
+        lo, hi = min(a.start, b.start), max(a.end, b.end)
+        if sentences:
+            starts = [st for st, _ in sentences]
+            first = sentences[max(0, bisect.bisect_right(starts, lo) - 1)][0]
+            last = sentences[max(0, bisect.bisect_right(starts, max(lo, hi - 1)) - 1)][1]
+            first, last = min(first, lo), max(last, hi)
+            if first > 0 or last < len(text):
+                return self._encode_marked(
+                    text[first:last], (a.start - first, a.end - first, a), (b.start - first, b.end - first, b)
+                )
+        margin = CHARS_PER_SUBWORD * self.config.max_length
+        if hi - lo + 2 * margin < len(text):
+            # Only text near the pair can reach the subword window below, so tokenise just that: a long
+            # note otherwise costs a whole-note tokenisation per candidate pair. The cut falls on
+            # whitespace, where the tokenizer splits anyway, so the ids inside the window do not change.
+            # No whitespace within reach (CJK text, say): that side stays whole, slower but the same.
+            start, end = max(0, lo - margin), min(len(text), hi + margin)
+            if start:
+                ws = _WHITESPACE.search(text, start, lo)
+                start = ws.start() if ws else 0
+            if end < len(text):
+                tail = [m.start() for m in _WHITESPACE.finditer(text, hi, end)]
+                end = tail[-1] if tail else len(text)
+            return self._encode_marked(
+                text[start:end], (a.start - start, a.end - start, a), (b.start - start, b.end - start, b)
+            )
+        return self._encode_marked(text, (a.start, a.end, a), (b.start, b.end, b))
+
+    def _encode_marked(self, text: str, arg1: tuple, arg2: tuple) -> dict:
+        """`encode_pair` on `text` with the arguments given as (start, end, entity)."""
+        (a_start, a_end, a), (b_start, b_end, b) = arg1, arg2
         # insertions at character positions; at one position closing markers come first, then openings
         # of the longer entity before the shorter (so nested arguments nest their markers)
         ins = [
-            (a.start, 1, -(a.end - a.start), self._marker("E1", a)),
-            (a.end, 0, (a.end - a.start), "[/E1]"),
-            (b.start, 1, -(b.end - b.start), self._marker("E2", b)),
-            (b.end, 0, (b.end - b.start), "[/E2]"),
+            (a_start, 1, -(a_end - a_start), self._marker("E1", a)),
+            (a_end, 0, (a_end - a_start), "[/E1]"),
+            (b_start, 1, -(b_end - b_start), self._marker("E2", b)),
+            (b_end, 0, (b_end - b_start), "[/E2]"),
         ]
         ins.sort(key=lambda x: (x[0], x[1], x[2]))
         parts, pos = [], 0
@@ -269,8 +326,9 @@ class RelationExtractor:
             if train:
                 for r in doc.relations:
                     gold[(r.arg1, r.arg2)] = r.type
+            sentences = sentence_spans(doc.text) if self.config.context == "sentence" else None
             for c in self.candidates(doc):
-                ex = self.encode_pair(doc.text, c)
+                ex = self.encode_pair(doc.text, c, sentences)
                 label = gold.get((c.arg1.id, c.arg2.id))
                 if label is None:
                     sym = gold.get((c.arg2.id, c.arg1.id))

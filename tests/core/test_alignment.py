@@ -158,3 +158,24 @@ def test_a_note_longer_than_the_tokenizers_own_truncation_is_tokenized_whole(tmp
     assert text[tt.units[-1][0] : tt.units[-1][1]] == "acidosis"
     # a Hugging Face call that truncates still truncates (the setting is per call)
     assert len(tok(text, truncation=True, max_length=32)["input_ids"]) == 32
+
+
+def test_sentence_windows_cover_every_unit_and_never_cross_a_sentence(tok):
+    from inference.core.text import sentence_spans
+
+    text = "Aspirin caused a rash. " * 3 + " ".join(["Nausea"] * 40) + " after ibuprofen. The end."
+    tt = al.tokenize_text(tok, text, "word")
+    sentences = sentence_spans(text)
+    windows = al.sentence_windows(tt, 16, 4, sentences)
+    covered = set()
+    for w in windows:
+        assert w.n_tokens <= 16
+        covered.update(range(w.unit_start, w.unit_end))
+        first, last = tt.units[w.unit_start][0], tt.units[w.unit_end - 1][1]
+        assert any(a <= first and last <= b for a, b in sentences), text[first:last]
+    assert covered == set(range(len(tt.units)))
+    # The long sentence (40 x Nausea) is cut into overlapping windows of its own; the short ones are one each.
+    assert len(windows) > len(sentences)
+    assert [text[tt.units[w.unit_start][0] : tt.units[w.unit_end - 1][1]] for w in windows[:3]] == [
+        "Aspirin caused a rash."
+    ] * 3

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -175,3 +177,24 @@ def test_crf_viterbi_and_marginals_agree_with_brute_force():
 def test_bad_config_is_refused():
     with pytest.raises(ValueError):
         NER(NERConfig(head="lstm"))
+
+
+def test_sentence_context_reads_a_long_note_as_it_reads_each_sentence(trained):
+    from inference.core.ner import context_for
+
+    ner, _ = trained
+    by_sentence = NER(dataclasses.replace(ner.config, context="sentence")).build(
+        ner.module.encoder, ner.tokenizer, ner.labels
+    )
+    by_sentence.module = ner.module
+    sentences = [d.text for d in DOCS if d.id in ("en", "sv", "none")] * 3
+    note = Document("note", " ".join(sentences))
+    alone = by_sentence.predict([Document(str(i), s) for i, s in enumerate(sentences)])
+    expected, offset = set(), 0
+    for s, d in zip(sentences, alone, strict=True):
+        expected |= {(e.start + offset, e.end + offset, e.type) for e in d.entities}
+        offset += len(s) + 1
+    got = {(e.start, e.end, e.type) for e in by_sentence.predict([note])[0].entities}
+    assert expected and got == expected
+    assert context_for(DOCS) == "sentence"
+    assert context_for([note, *DOCS[:2]]) == "window"

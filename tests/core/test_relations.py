@@ -156,3 +156,59 @@ def test_long_texts_are_cropped_around_the_pair(trained):
     toks = rex.tokenizer.convert_ids_to_tokens(ex["input_ids"])
     assert len(toks) <= rex.config.max_length
     assert toks[ex["e1"]] == "[E1:Drug]" and toks[ex["e2"]] == "[E2:AE]"
+
+
+def test_pairs_in_a_long_note_encode_as_if_the_whole_note_were_tokenised(trained):
+    import random
+
+    from inference.core.relations import CHARS_PER_SUBWORD
+
+    rex, _ = trained
+    rng = random.Random(3)
+    words = ["aspirin", "rash", "the", "patient", "was", "given", "ibuprofen", "and", "developed", "nausea."]
+    # Newlines and tabs too: the cut must fall on any whitespace, not only on spaces.
+    text = "".join(rng.choice(words) + rng.choice([" ", " ", "\n", "\t"]) for _ in range(3000))
+    margin = CHARS_PER_SUBWORD * rex.config.max_length
+    assert len(text) > 10 * margin
+    starts = [k for k in range(len(text)) if text.startswith("aspirin", k)]
+    ends = [k for k in range(len(text)) if text.startswith("rash", k)]
+    pairs = [(starts[0], ends[0]), (starts[len(starts) // 2], ends[len(ends) // 2]), (starts[-1], ends[-1])]
+    pairs.append((starts[len(starts) // 2], ends[len(ends) // 2 + 3]))
+    for i, j in pairs:
+        a, b = ent("T1", "Drug", i, i + 7), ent("T2", "AE", j, j + 4)
+        cand = rex.candidates(Document("long", text, (a, b)))[0]
+        assert rex.encode_pair(text, cand) == rex._encode_marked(
+            text, (a.start, a.end, a), (b.start, b.end, b)
+        )
+
+
+def test_sentence_context_encodes_a_pair_as_its_own_sentences_alone(trained):
+    import dataclasses
+
+    from inference.core.text import sentence_spans
+
+    rex, _ = trained
+    by_sentence = RelationExtractor(dataclasses.replace(rex.config, context="sentence"))
+    by_sentence.build(rex.module.encoder, rex.tokenizer, rex.relation_types, rex.entity_types)
+    first = "The patient was admitted on Monday."
+    pair = "Aspirin-induced rash, but ibuprofen was tolerated."
+    note = Document("note", f"{first} {pair} Discharged home.", ())
+    offset = len(first) + 1
+    shifted = tuple(
+        Entity(e.id, e.type, (Span(e.start + offset, e.end + offset),), e.text) for e in DOCS[0].entities
+    )
+    cand = by_sentence.candidates(dataclasses.replace(note, entities=shifted))[0]
+    alone = by_sentence.candidates(DOCS[0])[0]
+    sentences = sentence_spans(note.text)
+    assert len(sentences) == 3
+    assert by_sentence.encode_pair(note.text, cand, sentences) == by_sentence.encode_pair(DOCS[0].text, alone)
+    # Pairs across sentences are no candidates; featurize passes the sentences itself; the window context
+    # keeps the neighbouring sentences.
+    across = dataclasses.replace(
+        note, entities=(shifted[0], ent("T9", "AE", note.text.index("Discharged"), len(note.text) - 1))
+    )
+    assert [(c.arg1.id, c.arg2.id) for c in by_sentence.candidates(across)] == []
+    assert [(c.arg1.id, c.arg2.id) for c in rex.candidates(across)] == [("T1", "T9")]
+    featurized = by_sentence.featurize([dataclasses.replace(note, entities=shifted)], train=False)
+    assert featurized[0]["input_ids"] == by_sentence.encode_pair(DOCS[0].text, alone)["input_ids"]
+    assert rex.encode_pair(note.text, cand)["input_ids"] != featurized[0]["input_ids"]
