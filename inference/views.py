@@ -18,6 +18,7 @@ from annotations.permissions import Capability, project_get_for_user, user_can
 from . import selectors
 from .models import Job, JobKind
 from .selectors import SELECTIONS
+from .services.import_uploads import import_upload_discard, import_upload_save
 from .services.jobs import job_cancel, job_create
 
 STARTABLE_KINDS = [(k, label) for k, label in JobKind.choices if k != JobKind.TRAIN]
@@ -30,8 +31,12 @@ class JobStartForm(forms.Form):
     note_type = forms.CharField(required=False, max_length=100)
     model_version = forms.ModelChoiceField(queryset=None, required=False, empty_label="active model")
     quantize = forms.ChoiceField(choices=[("", "fp32"), ("int8", "int8 (CPU)")], required=False)
+    upload = forms.FileField(
+        required=False,
+        help_text="Import: a .zip of a brat or ADE-Corpus folder, or one JSONL / PubTator file",
+    )
     path = forms.CharField(
-        required=False, max_length=500, help_text="Import: a corpus folder or .zip on the server"
+        required=False, max_length=500, help_text="Import, instead of an upload: a folder or .zip on the server"
     )
     format = forms.CharField(required=False, max_length=20, initial="jsonl")
     source = forms.CharField(
@@ -65,17 +70,24 @@ def _can_manage(request: HttpRequest, project) -> bool:
 def job_list(request: HttpRequest, slug: str) -> HttpResponse:
     capability = Capability.MANAGE if request.method == "POST" else Capability.VIEW
     project, role = project_get_for_user(user=request.user, slug=slug, capability=capability)
-    form = JobStartForm(request.POST or None, project=project)
+    form = JobStartForm(request.POST or None, request.FILES or None, project=project)
     if request.method == "POST" and form.is_valid():
+        parameters = form.parameters()
+        uploaded = None
         try:
+            if form.cleaned_data["kind"] == JobKind.IMPORT and form.cleaned_data["upload"]:
+                uploaded = import_upload_save(project=project, upload=form.cleaned_data["upload"])
+                parameters["path"] = str(uploaded)
             job = job_create(
                 project=project,
                 kind=form.cleaned_data["kind"],
-                parameters=form.parameters(),
+                parameters=parameters,
                 model_version=form.cleaned_data["model_version"],
                 created_by=request.user,
             )
         except ApplicationError as exc:
+            if uploaded is not None:
+                import_upload_discard(uploaded)
             form.add_error(None, exc.message)
         else:
             audit_record(action=AuditAction.JOB_START, request=request, project=project, object_type="job",

@@ -153,6 +153,9 @@ SPECTACULAR_SETTINGS = {
         "WritableAnnotationSetStatusEnum": ["in_progress", "submitted", "gold"],
         "NoteLabelValueEnum": "annotations.models.NoteLabelValue",
         "ReviewStatusEnum": "annotations.models.ReviewStatus",
+        # annotations.formats.registry: READERS (imports) and WRITERS (exports)
+        "ImportFormatEnum": ["ade", "brat", "jsonl", "pubtator"],
+        "ExportFormatEnum": ["brat", "conll", "jsonl"],
     },
 }
 # Login throttling: this many failures per username and client address lock that pair out for the window.

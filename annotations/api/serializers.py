@@ -320,10 +320,15 @@ class JobParametersInput(serializers.Serializer):
     only_annotated = serializers.BooleanField(required=False)
 
 
+class ImportUploadInput(serializers.Serializer):
+    file = serializers.FileField(help_text="A .zip of a brat or ADE-Corpus folder, or one JSONL / PubTator file.")
+    format = serializers.ChoiceField(choices=sorted(registry.READERS))
+
+
 class JobCreateInput(serializers.Serializer):
     kind = serializers.ChoiceField(
         choices=["pre_annotate", "classify", "export", "train"],
-        help_text="Imports read server paths and are started from the command line. A train job's new version "
+        help_text="Imports: POST the file to imports/ (or start_job from the command line for a server path). A train job's new version "
         "is promoted only if the gate finds it not worse on the held-out gold.")
     model_version = serializers.IntegerField(min_value=1, max_value=2**62, required=False, allow_null=True)
     parameters = JobParametersInput(default=dict)

@@ -69,6 +69,7 @@ urlpatterns = [
     path(S + "undo/", views.UndoView.as_view(), name="api-undo"),
     path(P + "notes/<dbid:note_id>/sign-offs/", views.SignOffView.as_view(), name="api-note-sign-offs"),
     path(P + "jobs/", views.JobListView.as_view(), name="api-job-list"),
+    path(P + "imports/", views.ImportUploadView.as_view(), name="api-import-upload"),
     path(P + "jobs/<dbid:job_id>/", views.JobDetailView.as_view(), name="api-job-detail"),
     path(P + "jobs/<dbid:job_id>/cancel/", views.JobCancelView.as_view(), name="api-job-cancel"),
     path(P + "jobs/<dbid:job_id>/download/", views.JobDownloadView.as_view(), name="api-job-download"),

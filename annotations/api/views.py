@@ -22,6 +22,7 @@ from rest_framework.authentication import SessionAuthentication, TokenAuthentica
 from rest_framework.authtoken.models import Token
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
@@ -83,10 +84,13 @@ class APIView(GenericAPIView):
     def initial(self, request, *args, **kwargs):
         # DRF's parsers read the body without Django's DATA_UPLOAD_MAX_MEMORY_SIZE check: apply it here.
         length = request.META.get("CONTENT_LENGTH") or "0"
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit = self.body_limit()
         if limit is not None and (not length.isdigit() or int(length) > limit):
             raise ApplicationError("request_too_large", f"Request bodies are limited to {limit} bytes.", status=413)
         super().initial(request, *args, **kwargs)
+
+    def body_limit(self) -> int | None:
+        return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
 
 class ProjectAPIView(APIView):
@@ -637,6 +641,37 @@ class JobListView(ProjectAPIView):
                              model_version=model_version, created_by=request.user)
             audit_record(action=AuditAction.JOB_START, request=request, project=self.project, object_type="job",
                          object_id=job.pk, details={"kind": job.kind, "model_version": job.model_version_id})
+        return Response(s.JobOutput(job).data, status=201)
+
+
+class ImportUploadView(ProjectAPIView):
+    """A corpus file sent with the request, imported by a job (the file is stored where import jobs read)."""
+
+    capabilities = {"POST": Capability.MANAGE}
+    parser_classes = [MultiPartParser]
+
+    def body_limit(self) -> int | None:
+        # The file itself is limited below; the rest of a multipart body is a few short fields.
+        return settings.ADE_REVIEW_MAX_IMPORT_BYTES + 64 * 1024
+
+    @extend_schema(request=s.ImportUploadInput, responses={201: s.JobOutput, **ERRORS})
+    def post(self, request, slug):
+        """Upload a corpus (a .zip of a brat or ADE-Corpus folder, or one JSONL / PubTator file) and start its
+        import job; the job's errors name the file, line and reason. Audited."""
+        from inference.services.import_uploads import import_upload_discard, import_upload_save
+        from inference.services.jobs import job_create
+
+        v = validated(s.ImportUploadInput, request.data)
+        path = import_upload_save(project=self.project, upload=v["file"])
+        try:
+            with transaction.atomic():
+                job = job_create(project=self.project, kind="import",
+                                 parameters={"path": str(path), "format": v["format"]}, created_by=request.user)
+                audit_record(action=AuditAction.JOB_START, request=request, project=self.project,
+                             object_type="job", object_id=job.pk, details={"kind": job.kind, "upload": path.name})
+        except BaseException:
+            import_upload_discard(path)
+            raise
         return Response(s.JobOutput(job).data, status=201)
 
 

@@ -107,6 +107,13 @@ def job_create(
     elif kind == JobKind.IMPORT:
         if not parameters.get("path") or not parameters.get("format"):
             raise ApplicationError("bad_parameters", "An import needs a path and a format.")
+        from annotations.formats.registry import READERS
+
+        if parameters["format"] not in READERS:
+            raise ApplicationError(
+                "bad_parameters",
+                f"Unknown import format {str(parameters['format'])[:40]!r}; known: {', '.join(sorted(READERS))}.",
+            )
         parameters["path"] = str(parameters["path"])
         source = Path(parameters["path"]).resolve()
         roots = [(Path(settings.MEDIA_ROOT) / "imports").resolve(), Path(settings.ADE_REVIEW_DATA).resolve()]

@@ -3,6 +3,8 @@ error codes."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -121,3 +123,33 @@ def test_jobs_start_show_and_cancel(world):
 def test_unknown_api_paths_with_control_characters_answer_json_too(world):
     response = world.client("admin").delete("/api/projects/%0Ax/annotation-sets/4/")
     assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+def test_a_corpus_upload_starts_an_import_job_that_names_broken_lines(world, django_capture_on_commit_callbacks):
+    from pathlib import Path
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from annotations.models import Note
+    from inference.models import Job, JobError
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "formats" / "jsonl"
+    client = world.client("admin")
+    url = reverse("api-import-upload", kwargs={"slug": "alpha"})
+    before = Note.objects.filter(project=world.alpha).count()
+    with django_capture_on_commit_callbacks(execute=True):
+        created = client.post(
+            url,
+            {"format": "jsonl", "file": SimpleUploadedFile("broken.jsonl", (fixtures / "broken.jsonl").read_bytes())},
+            format="multipart",
+        )
+    assert created.status_code == 201, created.json()
+    job = Job.objects.get(pk=created.json()["id"])
+    assert job.kind == "import" and job.failed > 0 and job.state in ("partially_failed", "failed")
+    error = JobError.objects.filter(job=job).first()
+    assert re.match(r"broken\.jsonl:\d+: \S", error.message), error.message
+    assert Note.objects.filter(project=world.alpha).count() - before == job.done
+    wrong = client.post(url, {"format": "brat", "file": SimpleUploadedFile("x.exe", b"MZ")}, format="multipart")
+    assert wrong.status_code == 400 and wrong.json()["code"] == "bad_upload"
+    missing = client.post(url, {"format": "jsonl"}, format="multipart")
+    assert missing.status_code == 400

@@ -132,3 +132,11 @@ def test_oversized_request_bodies_are_refused(world, settings):
     body = {"version": 1, "entities": [{"id": f"T{i}", "type": "Drug", "fragments": [[11, 19]]} for i in range(200)]}
     response = world.client("annotator").put(url, body, format="json")
     assert response.status_code == 413 and response.data["code"] == "request_too_large"
+
+
+def test_the_api_schemas_format_enums_list_the_formats_the_registry_reads_and_writes(settings):
+    from annotations.formats.registry import READERS, WRITERS
+
+    overrides = settings.SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]
+    assert overrides["ImportFormatEnum"] == sorted(READERS)
+    assert overrides["ExportFormatEnum"] == sorted(WRITERS)

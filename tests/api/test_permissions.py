@@ -35,6 +35,7 @@ class Case:
     body: Callable[[World], dict] | None = None
     setup: Callable[[World], None] | None = None
     query: Callable[[World], str] = field(default=lambda w: "")
+    fmt: str = "json"
 
 
 def version(w: World) -> int:
@@ -66,6 +67,13 @@ def make_export(w: World):
                              result_path=str(settings.MEDIA_ROOT / "exports" / "job.zip"))
     (settings.MEDIA_ROOT / "exports" / "job.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
     return job
+
+
+def _jsonl_upload():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    line = b'{"id": "up-1", "text": "Rash after amoxicillin.", "entities": [], "relations": []}\n'
+    return SimpleUploadedFile("notes.jsonl", line, content_type="application/octet-stream")
 
 
 def job_id(w: World) -> int:
@@ -140,6 +148,8 @@ CASES = [
     Case("api-export-create", "post", lambda w: {"slug": "alpha"}, MANAGE_CREATE,
          body=lambda w: {"format": "jsonl", "source": "gold"}),
     Case("api-export-download", "get", lambda w: {"slug": "alpha", "export_id": "0" * 32}, MANAGE, setup=make_export),
+    Case("api-import-upload", "post", lambda w: {"slug": "alpha"}, MANAGE_CREATE, fmt="multipart",
+         body=lambda w: {"format": "jsonl", "file": _jsonl_upload()}),
     Case("api-schema", "get", lambda w: {}, {**READ, "outsider": 200}),
     Case("api-docs", "get", lambda w: {}, {**READ, "outsider": 200}),
 ]
@@ -158,7 +168,7 @@ def test_api_permission_matrix(world, case: Case, role: str):
         case.setup(world)
     url = reverse(case.name, kwargs=case.kwargs(world)) + case.query(world)
     body = case.body(world) if case.body else None
-    response = getattr(world.client(role), case.method)(url, body, format="json")
+    response = getattr(world.client(role), case.method)(url, body, format=case.fmt)
     assert response.status_code == case.expected[role], (role, url, getattr(response, "data", None))
     if response.status_code >= 400 and response["Content-Type"].startswith("application/json"):
         assert set(response.json()) == {"code", "message", "details"}

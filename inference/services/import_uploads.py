@@ -1,0 +1,73 @@
+"""Files uploaded for an import: kept under MEDIA_ROOT/imports/<project>/<upload>/, where import jobs read.
+
+The browser cannot name a path on the server, so an upload is written to the imports folder first and the
+import job reads it from there like any other server-side corpus (a .zip of a brat/ADE folder, or one
+JSONL / PubTator file). Writing happens in the request, streamed in chunks; reading, checking and
+importing happen in the job.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.utils import timezone
+
+from annotations.errors import ApplicationError
+from annotations.models import Project
+
+# What the import readers take as one file: archives of a corpus folder, or the single-file formats.
+UPLOAD_SUFFIXES = (".zip", ".jsonl", ".json", ".txt", ".pubtator")
+MAX_NAME = 120
+
+
+def import_upload_folder(project: Project) -> Path:
+    return Path(settings.MEDIA_ROOT) / "imports" / project.slug
+
+
+def import_upload_save(*, project: Project, upload: UploadedFile) -> Path:
+    """Store an uploaded corpus file where the project's import jobs may read it.
+
+    Result: the stored file's path (a fresh folder per upload, so two uploads of one name never collide).
+    Errors: ApplicationError `bad_upload` (no name, a type the readers do not take, an empty file) or
+    `upload_too_large` (over ADE_REVIEW_MAX_IMPORT_BYTES, status 413). Nothing is left on disk on error.
+    """
+    name = Path(upload.name or "").name
+    suffix = Path(name).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise ApplicationError(
+            "bad_upload",
+            f"{name or 'The file'}: an import takes {', '.join(UPLOAD_SUFFIXES)} "
+            "(a .zip of a brat or ADE-Corpus folder, or one JSONL / PubTator file).",
+        )
+    if not upload.size:
+        raise ApplicationError("bad_upload", f"{name}: the file is empty.")
+    limit = settings.ADE_REVIEW_MAX_IMPORT_BYTES
+    if upload.size > limit:
+        raise ApplicationError(
+            "upload_too_large", f"{name}: {upload.size:,} bytes, over the limit of {limit:,}.", status=413
+        )
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).stem).strip("._")[: MAX_NAME - len(suffix)] or "upload"
+    folder = import_upload_folder(project) / f"{timezone.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    folder.mkdir(parents=True)
+    path = folder / f"{stem}{suffix}"
+    try:
+        with path.open("wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return path
+
+
+def import_upload_discard(path: Path) -> None:
+    """Remove an upload that no job will read (its job could not be created)."""
+    folder = Path(path).parent
+    root = Path(settings.MEDIA_ROOT).resolve() / "imports"
+    if root in folder.resolve().parents:
+        shutil.rmtree(folder, ignore_errors=True)
