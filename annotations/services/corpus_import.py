@@ -55,9 +55,11 @@ class ImportReport:
     events: int = 0
     schema_source: str = ""
 
-    @property
-    def skipped_documents(self) -> int:
-        return len({p.file for p in self.skipped})
+    skipped_documents: int = 0  # documents left out; one may have several problems in `skipped`
+
+    def skip(self, problems: list[ParseProblem]) -> None:
+        self.skipped.extend(problems)
+        self.skipped_documents += 1
 
     def summary(self) -> str:
         lines = [
@@ -153,7 +155,7 @@ def corpus_import(
     for result in registry.read_corpus(path, fmt, max_bytes=max_bytes):
         done += 1
         if not result.ok:
-            report.skipped.extend(result.problems or [ParseProblem(result.source, 0, "could not be read")])
+            report.skip(result.problems or [ParseProblem(result.source, 0, "could not be read")])
             continue
         doc = result.document
         # Readers already ran the structural checks (result.ok); what is left is the schema.
@@ -165,7 +167,7 @@ def corpus_import(
         if doc.id in seen:
             problems.append(ParseProblem(result.source, 0, f"document id {doc.id!r} occurs twice in the corpus"))
         if problems:
-            report.skipped.extend(problems)
+            report.skip(problems)
             continue
         seen.add(doc.id)
         batch.append((result.source, doc))
@@ -200,8 +202,8 @@ def _write_batch(project: Project, batch: list[tuple[str, Document]], source_nam
             if existing[doc.id] == text_hash(doc.text):
                 report.already_present += 1
             else:
-                report.skipped.append(
-                    ParseProblem(source, 0, f"note {doc.id!r} exists with a different text (note text is immutable)")
+                report.skip(
+                    [ParseProblem(source, 0, f"note {doc.id!r} exists with a different text (note text is immutable)")]
                 )
             continue
         fresh.append((source, doc))
@@ -221,7 +223,7 @@ def _write_batch(project: Project, batch: list[tuple[str, Document]], source_nam
                 _count(report, [doc])
                 _announce(project, notes)
             except DatabaseError as exc:
-                report.skipped.append(ParseProblem(source, 0, f"refused by the database: {type(exc).__name__}: {exc}"))
+                report.skip([ParseProblem(source, 0, f"refused by the database: {type(exc).__name__}: {exc}")])
 
 
 def _count(report: ImportReport, docs: list[Document]) -> None:

@@ -161,3 +161,19 @@ def test_maccrobat_subset_imports_without_problems(corpus_dir, tmp_path, project
     report = corpus_import(project=project, path=tmp_path, fmt="brat")
     assert report.skipped == [], report.summary()
     assert report.imported == 5 and report.events > 0
+
+
+def test_each_broken_document_of_one_file_counts_as_one_skipped_document(tmp_path, project):
+    # One JSONL file, three bad lines (two of them broken twice over) and one good line: three documents left out.
+    lines = [
+        '{"id": "ok", "text": "Fine.", "entities": [], "relations": []}',
+        "not json",
+        '{"id": "x1", "text": "Rash.", "entities": [{"id": "T1", "type": "AE", "spans": [[0, 9]], "text": "Rash."}, '
+        '{"id": "T1", "type": "AE", "spans": [[0, 4]], "text": "Rash"}]}',
+        '{"id": "ok", "text": "Fine.", "entities": [], "relations": []}',
+    ]
+    (tmp_path / "notes.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = corpus_import(project=project, path=tmp_path / "notes.jsonl", fmt="jsonl")
+    assert report.imported == 1
+    assert report.skipped_documents == 3, report.summary()
+    assert len(report.skipped) >= 3

@@ -77,3 +77,25 @@ def test_job_started_from_the_form_lists_the_broken_note(
     assert "blank-note-9" in page.inner_text("#job-errors")
     page.goto(f"{live_server.url}/projects/{project.slug}/jobs/")
     assert "Partially failed" in page.inner_text("#job-history")
+
+
+def test_admin_uploads_a_corpus_and_the_import_job_names_each_broken_line(
+    page, live_server, project, admin_user, settings, tmp_path
+):
+    from pathlib import Path
+
+    settings.MEDIA_ROOT = tmp_path
+    broken = Path(__file__).resolve().parents[1] / "fixtures" / "formats" / "jsonl" / "broken.jsonl"
+    login(page, live_server, "ada", "pw-ada-123")
+    page.goto(f"{live_server.url}/projects/{project.slug}/jobs/")
+    page.select_option("select[name=kind]", "import")
+    page.fill("input[name=format]", "jsonl")
+    page.set_input_files("input[name=upload]", str(broken))
+    page.click("#start-job")
+    page.wait_for_selector("#job-progress[data-state=partially_failed]", timeout=30_000)
+    job = Job.objects.get(kind="import")
+    errors = page.inner_text("#job-errors")
+    assert errors.count("broken.jsonl:") == JobError.objects.filter(job=job).count() >= job.failed
+    # Each broken line of a JSONL file is a document of its own: the count says how many were left out.
+    assert job.failed > 1 and f"of {job.done + job.failed} done, {job.failed} failed" in page.inner_text("#job-progress")
+    assert job.done == Note.objects.filter(project=project).count() > 0
