@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from annotations.audit import AuditAction, audit_record
 from annotations.errors import ApplicationError
+from annotations.formats import registry
 from annotations.permissions import Capability, project_get_for_user, user_can
 
 from . import selectors
@@ -38,7 +39,12 @@ class JobStartForm(forms.Form):
     path = forms.CharField(
         required=False, max_length=500, help_text="Import, instead of an upload: a folder or .zip on the server"
     )
-    format = forms.CharField(required=False, max_length=20, initial="jsonl")
+    format = forms.ChoiceField(
+        choices=[(f, f) for f in sorted({*registry.READERS, *registry.WRITERS})],
+        required=False,
+        initial="jsonl",
+        help_text="Import: ade, brat, jsonl or pubtator; export: brat, conll or jsonl",
+    )
     source = forms.CharField(
         required=False, max_length=200, initial="gold", help_text="Export: which annotations"
     )

@@ -126,7 +126,14 @@ def job_create(
     elif kind == JobKind.EXPORT:
         parameters.setdefault("format", "jsonl")
         parameters.setdefault("source", "gold")
+        from annotations.formats.registry import WRITERS
         from annotations.services.corpus_export import annotation_set_filter
+
+        if parameters["format"] not in WRITERS:
+            raise ApplicationError(
+                "bad_parameters",
+                f"Unknown export format {str(parameters['format'])[:40]!r}; known: {', '.join(sorted(WRITERS))}.",
+            )
 
         annotation_set_filter(parameters["source"])
     with transaction.atomic():

@@ -89,7 +89,7 @@ def test_admin_uploads_a_corpus_and_the_import_job_names_each_broken_line(
     login(page, live_server, "ada", "pw-ada-123")
     page.goto(f"{live_server.url}/projects/{project.slug}/jobs/")
     page.select_option("select[name=kind]", "import")
-    page.fill("input[name=format]", "jsonl")
+    page.select_option("select[name=format]", "jsonl")
     page.set_input_files("input[name=upload]", str(broken))
     page.click("#start-job")
     page.wait_for_selector("#job-progress[data-state=partially_failed]", timeout=30_000)

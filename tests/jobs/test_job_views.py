@@ -132,11 +132,13 @@ def test_a_refused_upload_says_why_and_leaves_nothing_behind(
         url, {"kind": "import", "format": "jsonl", "upload": SimpleUploadedFile("notes.exe", b"MZ")}
     )
     assert wrong_type.status_code == 400 and "an import takes" in wrong_type.content.decode()
-    # Stored, then refused by the job's own checks (an unknown format): the stored file is removed again.
+    # Stored, then refused by the job's own checks (conll is an export format): the file is removed again.
     unknown = client.post(
-        url, {"kind": "import", "format": "nope", "upload": SimpleUploadedFile("n.jsonl", b"{}\n")}
+        url, {"kind": "import", "format": "conll", "upload": SimpleUploadedFile("n.jsonl", b"{}\n")}
     )
     assert unknown.status_code == 400
     assert not Job.objects.exists()
     assert "Unknown import format" in unknown.content.decode()
+    export_as_ade = client.post(url, {"kind": "export", "format": "ade", "source": "gold"})
+    assert export_as_ade.status_code == 400 and "Unknown export format" in export_as_ade.content.decode()
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
