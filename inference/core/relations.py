@@ -251,28 +251,26 @@ class RelationExtractor:
         """
         a, b = cand.arg1, cand.arg2
         lo, hi = min(a.start, b.start), max(a.end, b.end)
+        start, end = 0, len(text)
         if sentences:
             starts = [st for st, _ in sentences]
-            first = sentences[max(0, bisect.bisect_right(starts, lo) - 1)][0]
-            last = sentences[max(0, bisect.bisect_right(starts, max(lo, hi - 1)) - 1)][1]
-            first, last = min(first, lo), max(last, hi)
-            if first > 0 or last < len(text):
-                return self._encode_marked(
-                    text[first:last], (a.start - first, a.end - first, a), (b.start - first, b.end - first, b)
-                )
+            start = min(lo, sentences[max(0, bisect.bisect_right(starts, lo) - 1)][0])
+            end = max(hi, sentences[max(0, bisect.bisect_right(starts, max(lo, hi - 1)) - 1)][1])
         margin = CHARS_PER_SUBWORD * self.config.max_length
-        if hi - lo + 2 * margin < len(text):
+        if hi - lo + 2 * margin < end - start:
             # Only text near the pair can reach the subword window below, so tokenise just that: a long
-            # note otherwise costs a whole-note tokenisation per candidate pair. The cut falls on
-            # whitespace, where the tokenizer splits anyway, so the ids inside the window do not change.
-            # No whitespace within reach (CJK text, say): that side stays whole, slower but the same.
-            start, end = max(0, lo - margin), min(len(text), hi + margin)
-            if start:
-                ws = _WHITESPACE.search(text, start, lo)
-                start = ws.start() if ws else 0
-            if end < len(text):
-                tail = [m.start() for m in _WHITESPACE.finditer(text, hi, end)]
-                end = tail[-1] if tail else len(text)
+            # note (or a long "sentence" without punctuation) otherwise costs a whole tokenisation per
+            # candidate pair. The cut falls on whitespace, where the tokenizer splits anyway, so the ids
+            # inside the window do not change. No whitespace within reach (CJK text, say): that side
+            # stays whole, slower but the same.
+            near_start, near_end = max(start, lo - margin), min(end, hi + margin)
+            if near_start > start:
+                ws = _WHITESPACE.search(text, near_start, lo)
+                start = ws.start() if ws else start
+            if near_end < end:
+                tail = [m.start() for m in _WHITESPACE.finditer(text, hi, near_end)]
+                end = tail[-1] if tail else end
+        if (start, end) != (0, len(text)):
             return self._encode_marked(
                 text[start:end], (a.start - start, a.end - start, a), (b.start - start, b.end - start, b)
             )

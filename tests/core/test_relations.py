@@ -212,3 +212,25 @@ def test_sentence_context_encodes_a_pair_as_its_own_sentences_alone(trained):
     featurized = by_sentence.featurize([dataclasses.replace(note, entities=shifted)], train=False)
     assert featurized[0]["input_ids"] == by_sentence.encode_pair(DOCS[0].text, alone)["input_ids"]
     assert rex.encode_pair(note.text, cand)["input_ids"] != featurized[0]["input_ids"]
+
+
+def test_a_long_unpunctuated_note_in_sentence_context_is_tokenised_near_the_pair_only(trained):
+    import dataclasses
+    import random
+
+    from inference.core.text import sentence_spans
+
+    rex, _ = trained
+    by_sentence = RelationExtractor(dataclasses.replace(rex.config, context="sentence"))
+    by_sentence.build(rex.module.encoder, rex.tokenizer, rex.relation_types, rex.entity_types)
+    rng = random.Random(5)
+    words = ["aspirin", "rash", "the", "patient", "was", "given", "ibuprofen", "and", "developed"]
+    text = " ".join(rng.choice(words) for _ in range(4000))  # no full stop: one 'sentence'
+    sentences = sentence_spans(text)
+    assert len(sentences) == 1
+    i = text.index("aspirin", len(text) // 2)
+    j = text.index("rash", i)
+    a, b = ent("T1", "Drug", i, i + 7), ent("T2", "AE", j, j + 4)
+    cand = by_sentence.candidates(Document("long", text, (a, b)))[0]
+    whole = by_sentence._encode_marked(text, (a.start, a.end, a), (b.start, b.end, b))
+    assert by_sentence.encode_pair(text, cand, sentences) == whole
