@@ -215,13 +215,20 @@ def sentence_windows(
 
 
 def span_owner(windows: Sequence[Window], first: int, last: int) -> int | None:
-    """Index of the window that decides units first..last (see the merging rule), None if none holds it."""
+    """Index of the window that decides units first..last (see the merging rule), None if none holds it.
+
+    `windows` are in text order (as make_windows and sentence_windows give them: starts and ends both
+    ascending), so only the few windows that begin at or before `first` and still reach `last` are read:
+    a long note has hundreds of windows and every candidate span asks.
+    """
     best, best_margin = None, -1
-    for i, w in enumerate(windows):
-        if w.unit_start <= first and last < w.unit_end:
-            margin = min(first - w.unit_start, w.unit_end - 1 - last)
-            if margin > best_margin:
-                best, best_margin = i, margin
+    i = bisect.bisect_right(windows, first, key=lambda w: w.unit_start) - 1
+    while i >= 0 and windows[i].unit_end > last:
+        w = windows[i]
+        margin = min(first - w.unit_start, w.unit_end - 1 - last)
+        if margin >= best_margin:  # ties go to the earlier window, as in a forward scan
+            best, best_margin = i, margin
+        i -= 1
     return best
 
 

@@ -179,3 +179,28 @@ def test_sentence_windows_cover_every_unit_and_never_cross_a_sentence(tok):
     assert [text[tt.units[w.unit_start][0] : tt.units[w.unit_end - 1][1]] for w in windows[:3]] == [
         "Aspirin caused a rash."
     ] * 3
+
+
+def test_span_owner_agrees_with_a_scan_of_every_window(tok):
+    import random
+
+    from inference.core.text import sentence_spans
+
+    rng = random.Random(7)
+    words = ["Aspirin", "caused", "a", "rash.", "The", "nausea", "after", "ibuprofen", "lasted", "days."]
+    text = " ".join(rng.choice(words) for _ in range(400))
+    tt = al.tokenize_text(tok, text, "word")
+
+    def scan(windows, first, last):
+        best, best_margin = None, -1
+        for i, w in enumerate(windows):
+            if w.unit_start <= first and last < w.unit_end:
+                margin = min(first - w.unit_start, w.unit_end - 1 - last)
+                if margin > best_margin:
+                    best, best_margin = i, margin
+        return best
+
+    for windows in (al.make_windows(tt, 24, 8), al.sentence_windows(tt, 12, 4, sentence_spans(text))):
+        for first in range(len(tt.units)):
+            for last in range(first, min(len(tt.units), first + 6)):
+                assert al.span_owner(windows, first, last) == scan(windows, first, last), (first, last)

@@ -85,3 +85,42 @@ def test_sentence_rules():
     ]
     assert sentence_spans("   \n ") == []
     assert sentence_spans("") == []
+
+
+def test_sentence_boundaries_match_the_rules_read_on_whole_slices():
+    # The split reads only the characters next to each candidate boundary; this is the same rule written
+    # the slow way (slicing the text before and after every match), on text that exercises each branch.
+    import random
+    import re
+
+    from inference.core import text as t
+
+    def slow(text):
+        cuts = set()
+        for m in t._LATIN_END.finditer(text):
+            end = m.end()
+            rest = text[end:].lstrip()
+            if rest and rest[0].islower():
+                continue
+            if text[m.start()] == ".":
+                before = re.search(r"(\S+)$", text[: m.start()])
+                word = before.group(1).lower().lstrip("([\"'") if before else ""
+                if word in t._ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+                    continue
+            cuts.add(end)
+        for m in t._CJK_END.finditer(text):
+            cuts.add(m.end())
+        for m in t._BLANK_LINE.finditer(text):
+            cuts.add(m.start())
+        for m in re.finditer(r"\n", text):
+            rest = text[m.end() :].lstrip(" \t")
+            if rest and not rest[0].islower():
+                cuts.add(m.start())
+        return cuts
+
+    rng = random.Random(11)
+    pieces = ["Pain", "dr.", "Dr.", "e.g.", "mg.", "A.", "x.", "ok!", "why?", "(see", "fig.)", "“Quote.”", "ends.",
+              "患者。", "皮疹！", "next", "\n", "\n\n", " \t", "2.5", "\n  lower", "\nUpper"]  # fmt: skip
+    for _ in range(200):
+        text = " ".join(rng.choice(pieces) for _ in range(rng.randrange(1, 40)))
+        assert t._boundaries(text) == slow(text), repr(text)
