@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.project_list, name="project-list"),
     path("p/<slug:slug>/", views.project_dashboard, name="project-dashboard"),
     path("p/<slug:slug>/queue/", views.queue, name="note-queue"),
+    path("p/<slug:slug>/notes/new/", views.note_new, name="note-new"),
     path("p/<slug:slug>/notes/<int:note_id>/", views.note_detail, name="note-detail"),
     path("p/<slug:slug>/notes/<int:note_id>/entities/<str:local_id>/", views.note_entity, name="note-entity"),
     path("p/<slug:slug>/notes/<int:note_id>/relations/<str:local_id>/", views.note_relation, name="note-relation"),

@@ -1,7 +1,7 @@
 """HTML views: whole pages, or for HTMX requests the named fragment that changed."""
 
 from .editor import note_detail, note_edit, note_entity, note_relation, note_relation_form, note_sign_off
-from .projects import patient_detail, project_dashboard, project_list, queue
+from .projects import note_new, patient_detail, project_dashboard, project_list, queue
 
 __all__ = [
     "note_detail",
@@ -9,6 +9,7 @@ __all__ = [
     "note_entity",
     "note_relation",
     "note_relation_form",
+    "note_new",
     "note_sign_off",
     "patient_detail",
     "project_dashboard",

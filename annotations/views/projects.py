@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.dateparse import parse_date
+from django.views.decorators.http import require_http_methods
 
 from annotations import selectors
-from annotations.permissions import Capability, project_get_for_user
+from annotations.audit import AuditAction, audit_record
+from annotations.errors import ApplicationError
+from annotations.permissions import ROLE_CAPABILITIES, Capability, project_get_for_user
+from annotations.services.notes import MAX_EXTERNAL_ID, MAX_FIELD, MAX_PATIENT_ID, note_create
 
 
 def _jobs_url(slug: str) -> str | None:
@@ -34,9 +40,53 @@ def project_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         "project": project,
         "role": role,
         "jobs_url": _jobs_url(slug),
+        "can_manage": Capability.MANAGE in ROLE_CAPABILITIES[role],
         **selectors.project_dashboard(project=project),
     }
     return render(request, "annotations/dashboard.html", context)
+
+
+class NoteForm(forms.Form):
+    external_id = forms.CharField(label="Note id", max_length=MAX_EXTERNAL_ID, help_text="Unique in the project")
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), strip=False)
+    patient = forms.CharField(required=False, max_length=MAX_PATIENT_ID, help_text="Created when new")
+    timestamp = forms.DateTimeField(required=False, help_text="When the note was written, e.g. 2026-11-30 08:15")
+    unit = forms.CharField(required=False, max_length=MAX_FIELD)
+    note_type = forms.CharField(required=False, max_length=MAX_FIELD)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def note_new(request: HttpRequest, slug: str) -> HttpResponse:
+    """Add one note by hand (admins); its text is stored exactly as typed and is immutable afterwards."""
+    project, _ = project_get_for_user(user=request.user, slug=slug, capability=Capability.MANAGE)
+    form = NoteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            with transaction.atomic():
+                note = note_create(
+                    project=project,
+                    external_id=d["external_id"],
+                    text=d["text"],
+                    patient_external_id=d["patient"] or None,
+                    timestamp=d["timestamp"],
+                    unit=d["unit"],
+                    note_type=d["note_type"],
+                )
+                audit_record(
+                    action=AuditAction.NOTE_CREATE, request=request, project=project, note=note,
+                    object_type="note", object_id=note.pk,
+                    details={"external_id": note.external_id, "patient": d["patient"] or None,
+                             "text_hash": note.text_hash, "length": len(note.text)},
+                )  # fmt: skip
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            return redirect("note-detail", slug=slug, note_id=note.pk)
+    return render(
+        request, "annotations/note_new.html", {"project": project, "form": form}, status=400 if form.errors else 200
+    )
 
 
 def _filters(request: HttpRequest) -> selectors.QueueFilters:

@@ -320,3 +320,36 @@ def test_queue_pager_links_have_hrefs_as_well_as_hx_get(client, ui, monkeypatch)
     second = client.get(f"/p/ui/queue/{next_href}").content.decode()
     assert re.findall(r'class="note-link" href="[^"]+">([^<]+)<', second) == ["note-4", "note-3"]
     assert "First page" in second
+
+
+# --- adding a note by hand --------------------------------------------------------------------------------
+
+
+def test_an_admin_adds_a_note_by_hand_and_it_is_audited_without_its_text(client, ui):
+    from annotations.audit import AuditEvent
+
+    client.force_login(ui["users"]["admin"])
+    assert 'id="add-note"' in client.get("/p/ui/").content.decode()
+    text = "Pt started on amoxicillin.\nRash on day 3 →  stopped.\n"
+    response = client.post(
+        "/p/ui/notes/new/", {"external_id": "ward-note-1", "text": text, "patient": "p-77", "unit": "ICU"}
+    )
+    note = Note.objects.get(project=ui["project"], external_id="ward-note-1")
+    assert response.status_code == 302 and response.url == f"/p/ui/notes/{note.pk}/"
+    assert note.text == text  # exactly as typed: trailing newline and double space kept
+    assert note.patient.external_id == "p-77" and note.unit == "ICU"
+    event = AuditEvent.objects.get(action="note_create", object_id=str(note.pk))
+    assert "amoxicillin" not in str(event.details)
+
+
+def test_a_duplicate_note_id_is_refused_with_the_reason_and_annotators_may_not_add_notes(client, ui):
+    client.force_login(ui["users"]["admin"])
+    taken = ui["note"].external_id
+    response = client.post("/p/ui/notes/new/", {"external_id": taken, "text": "Another text."})
+    assert response.status_code == 400 and "already has a note" in response.content.decode()
+    assert Note.objects.filter(project=ui["project"], external_id=taken).count() == 1
+    client.force_login(ui["users"]["annotator"])
+    assert 'id="add-note"' not in client.get("/p/ui/").content.decode()
+    assert client.get("/p/ui/notes/new/").status_code == 403
+    assert client.post("/p/ui/notes/new/", {"external_id": "x", "text": "y"}).status_code == 403
+    assert not Note.objects.filter(external_id="x").exists()
