@@ -9,11 +9,17 @@ import platform
 import shlex
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def log(msg: str) -> None:
+    """A progress line with the time, flushed (benchmarks run for minutes, often under nohup)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
 def machine_info() -> dict:

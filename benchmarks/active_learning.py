@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from annotations.formats.document import Document, Entity, Relation, Span  # noqa: E402
+from benchmarks._common import log  # noqa: E402
 from inference.core.active_learning import ItemScores, select  # noqa: E402
 from inference.core.text import tokenize  # noqa: E402
 
@@ -67,10 +68,6 @@ ANCHORS = {
     "kholghi_2016": "Kholghi et al. (JAMIA 2016), active learning for clinical concept extraction: up to 77 % "
     "fewer sequences (and fewer tokens) annotated for the same performance as passive learning.",
 }
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
 # --------------------------------------------------------------------------- learners

@@ -35,14 +35,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import command_line, machine_info, write_result  # noqa: E402
+from benchmarks._common import log, write_result  # noqa: E402
 
 ENTITY_TYPES = ("Drug", "Adverse-Effect")
 RELATION = "Adverse-Effect"
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -337,18 +333,7 @@ def main(argv=None) -> int:
     }
     if args.note:
         extra["note"] = args.note
-    if args.out:
-        payload = {
-            "date": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
-            "machine": machine_info(),
-            "command": command_line(),
-            "metrics": metrics,
-            **extra,
-        }
-        Path(args.out).write_text(json.dumps(payload, indent=2) + "\n")
-        path = Path(args.out)
-    else:
-        path = write_result("ade_classification", metrics, extra=extra)
+    path = write_result("ade_classification", metrics, extra=extra, out=Path(args.out) if args.out else None)
     log(f"wrote {path}")
     return 0
 

@@ -32,11 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import command_line, machine_info, write_result  # noqa: E402
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+from benchmarks._common import command_line, log, write_result  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -273,18 +269,8 @@ def main(argv=None) -> int:
         }
         path = Path(args.out) if args.out else RESULTS_DIR / "ade_corpus.json"
         path.write_text(json.dumps(payload, indent=2) + "\n")
-    elif args.out:
-        payload = {
-            "date": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
-            "machine": machine_info(),
-            "command": command_line(),
-            "metrics": {k: (None if isinstance(v, float) and v != v else v) for k, v in metrics.items()},
-            **extra,
-        }
-        Path(args.out).write_text(json.dumps(payload, indent=2) + "\n")
-        path = Path(args.out)
     else:
-        path = write_result("ade_corpus", metrics, extra=extra)
+        path = write_result("ade_corpus", metrics, extra=extra, out=Path(args.out) if args.out else None)
     log(f"wrote {path}: {json.dumps(metrics)}")
     return 0
 

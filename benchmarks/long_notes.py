@@ -27,11 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import write_result  # noqa: E402
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+from benchmarks._common import log, write_result  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
