@@ -217,7 +217,14 @@ class RelationExtractor:
         return self
 
     # -- features
-    def candidates(self, doc: Document, entities: Sequence[Entity] | None = None) -> list[Candidate]:
+    def candidates(
+        self,
+        doc: Document,
+        entities: Sequence[Entity] | None = None,
+        sentences: Sequence[tuple[int, int]] | None = None,
+    ) -> list[Candidate]:
+        """The pairs RE scores; `sentences` (context "sentence") are the note's sentence spans when the
+        caller has them already."""
         cfg = self.config
         pairs = candidate_pairs(
             doc.entities if entities is None else entities,
@@ -228,10 +235,10 @@ class RelationExtractor:
         )
         if cfg.context == "sentence":
             # A model that learnt from single sentences never saw a pair across two.
-            starts = [st for st, _ in sentence_spans(doc.text)]
+            spans = sentence_spans(doc.text) if sentences is None else sentences
 
             def sentence_of(e: Entity) -> int:
-                return bisect.bisect_right(starts, e.start)
+                return bisect.bisect_right(spans, e.start, key=lambda sp: sp[0])
 
             pairs = [c for c in pairs if sentence_of(c.arg1) == sentence_of(c.arg2)]
         return pairs
@@ -253,9 +260,11 @@ class RelationExtractor:
         lo, hi = min(a.start, b.start), max(a.end, b.end)
         start, end = 0, len(text)
         if sentences:
-            starts = [st for st, _ in sentences]
-            start = min(lo, sentences[max(0, bisect.bisect_right(starts, lo) - 1)][0])
-            end = max(hi, sentences[max(0, bisect.bisect_right(starts, max(lo, hi - 1)) - 1)][1])
+
+            def holding(i: int) -> tuple[int, int]:
+                return sentences[max(0, bisect.bisect_right(sentences, i, key=lambda sp: sp[0]) - 1)]
+
+            start, end = min(lo, holding(lo)[0]), max(hi, holding(max(lo, hi - 1))[1])
         margin = CHARS_PER_SUBWORD * self.config.max_length
         if hi - lo + 2 * margin < end - start:
             # Only text near the pair can reach the subword window below, so tokenise just that: a long
@@ -325,7 +334,7 @@ class RelationExtractor:
                 for r in doc.relations:
                     gold[(r.arg1, r.arg2)] = r.type
             sentences = sentence_spans(doc.text) if self.config.context == "sentence" else None
-            for c in self.candidates(doc):
+            for c in self.candidates(doc, sentences=sentences):
                 ex = self.encode_pair(doc.text, c, sentences)
                 label = gold.get((c.arg1.id, c.arg2.id))
                 if label is None:
