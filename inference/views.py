@@ -19,7 +19,7 @@ from annotations.permissions import Capability, project_get_for_user, user_can
 from . import selectors
 from .models import Job, JobKind
 from .selectors import SELECTIONS
-from .services.import_uploads import import_upload_discard, import_upload_save
+from .services.import_uploads import import_upload_start
 from .services.jobs import job_cancel, job_create
 
 STARTABLE_KINDS = [(k, label) for k, label in JobKind.choices if k != JobKind.TRAIN]
@@ -78,22 +78,21 @@ def job_list(request: HttpRequest, slug: str) -> HttpResponse:
     project, role = project_get_for_user(user=request.user, slug=slug, capability=capability)
     form = JobStartForm(request.POST or None, request.FILES or None, project=project)
     if request.method == "POST" and form.is_valid():
-        parameters = form.parameters()
-        uploaded = None
+        d = form.cleaned_data
         try:
-            if form.cleaned_data["kind"] == JobKind.IMPORT and form.cleaned_data["upload"]:
-                uploaded = import_upload_save(project=project, upload=form.cleaned_data["upload"])
-                parameters["path"] = str(uploaded)
-            job = job_create(
-                project=project,
-                kind=form.cleaned_data["kind"],
-                parameters=parameters,
-                model_version=form.cleaned_data["model_version"],
-                created_by=request.user,
-            )
+            if d["kind"] == JobKind.IMPORT and d["upload"]:
+                job = import_upload_start(
+                    project=project, upload=d["upload"], fmt=d["format"], created_by=request.user
+                )
+            else:
+                job = job_create(
+                    project=project,
+                    kind=d["kind"],
+                    parameters=form.parameters(),
+                    model_version=d["model_version"],
+                    created_by=request.user,
+                )
         except ApplicationError as exc:
-            if uploaded is not None:
-                import_upload_discard(uploaded)
             form.add_error(None, exc.message)
         else:
             audit_record(action=AuditAction.JOB_START, request=request, project=project, object_type="job",

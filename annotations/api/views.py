@@ -658,20 +658,13 @@ class ImportUploadView(ProjectAPIView):
     def post(self, request, slug):
         """Upload a corpus (a .zip of a brat or ADE-Corpus folder, or one JSONL / PubTator file) and start its
         import job; the job's errors name the file, line and reason. Audited."""
-        from inference.services.import_uploads import import_upload_discard, import_upload_save
-        from inference.services.jobs import job_create
+        from inference.services.import_uploads import import_upload_start
 
         v = validated(s.ImportUploadInput, request.data)
-        path = import_upload_save(project=self.project, upload=v["file"])
-        try:
-            with transaction.atomic():
-                job = job_create(project=self.project, kind="import",
-                                 parameters={"path": str(path), "format": v["format"]}, created_by=request.user)
-                audit_record(action=AuditAction.JOB_START, request=request, project=self.project,
-                             object_type="job", object_id=job.pk, details={"kind": job.kind, "upload": path.name})
-        except BaseException:
-            import_upload_discard(path)
-            raise
+        with transaction.atomic():
+            job = import_upload_start(project=self.project, upload=v["file"], fmt=v["format"], created_by=request.user)
+            audit_record(action=AuditAction.JOB_START, request=request, project=self.project, object_type="job",
+                         object_id=job.pk, details={"kind": job.kind, "upload": Path(job.parameters["path"]).name})
         return Response(s.JobOutput(job).data, status=201)
 
 

@@ -71,3 +71,18 @@ def import_upload_discard(path: Path) -> None:
     root = Path(settings.MEDIA_ROOT).resolve() / "imports"
     if root in folder.resolve().parents:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def import_upload_start(*, project: Project, upload: UploadedFile, fmt: str, created_by=None):
+    """Store the upload and create its import job (the Job); the stored file is removed again when the job
+    cannot be created. Errors: those of import_upload_save and job_create (e.g. an unknown format)."""
+    from .jobs import job_create
+
+    path = import_upload_save(project=project, upload=upload)
+    try:
+        return job_create(
+            project=project, kind="import", parameters={"path": str(path), "format": fmt}, created_by=created_by
+        )
+    except BaseException:
+        import_upload_discard(path)
+        raise
