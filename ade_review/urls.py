@@ -1,12 +1,9 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from annotations.api.login_throttle import ThrottledLoginView
-
 urlpatterns = [
-    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("accounts.urls")),
+    path("api/auth/", include("accounts.api_urls")),
     path("admin/", admin.site.urls),
     path("api/", include("annotations.api.urls")),
     path("audit/", include("annotations.api.audit_urls")),

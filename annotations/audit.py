@@ -22,6 +22,8 @@ from django.db import models
 from django.dispatch import receiver
 from django.utils import timezone
 
+from .audit_origin import audit_origin
+
 logger = logging.getLogger(__name__)
 
 
@@ -37,6 +39,8 @@ class AuditAction(models.TextChoices):
     LOGIN_FAILURE = "login_failure", "Failed login"
     NOTE_CREATE = "note_create", "Note created"
     MODEL_CHANGE = "model_change", "Retrain policy or active model changed"
+    ACCESS_DENIED = "access_denied", "Access denied"
+    COMMAND = "command", "Management command"
 
 
 class AppendOnlyError(RuntimeError):
@@ -142,16 +146,68 @@ def audit_record(
     if actor is None and request is not None and getattr(request, "user", None) is not None:
         if request.user.is_authenticated:
             actor = request.user
+    # A service that audits itself has no request: the request's or command's origin says where from.
+    origin = audit_origin()
+    address = client_address(request) if request is not None else (origin.client_address if origin else None)
+    if actor is None and not actor_username and origin is not None:
+        actor_username = origin.actor_label
     return AuditEvent.objects.create(
         action=action,
         actor=actor,
         actor_username=(actor.get_username() if actor is not None else actor_username)[:150],
-        project=project,
-        note=note,
+        # An instance or a bare id: a denied request names ids it may not load.
+        project_id=getattr(project, "pk", project),
+        note_id=getattr(note, "pk", note),
         object_type=object_type,
         object_id=str(object_id) if object_id not in (None, "") else "",
-        client_address=client_address(request),
+        client_address=address,
         details=details or {},
+    )
+
+
+def audit_phi_read(
+    *,
+    view: str,
+    notes: Iterable,
+    request=None,
+    project=None,
+    actor=None,
+    actor_username: str = "",
+    details: dict | None = None,
+) -> AuditEvent:
+    """Record that a response carried note text or annotations (PHI): one `note_view` record per response,
+    the same shape whatever the door (web page, HTMX fragment, API, command).
+
+    `view` names the door ("api_annotation_set", "editor_entity_panel", ...); `notes` are the notes (instances
+    or ids) whose text or annotations the response carries; the record names them in `details["notes"]`
+    (and in `note` when there is exactly one). `details` adds structure (set ids, versions), never text.
+    """
+    ids = sorted({int(getattr(n, "pk", n)) for n in notes})
+    single = ids[0] if len(ids) == 1 else None
+    return audit_record(
+        action=AuditAction.NOTE_VIEW, request=request, actor=actor, actor_username=actor_username,
+        project=project, note=single, object_type="note", object_id=single or "",
+        details={"view": view, "notes": ids, **(details or {})},
+    )
+
+
+def audit_access_denied(*, request, status: int) -> AuditEvent | None:
+    """Record a refused request (403/404) on a project-scoped path: the ids in the path, never a body.
+
+    Returns None (records nothing) for paths outside a project (no `slug` in the URL pattern)."""
+    match = getattr(request, "resolver_match", None)
+    if match is None or "slug" not in match.kwargs:
+        return None
+    from annotations.models import Project
+
+    path_ids = {k: str(v)[:100] for k, v in match.kwargs.items() if isinstance(v, int | str)}
+    project_id = Project.objects.filter(slug=str(match.kwargs["slug"])).values_list("pk", flat=True).first()
+    note_id = match.kwargs.get("note_id")
+    return audit_record(
+        action=AuditAction.ACCESS_DENIED, request=request, project=project_id,
+        note=note_id if isinstance(note_id, int) else None,
+        object_type="path", object_id=match.url_name or "",
+        details={"status": status, "method": request.method[:10], "path_ids": path_ids},
     )
 
 
@@ -258,13 +314,25 @@ def edit_changes_structure(annotation_set_id: int, changes: dict) -> dict:
     return {"before": shape(before_rows), "after": shape(after_rows)}
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: str) -> str:
+    """A cell a spreadsheet shows as text: one starting like a formula (= + - @ tab CR) gets a leading quote
+    (OWASP "CSV injection"); a failed login's username, for one, is whatever an attacker typed."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
 def audit_csv_rows(events: Iterable[AuditEvent]) -> Iterable[list[str]]:
-    """Header and rows for a CSV export of audit records."""
+    """Header and rows for a CSV export of audit records; every cell `csv_safe`."""
     yield ["time", "action", "actor", "project_id", "note_id", "object_type", "object_id", "client_address", "details"]
     for e in events:
         yield [
-            e.created_at.isoformat(), e.action, e.actor_username, str(e.project_id or ""), str(e.note_id or ""),
-            e.object_type, e.object_id, e.client_address or "", json.dumps(e.details, sort_keys=True),
+            csv_safe(cell)
+            for cell in (
+                e.created_at.isoformat(), e.action, e.actor_username, str(e.project_id or ""), str(e.note_id or ""),
+                e.object_type, e.object_id, e.client_address or "", json.dumps(e.details, sort_keys=True),
+            )
         ]
 
 

@@ -71,6 +71,7 @@ class ReviewStatus(models.TextChoices):
     UNREVIEWED = "unreviewed", "Unreviewed"
     IN_PROGRESS = "in_progress", "In progress"
     SUBMITTED = "submitted", "Submitted"
+    RETURNED = "returned", "Returned to annotator"  # a reviewer's verdict contradicted the submission
     SIGNED_OFF = "signed_off", "Signed off"
 
 
@@ -90,6 +91,9 @@ class Note(models.Model):
     ade_uncertainty = models.FloatField(null=True, blank=True)
     flagged = models.BooleanField(default=False)
     review_status = models.CharField(max_length=20, choices=ReviewStatus.choices, default=ReviewStatus.UNREVIEWED)
+    # The reviewer's decision on the note (ade / no_ade), set by a sign-off: it stands even when the
+    # submission contradicting it went back to its annotator, and a decided note is never flagged again.
+    final_verdict = models.CharField(max_length=20, blank=True, default="")
 
     class Meta:
         constraints = [
@@ -387,6 +391,11 @@ class SignOffDecision(models.TextChoices):
     OVERTURN = "overturn", "Overturn the model's flag"
 
 
+class SignOffOutcome(models.TextChoices):
+    GOLD = "gold", "The set became the note's gold"
+    RETURNED = "returned", "Returned to the annotator"
+
+
 class SignOff(models.Model):
     """A reviewer's sign-off of a note: confirms or overturns the model flag; the note becomes read-only."""
 
@@ -397,6 +406,11 @@ class SignOff(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     decision = models.CharField(max_length=10, choices=SignOffDecision.choices)
     comment = models.TextField(blank=True)
+    # What the reviewer saw and decided: the set's version (a sign-off of a changed set is refused), the
+    # note's final verdict, and whether the set became gold or went back to its annotator.
+    annotation_set_version = models.PositiveIntegerField(null=True, blank=True)
+    final_verdict = models.CharField(max_length=20, blank=True, default="")
+    outcome = models.CharField(max_length=10, choices=SignOffOutcome.choices, default=SignOffOutcome.GOLD)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -11,6 +11,7 @@ from enum import StrEnum
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from .errors import ApplicationError
 from .models import Project, ProjectMembership, ProjectRole
 
 
@@ -53,3 +54,53 @@ def project_get_for_user(*, user, slug: str, capability: Capability = Capability
     if capability not in ROLE_CAPABILITIES[membership.role]:
         raise PermissionDenied(f"Your role ({membership.role}) may not {capability.value.replace('_', ' ')} here.")
     return membership.project, membership.role
+
+
+# --- annotation sets: who may change which set (the editor, the API and the services all ask here) -------
+
+
+def annotation_set_edit_refusal(*, user, annotation_set, role: str | None = None):
+    """Why `user` may not change `annotation_set`, as an ApplicationError, or None when they may.
+
+    Users' sets only (model and import sets are read-only); one's own with ANNOTATE, anyone else's and a
+    signed-off note's only with MANAGE. `role` is the user's project role when the caller has it (else it
+    is looked up)."""
+    note = annotation_set.note
+    if role is None:
+        role = project_role(user=user, project=note.project)
+    capabilities = ROLE_CAPABILITIES.get(role, frozenset()) if role else frozenset()
+    admin = Capability.MANAGE in capabilities
+    if Capability.ANNOTATE not in capabilities:
+        return ApplicationError("forbidden", "Your role may not change annotations here.", status=403)
+    if annotation_set.source_kind != "user":
+        return ApplicationError("read_only_set", "Model and import annotations are read-only; edit your own copy.",
+                                status=403)
+    if annotation_set.user_id != getattr(user, "pk", None) and not admin:
+        return ApplicationError("not_your_set", "These are someone else's annotations; they are read-only to you.",
+                                status=403)
+    if note.review_status == "signed_off" and not admin:
+        return ApplicationError("signed_off", "This note is signed off; only a project admin can change it.",
+                                status=403)
+    return None
+
+
+def annotation_set_check_editable(*, user, annotation_set, role: str | None = None) -> None:
+    """Raise the ApplicationError of `annotation_set_edit_refusal` when `user` may not change the set."""
+    refusal = annotation_set_edit_refusal(user=user, annotation_set=annotation_set, role=role)
+    if refusal is not None:
+        raise refusal
+
+
+def sign_off_refusal(*, user, annotation_set, role: str | None = None):
+    """Why `user` may not sign off (confirm or overturn on) `annotation_set`, or None: reviewers and admins
+    only, and never on their own submission (the four-eyes rule)."""
+    note = annotation_set.note
+    if role is None:
+        role = project_role(user=user, project=note.project)
+    if not role or Capability.SIGN_OFF not in ROLE_CAPABILITIES[role]:
+        return ApplicationError("forbidden", "Only reviewers and admins may sign notes off.", status=403)
+    if annotation_set.user_id is not None and annotation_set.user_id == getattr(user, "pk", None):
+        return ApplicationError(
+            "own_submission", "You cannot sign off your own annotations: another reviewer must.", status=403
+        )
+    return None

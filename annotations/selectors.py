@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import connection
-from django.db.models import Count, Exists, F, FloatField, Func, OuterRef, Q, QuerySet, Value
+from django.db.models import Count, Exists, F, FloatField, Func, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
@@ -94,7 +94,11 @@ def note_queue_queryset(*, project: Project, filters: QueueFilters, cursor: str 
         pc=Coalesce("ade_probability", Value(-1.0)), uc=Coalesce("ade_uncertainty", Value(-1.0))
     )
     if filters.flagged_only:
-        qs = qs.filter(flagged=True)
+        # The queue proper: what still needs a decision. Decided notes (a reviewer's final verdict) and
+        # notes whose gold exists already (an imported gold corpus, a signed-off set) leave it.
+        qs = qs.filter(flagged=True, final_verdict="").exclude(
+            Exists(AnnotationSet.objects.filter(note=OuterRef("pk"), status="gold").exclude(source_kind="model"))
+        )
     if filters.status:
         qs = qs.filter(review_status=filters.status)
     if filters.entity_type:
@@ -160,11 +164,19 @@ def note_queue(*, project: Project, filters: QueueFilters, cursor: str = "", lim
     return QueuePage(notes=rows, next_cursor=next_cursor, filters=filters)
 
 
-def queue_filter_choices(*, project: Project) -> dict:
+def note_queue_next(*, project: Project, exclude_note_id: int | None = None) -> Note | None:
+    """The first note of the flagged queue (what a reviewer opens next), other than `exclude_note_id`."""
+    qs = note_queue_queryset(project=project, filters=QueueFilters())
+    if exclude_note_id is not None:
+        qs = qs.exclude(pk=exclude_note_id)
+    return qs.first()
+
+
+def queue_filter_choices(*, project: Project, schema=None) -> dict:
     """The values the queue's filter menus offer (from the schema, not from scanning annotations)."""
     from .services.schemas import project_schema_get
 
-    schema = project_schema_get(project=project)
+    schema = schema if schema is not None else project_schema_get(project=project)
     return {
         "statuses": ReviewStatus.choices,
         "entity_types": [t.name for t in schema.entity_types if t.annotatable] if schema else [],
@@ -197,3 +209,76 @@ def note_sign_offs(*, note: Note) -> QuerySet[SignOff]:
 def note_annotation_sets(*, note: Note) -> QuerySet[AnnotationSet]:
     """Every annotation set of a note (for the reviewer's view of who said what)."""
     return AnnotationSet.objects.filter(note=note).select_related("user", "model_version").order_by("source_kind", "pk")
+
+
+def annotation_set_own(*, note: Note, user) -> AnnotationSet | None:
+    """The user's own annotation set on the note, or None before their first edit of it."""
+    return AnnotationSet.objects.filter(note=note, source_kind="user", user=user).first()
+
+
+def annotation_set_model_newest(*, note: Note) -> AnnotationSet | None:
+    """The newest model set of the note: what a user's own set starts from (as pending pre-labels)."""
+    return AnnotationSet.objects.filter(note=note, source_kind="model").order_by("-created_at", "-pk").first()
+
+
+@dataclass(frozen=True)
+class FlagReason:
+    """Why the model flagged a note: its strongest predicted ADE relation (drug -> reaction) with the
+    relation's confidence and the sentence around it; or only the note classifier's score."""
+
+    drug: str = ""
+    reaction: str = ""
+    confidence: float | None = None
+    sentence: str = ""
+    by_classifier_only: bool = False
+
+
+SENTENCE_CAP = 300
+
+
+def _sentence_around(text: str, start: int, end: int) -> str:
+    """The sentence (or line) holding text[start:end], at most SENTENCE_CAP characters around it."""
+    left = max((text.rfind(c, 0, start) for c in ".!?\n"), default=-1) + 1
+    rights = [i for i in (text.find(c, end) for c in ".!?\n") if i >= 0]
+    right = min(rights) + 1 if rights else len(text)
+    left, right = max(left, start - SENTENCE_CAP // 2), min(right, end + SENTENCE_CAP // 2)
+    return ("…" if left > 0 and text[left - 1] not in ".!?\n" else "") + text[left:right].strip() + (
+        "…" if right < len(text) and text[right - 1] not in ".!?\n" else "")
+
+
+def note_flag_reasons(*, project: Project, notes: list[Note], schema=None) -> dict[int, FlagReason]:
+    """For each flagged note of a queue page, why it is flagged (the strongest ADE relation of its newest
+    model set, by the schema's ADE evidence types, the one rule of `editing.evidence_relation_types`).
+    Two queries per page whatever its length (one more without `schema`); carries clinical text (callers
+    audit the read)."""
+    from .services.editing import evidence_relation_types
+    from .services.schemas import project_schema_get
+
+    flagged = [n.pk for n in notes if n.flagged]
+    if not flagged:
+        return {}
+    types = evidence_relation_types(schema if schema is not None else project_schema_get(project=project))
+    newest = AnnotationSet.objects.filter(note=OuterRef("annotation_set__note_id"), source_kind="model").order_by("-created_at", "-pk")
+    relations = Relation.objects.filter(
+        annotation_set__note_id__in=flagged, annotation_set__source_kind="model", arg1_entity__isnull=False,
+        arg2_entity__isnull=False, annotation_set=Subquery(newest.values("pk")[:1]),
+    ).exclude(decision=Decision.REJECTED)
+    if types is not None:
+        relations = relations.filter(type__in=types)
+    best: dict[int, tuple] = {}
+    for row in relations.annotate(note_id=F("annotation_set__note_id")).values_list(
+        "note_id", "confidence", "arg1_entity__text", "arg2_entity__text", "arg1_entity__start", "arg1_entity__end",
+        "arg2_entity__start", "arg2_entity__end",
+    ).order_by("note_id", F("confidence").desc(nulls_last=True), "pk"):
+        best.setdefault(row[0], row)
+    texts = dict(Note.objects.filter(pk__in=list(best)).values_list("pk", "text")) if best else {}
+    reasons = {}
+    for note_id in flagged:
+        row = best.get(note_id)
+        if row is None:
+            reasons[note_id] = FlagReason(by_classifier_only=True)
+            continue
+        _, confidence, drug, reaction, s1, e1, s2, e2 = row
+        reasons[note_id] = FlagReason(drug=drug, reaction=reaction, confidence=confidence,
+                                      sentence=_sentence_around(texts[note_id], min(s1, s2), max(e1, e2)))
+    return reasons

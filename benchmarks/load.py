@@ -86,8 +86,8 @@ def seed(notes: int, clients: int, rng: random.Random) -> list[dict]:
 
     django.setup()
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
+    from accounts.services import api_token_create
     from annotations.formats.schema import EntityType, RelationType, Schema
     from annotations.models import AnnotationSet, Entity, Note, ProjectMembership
     from annotations.services.corpus_import import project_get_or_create, text_hash
@@ -120,7 +120,7 @@ def seed(notes: int, clients: int, rng: random.Random) -> list[dict]:
         end = note.text.index(" ", start)
         Entity.objects.create(annotation_set=aset, local_id="T1", type="Drug", fragments=[[start, end]],
                               start=start, end=end, text=note.text[start:end])
-        result.append({"username": user.username, "password": f"pw-load-{c}", "token": Token.objects.create(user=user).key,
+        result.append({"username": user.username, "password": f"pw-load-{c}", "token": api_token_create(user=user)[1],
                        "annotation_set": aset.pk, "note": note.pk, "text_length": len(note.text),
                        "span": [start, end]})
     return result
@@ -273,6 +273,8 @@ def main() -> None:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "ade_review.settings.production",
         "SECRET_KEY": secrets.token_urlsafe(60),
+        # Production settings require the shared cache (login throttling, API throttles count in it).
+        "CACHE_URL": os.environ.get("CACHE_URL") or "redis://127.0.0.1:6379/14",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "0",
         "DATABASE_URL": args.database_url,

@@ -1,11 +1,8 @@
 """Reads for the active-learning loop: which notes are gold for training, which are held out, what is new
 since the last retrain, the annotation queue in active-learning order, and the model history.
 
-Which version of a note is its gold (`training_examples`):
-- a set with status gold (an imported gold corpus, a set a reviewer marked gold, or the set a reviewer
-  signed off), the newest when there are several;
-- else the one submitted set of a person, when exactly one person submitted;
-- a note two or more people submitted, with no gold set yet, waits for adjudication: it is not used.
+Which version of a note is its gold is the one rule of `annotations.gold` (also what
+`export_corpus --source gold` exports).
 Held-out notes are a fixed share of the project's notes chosen by a hash of the note's external id, so a
 note never moves between training and evaluation as gold accumulates, and every version is judged on
 gold the models never trained on.
@@ -22,10 +19,10 @@ from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from annotations.formats.document import Document
+from annotations.gold import gold_sets
 from annotations.models import (
     AnnotationSet,
     AnnotationSetSource,
-    AnnotationSetStatus,
     Note,
     Project,
 )
@@ -67,32 +64,13 @@ class TrainingSnapshot:
 
 
 def training_examples(*, project: Project, heldout_fraction: float) -> TrainingSnapshot:
-    """The project's gold notes split into training and held-out examples (see the module docstring)."""
-    rows = (
-        AnnotationSet.objects.filter(
-            note__project=project, status__in=[AnnotationSetStatus.GOLD, AnnotationSetStatus.SUBMITTED]
-        )
-        .exclude(source_kind=AnnotationSetSource.MODEL)
-        .values_list("pk", "note_id", "note__external_id", "status", "updated_at")
-        .order_by("note_id", "-updated_at", "-pk")
-    )
-    by_note: dict[int, list[tuple]] = {}
-    external: dict[int, str] = {}
-    for pk, note_id, external_id, status, updated_at in rows:
-        by_note.setdefault(note_id, []).append((pk, status, updated_at))
-        external[note_id] = external_id
-    snapshot = TrainingSnapshot()
-    for note_id, sets in by_note.items():
-        gold = [s for s in sets if s[1] == AnnotationSetStatus.GOLD]
-        if gold:
-            chosen = gold[0]
-        elif len(sets) == 1:
-            chosen = sets[0]
-        else:
-            snapshot.awaiting_adjudication.append(note_id)
-            continue
-        example = Example(note_id=note_id, annotation_set_id=chosen[0], changed_at=chosen[2])
-        held = is_heldout(project_id=project.pk, external_id=external[note_id], fraction=heldout_fraction)
+    """The project's gold notes (the one gold rule, annotations.gold) split into training and held-out
+    examples."""
+    selection = gold_sets(project=project)
+    snapshot = TrainingSnapshot(awaiting_adjudication=list(selection.awaiting_adjudication))
+    for gold in selection.gold:
+        example = Example(note_id=gold.note_id, annotation_set_id=gold.annotation_set_id, changed_at=gold.changed_at)
+        held = is_heldout(project_id=project.pk, external_id=gold.external_id, fraction=heldout_fraction)
         (snapshot.heldout if held else snapshot.train).append(example)
     return snapshot
 
@@ -210,7 +188,9 @@ def annotation_queue(*, project: Project, after_rank: int = 0, limit: int = 50) 
 
 
 def annotation_queue_next(*, project: Project, exclude_note_ids: Iterable[int] = ()) -> Note | None:
-    """The highest-ranked unlabelled note that nobody has opened yet (else the first such note by id)."""
+    """The highest-ranked unlabelled note that nobody has started yet (else the first such note by id).
+
+    Started: someone has a set of their own on it, made by their first edit (opening a note writes no rows)."""
     opened = AnnotationSet.objects.filter(note__project=project, source_kind=AnnotationSetSource.USER).values(
         "note_id"
     )

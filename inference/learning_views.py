@@ -10,7 +10,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from annotations.audit import AuditAction, audit_record
 from annotations.errors import ApplicationError
 from annotations.permissions import Capability, project_get_for_user, user_can
 
@@ -82,9 +81,6 @@ def model_retrain(request: HttpRequest, slug: str) -> HttpResponse:
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
-            audit_record(action=AuditAction.JOB_START, request=request, project=project, object_type="job",
-                         object_id=job.pk, details={"kind": job.kind, "start_from": job.parameters["start_from"],
-                                                    "epochs": job.parameters["epochs"]})
             messages.success(request, f"Retrain queued (job {job.pk}).")
     else:
         messages.error(request, "Choose where to start and 1 to 100 epochs.")
@@ -99,12 +95,10 @@ def model_policy(request: HttpRequest, slug: str) -> HttpResponse:
     if form.is_valid():
         values = {k: form.cleaned_data[k] for k in PolicyForm.Meta.fields}
         try:
-            retrain_policy_update(project=project, **values)
+            retrain_policy_update(project=project, actor=request.user, **values)
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
-            audit_record(action=AuditAction.MODEL_CHANGE, request=request, project=project,
-                         object_type="retrain_policy", object_id=project.pk, details={"policy": values})
             messages.success(request, "Policy saved.")
         return redirect("inference:model-page", slug=project.slug)
     context = {**_page_context(request, project, role), "policy_form": form}
@@ -139,9 +133,7 @@ def model_version_detail(request: HttpRequest, slug: str, version_id: int) -> Ht
 def model_version_activate_view(request: HttpRequest, slug: str, version_id: int) -> HttpResponse:
     project, _ = project_get_for_user(user=request.user, slug=slug, capability=Capability.MANAGE)
     version = _version(project, version_id)
-    model_version_activate(version=version)
-    audit_record(action=AuditAction.MODEL_CHANGE, request=request, project=project, object_type="model_version",
-                 object_id=version.pk, details={"activated": version.name})
+    model_version_activate(version=version, actor=request.user)
     messages.success(request, f"{version.name} is now the active model; the unlabelled notes are pre-annotated again.")
     return redirect("inference:model-page", slug=project.slug)
 
@@ -169,7 +161,7 @@ def annotation_queue_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 def annotation_queue_next(request: HttpRequest, slug: str) -> HttpResponse:
-    """Open the editor on the next note to annotate (the highest-ranked one nobody has opened)."""
+    """Open the editor on the next note to annotate (the highest-ranked one nobody has started)."""
     project, _ = project_get_for_user(user=request.user, slug=slug, capability=Capability.ANNOTATE)
     note = sel.annotation_queue_next(project=project)
     if note is None:

@@ -98,6 +98,11 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="Last sign of life of the worker running it (a chunk, a batch, progress); the reaper fails "
+        "running jobs whose heartbeat is older than ADE_REVIEW_JOB_LEASE_S.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -32,6 +32,7 @@ class ChartPoint:
     phrase: str
     time: object
     note_external_id: str
+    note_id: int
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ def patient_risk_chart(*, patient: Patient, model: RiskModel | None, width: int 
             phrase=p.note.text[p.start : p.end],
             time=p.time,
             note_external_id=p.note.external_id,
+            note_id=p.note_id,
         )
         for i, p in enumerate(rows)
     ]

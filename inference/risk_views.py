@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from annotations.audit import audit_phi_read
 from annotations.models import Patient
 from annotations.permissions import Capability, project_get_for_user
 
@@ -32,8 +33,10 @@ def patient_risk_timeline(request: HttpRequest, slug: str, patient_id: int) -> H
     if patient is None:
         raise Http404("No such patient.")
     model = risk_model_active(project_id=project.pk)
+    chart = patient_risk_chart(patient=patient, model=model)
+    # Each point's hover text is a phrase of a note: the page reads those notes.
+    audit_phi_read(view="risk_timeline", notes={p.note_id for p in chart.points}, request=request, project=project,
+                   details={"patient": patient.pk, "risk_model": model.pk if model else None})
     return render(
-        request,
-        "inference/risk/timeline.html",
-        {"project": project, "patient": patient, "model": model, "chart": patient_risk_chart(patient=patient, model=model)},
+        request, "inference/risk/timeline.html", {"project": project, "patient": patient, "model": model, "chart": chart}
     )

@@ -73,6 +73,16 @@ def job_get(*, project: Project, job_id: int) -> Job:
     )
 
 
+def job_parameters_shown(*, job: Job) -> dict:
+    """A job's parameters as every response shows them: an import's server path becomes the file's name
+    (`file`), so no response reveals where the server keeps its files."""
+    shown = dict(job.parameters or {})
+    path = shown.pop("path", None)
+    if path:
+        shown["file"] = str(path).replace("\\", "/").rsplit("/", 1)[-1]
+    return shown
+
+
 def job_error_list(*, job: Job, limit: int = 200) -> QuerySet[JobError]:
     """A job's errors with the note's external id only (the note text is never loaded)."""
     return (

@@ -84,6 +84,20 @@ def classify_new_notes_task() -> list[int]:
     return [job.pk for job in jobs.classify_new_notes()]
 
 
+@shared_task(name="inference.jobs_reap_stale", **RETRY)
+def jobs_reap_stale_task() -> list[int]:
+    """Beat: fail the running jobs whose worker stopped (no heartbeat for ADE_REVIEW_JOB_LEASE_S)."""
+    return jobs.jobs_reap_stale()
+
+
+@shared_task(name="inference.stored_files_expire", **RETRY)
+def stored_files_expire_task() -> int:
+    """Beat: delete uploads and export files older than ADE_REVIEW_FILE_RETENTION_DAYS."""
+    from .services.file_retention import stored_files_expire
+
+    return stored_files_expire()
+
+
 @receiver(gold_changed, dispatch_uid="retrain_on_gold_changed")
 def retrain_on_gold_changed(sender, project_id, note_ids, **kwargs) -> None:
     """A submission, sign-off or gold set may complete the policy's count: check in a task, not in the

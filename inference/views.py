@@ -32,12 +32,11 @@ class JobStartForm(forms.Form):
     note_type = forms.CharField(required=False, max_length=100)
     model_version = forms.ModelChoiceField(queryset=None, required=False, empty_label="active model")
     quantize = forms.ChoiceField(choices=[("", "fp32"), ("int8", "int8 (CPU)")], required=False)
+    # No server path here: web imports read only what was uploaded to this project (issue 13: an admin
+    # of one project named another project's upload folder); `start_job` takes paths on the command line.
     upload = forms.FileField(
         required=False,
         help_text="Import: a .zip of a brat or ADE-Corpus folder, or one JSONL / PubTator file",
-    )
-    path = forms.CharField(
-        required=False, max_length=500, help_text="Import, instead of an upload: a folder or .zip on the server"
     )
     format = forms.ChoiceField(
         choices=[(f, f) for f in sorted({*registry.READERS, *registry.WRITERS})],
@@ -53,6 +52,13 @@ class JobStartForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["model_version"].queryset = selectors.model_version_list(project=project)
 
+    def clean(self):
+        if self.data.get("path"):
+            raise forms.ValidationError(
+                "Server paths are accepted from the command line only (start_job); upload the file instead."
+            )
+        return super().clean()
+
     def parameters(self) -> dict:
         d = self.cleaned_data
         if d["kind"] in (JobKind.PRE_ANNOTATE, JobKind.CLASSIFY):
@@ -63,7 +69,7 @@ class JobStartForm(forms.Form):
                 params["quantize"] = d["quantize"]
             return params
         if d["kind"] == JobKind.IMPORT:
-            return {"path": d["path"], "format": d["format"]}
+            return {"format": d["format"]}  # the file comes as an upload (import_upload_start)
         return {"format": d["format"] or "jsonl", "source": d["source"] or "gold"}
 
 
@@ -95,8 +101,6 @@ def job_list(request: HttpRequest, slug: str) -> HttpResponse:
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
-            audit_record(action=AuditAction.JOB_START, request=request, project=project, object_type="job",
-                         object_id=job.pk, details={"kind": job.kind, "model_version": job.model_version_id})
             return redirect("inference:job-detail", slug=project.slug, job_id=job.pk)
     context = {
         "project": project,
@@ -139,9 +143,6 @@ def job_cancel_view(request: HttpRequest, slug: str, job_id: int) -> HttpRespons
         job = job_cancel(job=job, user=request.user)
     except ApplicationError:
         job.refresh_from_db()  # finished meanwhile: show how it ended
-    else:
-        audit_record(action=AuditAction.JOB_CANCEL, request=request, project=project, object_type="job",
-                     object_id=job.pk, details={"kind": job.kind})
     if request.htmx:
         return render(request, "inference/job_detail.html#progress", _detail_context(request, project, job))
     return redirect("inference:job-detail", slug=project.slug, job_id=job.pk)

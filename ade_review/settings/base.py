@@ -35,13 +35,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
+    "axes",
     "annotations",
     "inference",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -51,10 +52,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.SessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "ade_review.middleware.ContentSecurityPolicyMiddleware",
+    "ade_review.middleware.AuditOriginMiddleware",
+    "ade_review.middleware.AccessDeniedAuditMiddleware",
+    "ade_review.middleware.NoStoreMiddleware",
+    # Last, as axes asks: turns a login refused for throttling into accounts.login_throttle.lockout_response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ade_review.urls"
@@ -116,12 +123,18 @@ CELERY_TASK_ROUTES = {
     for name in ("inference.job_chunk", "inference.train")
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
-CELERY_BEAT_SCHEDULE = {"classify-new-notes": {"task": "inference.classify_new_notes", "schedule": 300.0}}
+CELERY_BEAT_SCHEDULE = {
+    "classify-new-notes": {"task": "inference.classify_new_notes", "schedule": 300.0},
+    # Jobs whose worker stopped (no heartbeat for ADE_REVIEW_JOB_LEASE_S) are failed, so none stays running.
+    "reap-stale-jobs": {"task": "inference.jobs_reap_stale", "schedule": 60.0},
+    # Uploads and export files older than ADE_REVIEW_FILE_RETENTION_DAYS are deleted.
+    "expire-stored-files": {"task": "inference.stored_files_expire", "schedule": 3600.0},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -141,7 +154,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SERVE_AUTHENTICATION": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -158,10 +171,42 @@ SPECTACULAR_SETTINGS = {
         "ExportFormatEnum": ["brat", "conll", "jsonl"],
     },
 }
-# Login throttling: this many failures per username and client address lock that pair out for the window.
-AUTHENTICATION_BACKENDS = ["annotations.api.login_throttle.ThrottledModelBackend"]
-ADE_REVIEW_LOGIN_MAX_FAILURES = int(os.environ.get("ADE_REVIEW_LOGIN_MAX_FAILURES", "5"))
-ADE_REVIEW_LOGIN_WINDOW_S = int(os.environ.get("ADE_REVIEW_LOGIN_WINDOW_S", "900"))
+# Login throttling: django-axes with the app's handler (accounts/login_throttle.py says the rule), counted in
+# the `default` cache, which must be shared by every process (CACHE_URL; production requires it).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = "accounts.login_throttle.LoginThrottleHandler"
+AXES_CACHE = "default"
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))  # per username and client address
+AXES_COOLOFF_TIME = None  # the handler's own growing cool-off (ADE_REVIEW_LOGIN_COOLOFF_*) applies
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # attempts while locked neither count nor prolong it
+AXES_LOCKOUT_PARAMETERS = ["ip_address", ["username", "ip_address"]]  # documents the handler's scopes
+AXES_LOCKOUT_CALLABLE = "accounts.login_throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "annotations.audit.client_address"  # the address the audit trail records
+AXES_ENABLE_ADMIN = False  # nothing is stored in axes' tables: the cache holds the counters
+AXES_VERBOSE = False
+ADE_REVIEW_LOGIN_IP_FAILURE_LIMIT = int(os.environ.get("ADE_REVIEW_LOGIN_IP_FAILURE_LIMIT", "20"))
+ADE_REVIEW_LOGIN_GLOBAL_FAILURE_LIMIT = int(os.environ.get("ADE_REVIEW_LOGIN_GLOBAL_FAILURE_LIMIT", "500"))
+ADE_REVIEW_LOGIN_GLOBAL_WINDOW_S = int(os.environ.get("ADE_REVIEW_LOGIN_GLOBAL_WINDOW_S", "300"))
+ADE_REVIEW_LOGIN_COOLOFF_S = int(os.environ.get("ADE_REVIEW_LOGIN_COOLOFF_S", "60"))
+ADE_REVIEW_LOGIN_COOLOFF_MAX_S = int(os.environ.get("ADE_REVIEW_LOGIN_COOLOFF_MAX_S", "900"))
+# API tokens (accounts.ApiToken): lifetime of a new token; a password change revokes all of a user's tokens.
+ADE_REVIEW_TOKEN_TTL_HOURS = int(os.environ.get("ADE_REVIEW_TOKEN_TTL_HOURS", str(24 * 30)))
+# Browser sessions end after this long without a request, and SESSION_COOKIE_AGE after login whatever the use.
+ADE_REVIEW_SESSION_IDLE_S = int(os.environ.get("ADE_REVIEW_SESSION_IDLE_S", str(30 * 60)))
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(12 * 3600)))
+# Password reset mails; SMTP unless EMAIL_BACKEND says otherwise (local settings print them on the console).
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ade-review@localhost")
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT", str(3600)))
+# seed_demo / seed_risk_demo write users with a known password: only where settings allow it (local, test).
+ADE_REVIEW_DEMO_ALLOWED = False
 # Number of reverse proxies in front of the app whose X-Forwarded-For is trusted (0: use REMOTE_ADDR only).
 ADE_REVIEW_TRUSTED_PROXIES = int(os.environ.get("ADE_REVIEW_TRUSTED_PROXIES", "0"))
 # Shared cache (login throttling, API throttles): set CACHE_URL=redis://... when running several processes.
@@ -177,6 +222,14 @@ ADE_REVIEW_API_SYNC_EXPORT_MAX_NOTES = int(os.environ.get("ADE_REVIEW_API_SYNC_E
 
 # Import limits: a corpus archive may not expand beyond this many bytes.
 ADE_REVIEW_MAX_IMPORT_BYTES = int(os.environ.get("ADE_REVIEW_MAX_IMPORT_BYTES", str(2 * 1024**3)))
+# One document (an archive member; a line of a JSONL file) may not expand beyond this: far below the archive's
+# cap, so a zip bomb is refused from its headers and an import holds at most one document in memory.
+ADE_REVIEW_MAX_IMPORT_MEMBER_BYTES = int(os.environ.get("ADE_REVIEW_MAX_IMPORT_MEMBER_BYTES", str(50 * 1024**2)))
+# A running job whose heartbeat (written as its chunks, lines or training steps progress) is older than this is
+# failed by the reaper: its worker stopped.
+ADE_REVIEW_JOB_LEASE_S = int(os.environ.get("ADE_REVIEW_JOB_LEASE_S", str(15 * 60)))
+# Uploaded corpora and export files are deleted this many days after they were written (0: kept for ever).
+ADE_REVIEW_FILE_RETENTION_DAYS = int(os.environ.get("ADE_REVIEW_FILE_RETENTION_DAYS", "30"))
 # Where the public corpora live for benchmarks and corpus tests.
 ADE_REVIEW_DATA = Path(os.environ.get("ADE_REVIEW_DATA", BASE_DIR.parent / "shared" / "data"))
 # Encoder directory (any local Hugging Face encoder); empty means the shipped MiniLM-L6.
@@ -198,7 +251,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "filters": {"strip_query": {"()": "ade_review.log_filters.StripQueryString"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # runserver's access log: paths without query strings (PHI must not reach logs).
+        "django.server": {"handlers": ["console"], "filters": ["strip_query"], "level": "INFO", "propagate": False},
+    },
 }
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -208,8 +266,11 @@ SECURE_REFERRER_POLICY = "same-origin"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+# No 'unsafe-inline' anywhere (issue 13): a corpus could otherwise restyle or probe the page through CSS.
+# The middleware adds a fresh 'nonce-...' to style-src on every response, for the one <style> element a page
+# may carry (the editor's type colours, checked by rendering.colour_css; templates use request.csp_nonce).
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
 )

@@ -1,5 +1,6 @@
 """The embedded demo: SQLite, tasks in-process, a per-machine secret kept under var/."""
 
+import os
 import secrets
 
 from .base import *  # noqa: F403
@@ -16,3 +17,9 @@ if not SECRET_KEY:
 # Without a broker, a training job would run inside the admin's request for minutes: the demo runs it in a
 # background thread instead (progress on the model page). Servers with workers never use this.
 ADE_REVIEW_TRAIN_IN_THREAD = True
+
+# The demo may seed its users and synthetic notes; password reset mails are printed on the console.
+ADE_REVIEW_DEMO_ALLOWED = True
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# One process (runserver), so the per-process cache is shared by every request; servers set CACHE_URL.
+SILENCED_SYSTEM_CHECKS = ["axes.W001"]

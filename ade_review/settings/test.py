@@ -12,6 +12,10 @@ DATABASES = {
         os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/ade_review", conn_max_age=0
     )
 }
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Transactional tests end with a flush (TRUNCATE of every table); the audit table's TRUNCATE trigger
+    # lets it through only for connections that say so (migration 0008). Production never sets this.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c ade_review.allow_audit_truncate=on"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
 # Tests that need a real broker start a worker and set the broker explicitly (tests/conftest.py).
@@ -21,3 +25,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+ADE_REVIEW_DEMO_ALLOWED = True
+# Each test process counts login failures in its own cache unless a test points CACHES at Redis.
+SILENCED_SYSTEM_CHECKS = ["axes.W001"]

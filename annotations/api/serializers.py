@@ -17,18 +17,26 @@ from annotations.formats.document import (
     Normalization,
     Relation,
 )
-from annotations.models import AnnotationSetStatus, NoteLabelValue, ReviewStatus, SignOffDecision
+from annotations.formats.names import LOCAL_ID_PATTERN, NAME_PATTERN
+from annotations.models import (
+    AnnotationSetStatus,
+    NoteLabelValue,
+    ReviewStatus,
+    SignOffDecision,
+    SignOffOutcome,
+)
 
 MAX_VERSION = 2**31 - 1
 MAX_OFFSET = 10**9
 
 
 def local_id_field(**kwargs):
-    return serializers.RegexField(r"^[A-Za-z0-9_#*.-]{1,32}$", max_length=32, **kwargs)
+    # The one id pattern, shared with every corpus reader (annotations.formats.names).
+    return serializers.RegexField(LOCAL_ID_PATTERN, max_length=32, **kwargs)
 
 
 def type_field(**kwargs):
-    return serializers.RegexField(r"^[^\s\x00]{1,100}$", max_length=100, **kwargs)
+    return serializers.RegexField(NAME_PATTERN, max_length=100, **kwargs)
 
 
 class VersionField(serializers.IntegerField):
@@ -212,6 +220,9 @@ class AnnotationSetReplaceInput(AnnotationsBody):
     status = serializers.ChoiceField(
         choices=[AnnotationSetStatus.IN_PROGRESS, AnnotationSetStatus.SUBMITTED, AnnotationSetStatus.GOLD],
         required=False,
+        help_text="submitted: submit for review (the editor's checks); in_progress: reopen; gold is refused (403 "
+                  "forbidden_status): gold comes only from a reviewer's sign-off. Any change of content returns a "
+                  "submitted set to in_progress.",
     )
 
 
@@ -291,6 +302,19 @@ class LabelInput(serializers.Serializer):
 class SignOffInput(serializers.Serializer):
     decision = serializers.ChoiceField(choices=SignOffDecision.choices)
     comment = serializers.CharField(max_length=5000, allow_blank=True, default="")
+    annotation_set = serializers.IntegerField(min_value=1, max_value=2**62, required=False,
+                                              help_text="The submitted set you reviewed.")
+    model_set = serializers.IntegerField(
+        min_value=1, max_value=2**62, required=False,
+        help_text="Instead of annotation_set: decide directly on this model pre-annotation of the note (its copy "
+                  "becomes the gold with your verdict).")
+    version = serializers.IntegerField(min_value=0, max_value=2**31,
+                                       help_text="Its version as you read it (409 when it changed since).")
+
+    def validate(self, attrs):
+        if ("annotation_set" in attrs) == ("model_set" in attrs):
+            raise serializers.ValidationError("Name exactly one of annotation_set and model_set.")
+        return attrs
 
 
 class SignOffOutput(serializers.Serializer):
@@ -300,6 +324,11 @@ class SignOffOutput(serializers.Serializer):
     user = serializers.CharField(source="user.username")
     decision = serializers.ChoiceField(choices=SignOffDecision.choices)
     comment = serializers.CharField()
+    annotation_set_version = serializers.IntegerField(allow_null=True)
+    final_verdict = serializers.CharField(help_text="The reviewer's verdict on the note: ade or no_ade.")
+    outcome = serializers.ChoiceField(choices=SignOffOutcome.choices,
+                                      help_text="gold: the set became the note's gold; returned: sent back to its "
+                                                "annotator because its verdict differs from the reviewer's.")
     created_at = serializers.DateTimeField()
 
 
@@ -339,7 +368,9 @@ class JobOutput(serializers.Serializer):
     kind = serializers.CharField()
     state = serializers.CharField()
     model_version = serializers.CharField(source="model_version.name", allow_null=True, default=None)
-    parameters = serializers.JSONField()
+    parameters = serializers.SerializerMethodField(
+        help_text="The job's parameters; an import shows its uploaded file's name (`file`), never a server path."
+    )
     total = serializers.IntegerField()
     done = serializers.IntegerField()
     failed = serializers.IntegerField()
@@ -348,6 +379,11 @@ class JobOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_parameters(self, job) -> dict:
+        from inference.selectors import job_parameters_shown
+
+        return job_parameters_shown(job=job)
 
     def get_has_result(self, job) -> bool:
         return bool(job.result_path)
@@ -449,15 +485,6 @@ class ExportOutput(serializers.Serializer):
     notes = serializers.IntegerField()
     size_bytes = serializers.IntegerField()
     download_url = serializers.CharField()
-
-
-class TokenInput(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=4096, style={"input_type": "password"}, trim_whitespace=False)
-
-
-class TokenOutput(serializers.Serializer):
-    token = serializers.CharField()
 
 
 class ErrorOutput(serializers.Serializer):

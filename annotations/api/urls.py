@@ -39,8 +39,8 @@ S = P + "annotation-sets/<dbid:pk>/"
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    path("auth/token/", views.TokenCreateView.as_view(), name="api-token"),
+    # No OPTIONS on the HTML docs page (405; its template renderer has nothing to show for it).
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema", metadata_class=None), name="api-docs"),
     path("projects/", views.ProjectListView.as_view(), name="api-project-list"),
     path(P, views.ProjectDetailView.as_view(), name="api-project-detail"),
     path(P + "schema/", views.SchemaView.as_view(), name="api-project-schema"),

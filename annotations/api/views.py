@@ -11,33 +11,28 @@ import uuid
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth import authenticate
-from django.db import transaction
 from django.http import FileResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.authtoken.models import Token
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from annotations.audit import AuditAction, audit_record
+from accounts.authentication import HashedTokenAuthentication
+from annotations.audit import AuditAction, audit_phi_read, audit_record
 from annotations.errors import ApplicationError, ConflictError
 from annotations.models import (
     AnnotationSchema,
     AnnotationSet,
-    AnnotationSetSource,
-    AnnotationSetStatus,
     Note,
-    ReviewStatus,
 )
 from annotations.models import Attribute as AttributeRow
-from annotations.permissions import Capability
+from annotations.permissions import Capability, annotation_set_check_editable
 from annotations.services import editing, review
 from annotations.services.corpus_export import corpus_export
 from annotations.services.notes import note_create
@@ -45,8 +40,8 @@ from annotations.services.notes import note_create
 from . import edits, selectors
 from . import serializers as s
 from .exceptions import error_body
-from .login_throttle import LOCKED_MESSAGE, login_locked
-from .permissions import ProjectRole, role_can
+from .metadata import EndpointMetadata
+from .permissions import ProjectRole
 
 ERRORS = {
     400: OpenApiResponse(s.ErrorOutput, description="Invalid input or annotations that break a rule."),
@@ -77,9 +72,10 @@ class Pagination(PageNumberPagination):
 
 class APIView(GenericAPIView):
     # Token first: an anonymous request gets 401 with `WWW-Authenticate: Token`.
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [HashedTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
     pagination_class = None
+    metadata_class = EndpointMetadata  # OPTIONS
 
     def initial(self, request, *args, **kwargs):
         # DRF's parsers read the body without Django's DATA_UPLOAD_MAX_MEMORY_SIZE check: apply it here.
@@ -103,19 +99,9 @@ class ProjectAPIView(APIView):
         return selectors.annotation_set_get(project=self.project, annotation_set_id=pk)
 
     def editable_annotation_set(self, pk: int) -> AnnotationSet:
-        """The set if the caller may edit it (the editor's rules): users' sets only (model and import sets are
-        read-only); one's own with ANNOTATE, anyone else's and signed-off notes' only with MANAGE."""
+        """The set if the caller may edit it (the one rule: annotations.permissions)."""
         aset = self.annotation_set(pk)
-        admin = role_can(self.role, Capability.MANAGE)
-        if aset.source_kind != AnnotationSetSource.USER:
-            raise ApplicationError("read_only_set", "Model and import annotations are read-only; edit your own copy.",
-                                   status=403)
-        if aset.user_id != self.request.user.pk and not admin:
-            raise ApplicationError("not_your_set", "These are someone else's annotations; they are read-only to you.",
-                                   status=403)
-        if aset.note.review_status == ReviewStatus.SIGNED_OFF and not admin:
-            raise ApplicationError("signed_off", "This note is signed off; only a project admin can change it.",
-                                   status=403)
+        annotation_set_check_editable(user=self.request.user, annotation_set=aset, role=self.role)
         return aset
 
 
@@ -157,31 +143,6 @@ def requested_version(request, body_version: int | None) -> tuple[int, bool]:
 @csrf_exempt  # it changes nothing; a CSRF refusal would answer HTML instead of the JSON 404
 def api_not_found(request, *args, **kwargs) -> JsonResponse:
     return JsonResponse(error_body("not_found", "No such API endpoint."), status=404)
-
-
-# --- auth -------------------------------------------------------------------------------------------
-
-
-class TokenCreateView(APIView):
-    """Exchange a username and password for an API token (for scripts). Throttled like the login page."""
-
-    permission_classes = [AllowAny]
-    authentication_classes = []
-    serializer_class = s.TokenInput
-
-    @extend_schema(request=s.TokenInput, responses={200: s.TokenOutput, 400: s.ErrorOutput, 429: s.ErrorOutput},
-                   auth=[])
-    def post(self, request):
-        data = s.TokenInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        username = data.validated_data["username"]
-        if login_locked(username=username, request=request):
-            raise ApplicationError("login_locked", LOCKED_MESSAGE, status=429)
-        user = authenticate(request, username=username, password=data.validated_data["password"])
-        if user is None or not user.is_active:
-            raise ApplicationError("invalid_credentials", "Unable to log in with these credentials.")
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response(s.TokenOutput({"token": token.key}).data)
 
 
 # --- projects, schema, model versions ----------------------------------------------------------------
@@ -237,10 +198,7 @@ class ModelVersionActivateView(ProjectAPIView):
             version = model_version_get(project=self.project, version_id=version_id)
         except ModelVersion.DoesNotExist:
             raise ApplicationError("not_found", "No such model version in this project.", status=404) from None
-        with transaction.atomic():
-            version = model_version_activate(version=version)
-            audit_record(action=AuditAction.MODEL_CHANGE, request=request, project=self.project,
-                         object_type="model_version", object_id=version.pk, details={"activated": version.name})
+        version = model_version_activate(version=version, actor=request.user)
         return Response(s.ModelVersionOutput(version).data)
 
 
@@ -274,10 +232,7 @@ class RetrainPolicyView(ProjectAPIView):
         from inference.services.retraining import retrain_policy_update
 
         values = validated(s.RetrainPolicyInput, request.data)
-        with transaction.atomic():
-            retrain_policy_update(project=self.project, **values)
-            audit_record(action=AuditAction.MODEL_CHANGE, request=request, project=self.project,
-                         object_type="retrain_policy", object_id=self.project.pk, details={"policy": values})
+        retrain_policy_update(project=self.project, actor=request.user, **values)
         return Response(s.RetrainPolicyOutput(_policy_data(self.project)).data)
 
 
@@ -306,6 +261,8 @@ class NoteListView(ProjectAPIView):
         filters = s.NoteListFilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
         page = self.paginate_queryset(selectors.note_list(project=self.project, **filters.validated_data))
+        # No text, but which notes a search matched and each note's patient: audited.
+        audit_phi_read(view="api_note_list", notes=page, request=request, project=self.project)
         return self.get_paginated_response(s.NoteListOutput(page, many=True).data)
 
     @extend_schema(
@@ -317,16 +274,11 @@ class NoteListView(ProjectAPIView):
         """Create one note (the way an import would); a monitored patient's risk is updated once it is stored.
         Audited (note_create; ids only, never the text)."""
         v = validated(s.NoteCreateInput, request.data)
-        with transaction.atomic():
-            note = note_create(
-                project=self.project, external_id=v["external_id"], text=v["text"],
-                patient_external_id=v["patient"], timestamp=v["timestamp"], unit=v["unit"],
-                note_type=v["note_type"], author_role=v["author_role"], metadata=v["metadata"],
-            )
-            audit_record(action=AuditAction.NOTE_CREATE, request=request, project=self.project, note=note,
-                         object_type="note", object_id=note.pk,
-                         details={"external_id": note.external_id,
-                                  "patient": v["patient"], "text_hash": note.text_hash, "length": len(note.text)})
+        note = note_create(
+            project=self.project, external_id=v["external_id"], text=v["text"],
+            patient_external_id=v["patient"], timestamp=v["timestamp"], unit=v["unit"],
+            note_type=v["note_type"], author_role=v["author_role"], metadata=v["metadata"], actor=request.user,
+        )
         return Response(s.NoteCreateOutput(note).data, status=201)
 
 
@@ -335,8 +287,7 @@ class NoteDetailView(ProjectAPIView):
     def get(self, request, slug, note_id):
         """One note with its text. Audited (note_view)."""
         note = selectors.note_get(project=self.project, note_id=note_id)
-        audit_record(action=AuditAction.NOTE_VIEW, request=request, project=self.project, note=note,
-                     object_type="note", object_id=note.pk)
+        audit_phi_read(view="api_note", notes=[note], request=request, project=self.project)
         return Response(s.NoteDetailOutput(note).data)
 
 
@@ -347,7 +298,9 @@ class NoteAnnotationSetListView(ProjectAPIView):
     def get(self, request, slug, note_id):
         """The annotation sets of a note (users', models', imports')."""
         note = selectors.note_get(project=self.project, note_id=note_id)
-        return Response(s.AnnotationSetSummaryOutput(selectors.annotation_set_list(note=note), many=True).data)
+        data = s.AnnotationSetSummaryOutput(selectors.annotation_set_list(note=note), many=True).data
+        audit_phi_read(view="api_annotation_set_list", notes=[note], request=request, project=self.project)
+        return Response(data)
 
     @extend_schema(request=None, responses={200: s.AnnotationSetSummaryOutput, **ERRORS})
     def post(self, request, slug, note_id):
@@ -370,6 +323,8 @@ class AnnotationSetDetailView(ProjectAPIView):
         aset = self.annotation_set(pk)
         document = edits.annotation_set_document(aset)
         data = s.AnnotationSetDetailOutput(aset, context={"document": document}).data
+        audit_phi_read(view="api_annotation_set", notes=[aset.note_id], request=request, project=self.project,
+                       details={"annotation_set": aset.pk, "version": aset.version})
         return Response(data, headers={"ETag": f'"{aset.version}"'})
 
     @extend_schema(request=s.AnnotationSetReplaceInput, parameters=[IF_MATCH],
@@ -379,13 +334,11 @@ class AnnotationSetDetailView(ProjectAPIView):
         aset = self.editable_annotation_set(pk)
         data = s.AnnotationSetReplaceInput(data=request.data)
         data.is_valid(raise_exception=True)
-        new_status = data.validated_data.get("status")
-        if new_status == AnnotationSetStatus.GOLD and not role_can(self.role, Capability.SIGN_OFF):
-            raise ApplicationError("forbidden_status", "Only reviewers and admins may mark a set gold.", status=403)
         version, from_if_match = requested_version(request, data.validated_data.get("version"))
         try:
-            updated = edits.annotation_set_update(
-                annotation_set=aset, expected_version=version, request=request, status=new_status,
+            updated = editing.annotation_set_replace_edit(
+                annotation_set=aset, expected_version=version, user=request.user,
+                status=data.validated_data.get("status"),
                 change=lambda before: s.data_to_document(data.validated_data, base=before),
             )
         except ConflictError as exc:
@@ -401,9 +354,7 @@ def edit(view: ProjectAPIView, aset: AnnotationSet, body_version, operation: str
     """Run editing service `call(annotation_set, expected_version)` audited, mapping a stale If-Match to 412."""
     version, from_if_match = requested_version(view.request, body_version)
     try:
-        result = edits.audited_edit(
-            annotation_set=aset, request=view.request, operation=operation, edit=lambda locked: call(locked, version)
-        )
+        result = call(aset, version)  # the editing service checks, writes and audits in one transaction
     except ConflictError as exc:
         if from_if_match:
             raise ApplicationError(
@@ -590,21 +541,27 @@ class SignOffView(ProjectAPIView):
 
     @extend_schema(responses={200: s.SignOffOutput(many=True), **ERRORS})
     def get(self, request, slug, note_id):
-        """The note's sign-offs, newest first."""
+        """The note's sign-offs, newest first. Audited (note_view: the reviewers' comments and verdicts)."""
         note = selectors.note_get(project=self.project, note_id=note_id)
-        return Response(s.SignOffOutput(selectors.sign_off_list(note=note), many=True).data)
+        data = s.SignOffOutput(selectors.sign_off_list(note=note), many=True).data
+        audit_phi_read(view="api_sign_offs", notes=[note], request=request, project=self.project)
+        return Response(data)
 
     @extend_schema(request=s.SignOffInput, responses={201: s.SignOffOutput, 409: ERRORS[400], **ERRORS})
     def post(self, request, slug, note_id):
-        """Sign the note off: confirm or overturn the model's flag (overturning needs a comment). Audited."""
+        """Decide the note: confirm or overturn the model's flag on the submitted set and version you reviewed
+        (overturning needs a comment). The set becomes gold when its verdict agrees with yours, else it goes back
+        to its annotator with your comment. Audited."""
         note = selectors.note_get(project=self.project, note_id=note_id)
         v = validated(s.SignOffInput, request.data)
-        with transaction.atomic():
+        if "model_set" in v:
+            sign_off = review.note_decide_from_model(note=note, user=request.user, decision=v["decision"],
+                                                     comment=v["comment"], model_set_id=v["model_set"],
+                                                     version=v["version"])
+        else:
             sign_off = review.note_sign_off(note=note, user=request.user, decision=v["decision"],
-                                            comment=v["comment"])
-            audit_record(action=AuditAction.SIGN_OFF, request=request, project=self.project, note=note,
-                         object_type="sign_off", object_id=sign_off.pk,
-                         details={"decision": sign_off.decision, "annotation_set": sign_off.annotation_set_id})
+                                            comment=v["comment"], annotation_set_id=v["annotation_set"],
+                                            version=v["version"])
         return Response(s.SignOffOutput(sign_off).data, status=201)
 
 
@@ -636,11 +593,8 @@ class JobListView(ProjectAPIView):
             model_version = ModelVersion.objects.filter(project=self.project, pk=v["model_version"]).first()
             if model_version is None:
                 raise ApplicationError("not_found", "No such model version in this project.", status=404)
-        with transaction.atomic():
-            job = job_create(project=self.project, kind=v["kind"], parameters=v["parameters"],
-                             model_version=model_version, created_by=request.user)
-            audit_record(action=AuditAction.JOB_START, request=request, project=self.project, object_type="job",
-                         object_id=job.pk, details={"kind": job.kind, "model_version": job.model_version_id})
+        job = job_create(project=self.project, kind=v["kind"], parameters=v["parameters"],
+                         model_version=model_version, created_by=request.user)
         return Response(s.JobOutput(job).data, status=201)
 
 
@@ -661,10 +615,7 @@ class ImportUploadView(ProjectAPIView):
         from inference.services.import_uploads import import_upload_start
 
         v = validated(s.ImportUploadInput, request.data)
-        with transaction.atomic():
-            job = import_upload_start(project=self.project, upload=v["file"], fmt=v["format"], created_by=request.user)
-            audit_record(action=AuditAction.JOB_START, request=request, project=self.project, object_type="job",
-                         object_id=job.pk, details={"kind": job.kind, "upload": Path(job.parameters["path"]).name})
+        job = import_upload_start(project=self.project, upload=v["file"], fmt=v["format"], created_by=request.user)
         return Response(s.JobOutput(job).data, status=201)
 
 
@@ -692,10 +643,7 @@ class JobCancelView(ProjectAPIView):
         """Cancel a queued or running job. Audited."""
         from inference.services.jobs import job_cancel
 
-        with transaction.atomic():
-            job = job_cancel(job=_job(self.project, job_id), user=request.user)
-            audit_record(action=AuditAction.JOB_CANCEL, request=request, project=self.project, object_type="job",
-                         object_id=job.pk)
+        job = job_cancel(job=_job(self.project, job_id), user=request.user)
         return Response(s.JobOutput(job).data)
 
 

@@ -2,9 +2,13 @@
 
 Refused (FormatError naming the archive, raised before any file is yielded): members with absolute
 paths, drive letters, `..` components or backslash tricks, symlinks (zip members flagged as links, and
-symlinks inside a directory), and archives whose declared uncompressed total exceeds `max_bytes`.
-While reading, the bytes actually produced are counted too, so a zip whose headers lie about sizes is
-stopped at `max_bytes` (and zipfile's CRC check rejects truncated members). Hidden files
+symlinks inside a directory), archives whose declared uncompressed total exceeds `max_bytes`, and
+members that expand beyond `max_member_bytes` (one document: far below the archive's cap, so that a zip
+bomb is refused from its headers before anything is decompressed). Each refusal names its reason.
+Line files (JSONL: many documents in one member) are exempt from the member cap and read as a stream,
+the cap applying to each line instead (`lines`). While reading, the bytes actually produced are counted
+too, so a zip whose headers lie about sizes is stopped at either cap (and zipfile's CRC check rejects
+truncated members). Nothing is held in memory beyond one member (one line of a line file). Hidden files
 (`.name`) and `__MACOSX/` folders are skipped. A zip whose members all sit under one top folder (what
 zipping a folder gives) is read with that folder as its root.
 """
@@ -20,9 +24,12 @@ from pathlib import Path, PurePosixPath
 
 from .document import FormatError, ParseProblem
 
-__all__ = ["Corpus", "iter_archive", "DEFAULT_MAX_BYTES"]
+__all__ = ["Corpus", "iter_archive", "DEFAULT_MAX_BYTES", "DEFAULT_MAX_MEMBER_BYTES", "LINE_SUFFIXES"]
 
 DEFAULT_MAX_BYTES = 2 * 1024**3
+DEFAULT_MAX_MEMBER_BYTES = 50 * 1024**2
+# Members holding one document per line: the per-document cap applies to each line, not to the member.
+LINE_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _CHUNK = 1 << 20
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -49,13 +56,21 @@ def _skipped(rel: str) -> bool:
 class Corpus:
     """An opened corpus: `members` (sorted relative POSIX paths), `read(member)`, `iter_files()`.
 
-    Use as a context manager. `name` is what users see in problems (the archive or folder name).
+    Use as a context manager. `name` is what users see in problems (the archive or folder name, never
+    the server path it lies in).
     """
 
-    def __init__(self, path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES,
+    ):
         self.path = Path(path)
         self.name = self.path.name
         self.max_bytes = max_bytes
+        self.max_member_bytes = max_member_bytes
         self.bytes_read = 0
         self._zip: zipfile.ZipFile | None = None
         self._sizes: dict[str, int] = {}
@@ -71,12 +86,23 @@ class Corpus:
             self.members = [self.path.name]
             self._sizes[self.path.name] = self.path.stat().st_size
         else:
-            raise FormatError(ParseProblem(str(self.path), 0, "no such file or directory"))
+            raise FormatError(ParseProblem(self.name, 0, "no such file or directory"))
+        bomb = " (a zip bomb?)" if self._zip is not None else ""
+        for member, size in self._sizes.items():
+            if size > max_member_bytes and not _is_line_file(member):
+                problems.append(
+                    ParseProblem(
+                        self.name,
+                        0,
+                        f"member {member!r} expands to {size} bytes, beyond the per-document limit of "
+                        f"{max_member_bytes} bytes{bomb}",
+                    )
+                )
         total = sum(self._sizes.values())
         if total > max_bytes:
             problems.append(
                 ParseProblem(
-                    self.name, 0, f"uncompressed size {total} bytes exceeds the limit of {max_bytes} bytes"
+                    self.name, 0, f"uncompressed size {total} bytes exceeds the limit of {max_bytes} bytes{bomb}"
                 )
             )
         if problems:
@@ -135,11 +161,11 @@ class Corpus:
             members = [m[len(self._prefix) :] for m in members]
         return sorted(members)
 
-    def read(self, member: str) -> bytes:
-        """The bytes of `member`; raises FormatError when the corpus grows past `max_bytes`."""
+    def _chunks(self, member: str, *, member_cap: int | None) -> Iterator[bytes]:
+        """The bytes of `member` a chunk at a time, counted against the archive's cap (and `member_cap`)."""
         if member not in self._sizes:
             raise KeyError(member)
-        chunks = []
+        read = 0
         try:
             if self._zip is not None:
                 stream = self._zip.open(self._prefix + member)
@@ -150,6 +176,7 @@ class Corpus:
             with stream:
                 while chunk := stream.read(_CHUNK):
                     self.bytes_read += len(chunk)
+                    read += len(chunk)
                     if self.bytes_read > self.max_bytes:
                         raise FormatError(
                             ParseProblem(
@@ -158,10 +185,49 @@ class Corpus:
                                 f"{member}: more than {self.max_bytes} bytes read (sizes in the archive are wrong)",
                             )
                         )
-                    chunks.append(chunk)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                    if member_cap is not None and read > member_cap:
+                        raise FormatError(
+                            ParseProblem(
+                                self.name,
+                                0,
+                                f"member {member!r} expands beyond the per-document limit of {member_cap} bytes "
+                                "(sizes in the archive are wrong)",
+                            )
+                        )
+                    yield chunk
+        except zipfile.BadZipFile as exc:  # zipfile's own words (a bad CRC, ...), never a server path
             raise FormatError(ParseProblem(self.name, 0, f"{member}: cannot be read: {exc}")) from exc
-        return b"".join(chunks)
+        except (OSError, EOFError) as exc:  # an OSError's text may hold the server path: say its kind
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            raise FormatError(ParseProblem(self.name, 0, f"{member}: cannot be read: {reason}")) from exc
+
+    def read(self, member: str) -> bytes:
+        """The bytes of `member` (one document: at most `max_member_bytes`); raises FormatError when the
+        member or the corpus grows past its cap."""
+        cap = None if _is_line_file(member) else self.max_member_bytes
+        return b"".join(self._chunks(member, member_cap=cap))
+
+    def lines(self, member: str) -> Iterator[tuple[int, bytes | None]]:
+        """(1-based number, bytes without the newline) for each line of `member`, streamed; None instead of
+        the bytes for a line longer than `max_member_bytes` (the rest of it is skipped unread into memory)."""
+        number, parts, size, too_long = 1, [], 0, False
+        for chunk in self._chunks(member, member_cap=None):
+            start = 0
+            while start <= len(chunk):
+                end = chunk.find(b"\n", start)
+                piece = chunk[start:] if end < 0 else chunk[start:end]
+                size += len(piece)
+                if size > self.max_member_bytes:
+                    too_long, parts = True, []
+                elif not too_long:
+                    parts.append(piece)
+                if end < 0:
+                    break
+                yield number, None if too_long else b"".join(parts)
+                number, parts, size, too_long = number + 1, [], 0, False
+                start = end + 1
+        if size or too_long:
+            yield number, None if too_long else b"".join(parts)
 
     def iter_files(self) -> Iterator[tuple[str, bytes]]:
         """Yield (relative_path, bytes) for every member, lazily, in sorted order."""
@@ -180,9 +246,13 @@ class Corpus:
         self.close()
 
 
+def _is_line_file(member: str) -> bool:
+    return PurePosixPath(member).suffix.lower() in LINE_SUFFIXES
+
+
 def iter_archive(
-    path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES
+    path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES, max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES
 ) -> Iterator[tuple[str, bytes]]:
     """Yield (relative_path, bytes) pairs from a directory, a .zip or a single file, lazily and safely."""
-    with Corpus(path, max_bytes=max_bytes) as corpus:
+    with Corpus(path, max_bytes=max_bytes, max_member_bytes=max_member_bytes) as corpus:
         yield from corpus.iter_files()

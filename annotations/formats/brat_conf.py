@@ -8,7 +8,10 @@ cardinality `Role?:`, `Role*:`, `Role+:`, hierarchy, `!`), [attributes] (`Name A
 no Value means binary), `#` comments, and macros (`<NAME>=A|B` defines, later `<NAME>` expands).
 `visual.conf`: [labels] `Type | Long | Short ...` (the long label is kept) and [drawing]
 `Type bgColor:#hex, ...` (`bgColor`, else `color`, is kept as the colour); other drawing options are
-not kept. Problems are ParseProblem(file, line, message); the load functions raise FormatError.
+not kept. A kept colour must be `#rgb`, `#rrggbb` or a CSS colour name (`schema.css_colour`), and type
+names must match `names.NAME_PATTERN`: anything else is a problem of its line, so a conf carrying CSS or
+markup (`red}#note-text{...}`, `url(...)`) is refused whole rather than quietly changed.
+Problems are ParseProblem(file, line, message); the load functions raise FormatError.
 """
 
 from __future__ import annotations
@@ -16,7 +19,17 @@ from __future__ import annotations
 import re
 
 from .document import FormatError, ParseProblem
-from .schema import AttributeType, EntityType, EventRole, EventType, RelationType, Schema, VisualStyle
+from .names import is_name
+from .schema import (
+    AttributeType,
+    EntityType,
+    EventRole,
+    EventType,
+    RelationType,
+    Schema,
+    VisualStyle,
+    css_colour,
+)
 
 __all__ = [
     "parse_annotation_conf",
@@ -29,6 +42,7 @@ __all__ = [
 _SECTIONS = ("entities", "relations", "events", "attributes")
 _MACRO_DEF = re.compile(r"^(<[A-Za-z0-9_-]+>)\s*=\s*(.*)$")
 _BUILTINS = {"<ANY>", "<ENTITY>", "<RELATION>", "<EVENT>", "<OVERLAP>", "<REL-TYPE>", "<OVL-TYPE>"}
+_NAME_RULE = "may hold only letters, digits and _ . : + / - (at most 100, starting with a letter, digit or _)"
 
 
 def _depth(line: str) -> int:
@@ -91,6 +105,9 @@ def parse_annotation_conf(content: str, source: str = "annotation.conf") -> tupl
         name = name.lstrip("!")
         if not name:
             problems.append(ParseProblem(source, number, "missing type name"))
+            continue
+        if name not in _BUILTINS and not is_name(name):
+            problems.append(ParseProblem(source, number, f"type name {name[:60]!r} {_NAME_RULE}"))
             continue
 
         parent = None
@@ -196,6 +213,9 @@ def parse_visual_conf(
                     ParseProblem(source, number, "malformed label line (expected 'Type | Long | Short')")
                 )
                 continue
+            if not is_name(parts[0]):
+                problems.append(ParseProblem(source, number, f"type name {parts[0][:60]!r} {_NAME_RULE}"))
+                continue
             labels[parts[0]] = parts[1]
         elif section == "drawing":
             name, _, rest = stripped.replace("\t", " ", 1).partition(" ")
@@ -207,9 +227,18 @@ def parse_visual_conf(
                     )
                 )
                 continue
+            if not is_name(name):
+                problems.append(ParseProblem(source, number, f"type name {name[:60]!r} {_NAME_RULE}"))
+                continue
             opts = dict(args)
             colour = opts.get("bgColor") or opts.get("color")
-            if colour:
+            if colour and css_colour(colour) is None:
+                problems.append(
+                    ParseProblem(
+                        source, number, f"{name}: colour {colour[:60]!r} is not #rgb, #rrggbb or a CSS colour name"
+                    )
+                )
+            elif colour:
                 colours[name] = colour
     visual = {
         name: VisualStyle(label=labels.get(name), colour=colours.get(name)) for name in {*labels, *colours}

@@ -6,17 +6,21 @@ the rest. Corpus-level refusals (unsafe archive, size limit) raise FormatError f
   unannotated note; an `.ann` without `.txt` is a problem.
 - `read_ade`: ADE-Corpus-V2 (DRUG-AE.rel, DRUG-DOSE.rel, ADE-NEG.txt), see `read_ade`.
 - `read_pubtator`: BC5CDR PubTator files, see `read_pubtator`.
-- `read_jsonl`: our JSON-lines format (`jsonl.py`); problems give the line number.
+- `read_jsonl`: our JSON-lines format (`jsonl.py`), streamed line by line; problems give the line number.
+
+Each document is built in isolation (`_isolated`): whatever goes wrong while one is parsed (a line nested
+too deeply for the JSON parser, a bug), it becomes that document's problem and the reader goes on.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
 
-from .archive import DEFAULT_MAX_BYTES, Corpus
+from .archive import DEFAULT_MAX_BYTES, DEFAULT_MAX_MEMBER_BYTES, Corpus
 from .brat import read_brat_document
 from .document import Document, Entity, FormatError, Normalization, ParseProblem, Relation, Span
 from .jsonl import loads_document
@@ -27,9 +31,26 @@ from .validation import document_problems
 __all__ = ["ReadResult", "read_brat", "read_ade", "read_pubtator", "read_jsonl"]
 
 
-def read_brat(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[ReadResult]:
+def _isolated(
+    source: str, line: int, build: Callable[..., ReadResult], *args, nested: str = "the document is nested too deeply"
+) -> ReadResult:
+    """`build(*args)`, or a ReadResult holding the reason it failed (its kind only: an exception's text
+    may quote the note)."""
+    try:
+        return build(*args)
+    except FormatError as exc:
+        return ReadResult(source, None, exc.problems)
+    except RecursionError:
+        return ReadResult(source, None, [ParseProblem(source, line, nested)])
+    except Exception as exc:  # noqa: BLE001 - one document's failure, whatever it is, costs only that document
+        return ReadResult(source, None, [ParseProblem(source, line, f"could not be read ({type(exc).__name__})")])
+
+
+def read_brat(
+    path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES, max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES
+) -> Iterator[ReadResult]:
     """Read every brat document under `path` (directory or .zip), in sorted path order."""
-    with Corpus(path, max_bytes=max_bytes) as corpus:
+    with Corpus(path, max_bytes=max_bytes, max_member_bytes=max_member_bytes) as corpus:
         stems: dict[str, set[str]] = {}
         for member in corpus.members:
             p = PurePosixPath(member)
@@ -40,7 +61,13 @@ def read_brat(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) ->
             txt_name, ann_name = f"{stem}.txt", f"{stem}.ann"
             txt = corpus.read(txt_name) if ".txt" in have else None
             ann = corpus.read(ann_name) if ".ann" in have else None
-            yield read_brat_document(txt, ann, doc_id=stem, txt_name=txt_name, ann_name=ann_name)
+            yield _isolated(
+                ann_name if ann is not None else txt_name,
+                0,
+                functools.partial(read_brat_document, doc_id=stem, txt_name=txt_name, ann_name=ann_name),
+                txt,
+                ann,
+            )
 
 
 # --------------------------------------------------------------------------------------------- ADE
@@ -62,7 +89,9 @@ def _ade_locate(sentence: str, mention: str, abs_begin: int, anchor: int | None)
     return first
 
 
-def read_ade(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[ReadResult]:
+def read_ade(
+    path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES, max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES
+) -> Iterator[ReadResult]:
     """Read ADE-Corpus-V2: one Document per distinct (PubMed id, sentence).
 
     Entities: Drug, Adverse-Effect, Dose (one entity per distinct type and span, shared by relations).
@@ -85,7 +114,7 @@ def read_ade(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
     look-ups is resolved by the anchor (38 of them in 10 sentences where every mention is repeated).
     Problems use the `.rel` file name and line.
     """
-    with Corpus(path, max_bytes=max_bytes) as corpus:
+    with Corpus(path, max_bytes=max_bytes, max_member_bytes=max_member_bytes) as corpus:
         by_name = {PurePosixPath(m).name: m for m in corpus.members}
         if "DRUG-AE.rel" not in by_name:
             raise FormatError(
@@ -126,7 +155,8 @@ def read_ade(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
         counter: Counter[str] = Counter()
         for (pmid, sentence), rows in sentences.items():
             counter[pmid] += 1
-            yield _ade_document(f"{pmid}_{counter[pmid]}", pmid, sentence, rows)
+            doc_id = f"{pmid}_{counter[pmid]}"
+            yield _isolated(rows[0][0], rows[0][1], _ade_document, doc_id, pmid, sentence, rows)
 
         if "ADE-NEG.txt" in by_name:
             text, problems = decode_utf8(corpus.read(by_name["ADE-NEG.txt"]), "ADE-NEG.txt")
@@ -184,7 +214,8 @@ def _ade_document(
         start = _ade_locate(sentence, mention, int(begin), anchor)
         if start is None:
             problems.append(
-                ParseProblem(fname, number, f"{etype} {mention!r} does not occur in the sentence")
+                # The mention's offsets and length, not its text: problems end up in job errors (issue 13).
+                ParseProblem(fname, number, f"{etype} at {begin} (length {len(mention)}) does not occur in the sentence")
             )
             return None
         key = (etype, start, start + len(mention))
@@ -224,7 +255,9 @@ def _ade_document(
 # ---------------------------------------------------------------------------------------- PubTator
 
 
-def read_pubtator(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[ReadResult]:
+def read_pubtator(
+    path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES, max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES
+) -> Iterator[ReadResult]:
     """Read PubTator files (a file, or every `*.txt` / `*.pubtator` file under a folder or .zip).
 
     Text = title + " " + abstract (the offsets in PubTator assume this). Each mention line
@@ -237,7 +270,7 @@ def read_pubtator(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES
     contains it. A CID whose id has no such mention is a problem. The pairs are also kept verbatim in
     `metadata["cid"]` together with `metadata["pmid"]`.
     """
-    with Corpus(path, max_bytes=max_bytes) as corpus:
+    with Corpus(path, max_bytes=max_bytes, max_member_bytes=max_member_bytes) as corpus:
         members = [
             m
             for m in corpus.members
@@ -255,10 +288,10 @@ def read_pubtator(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES
                 if line.strip():
                     block.append((number, line))
                 elif block:
-                    yield _pubtator_document(member, block)
+                    yield _isolated(member, block[0][0], _pubtator_document, member, block)
                     block = []
             if block:
-                yield _pubtator_document(member, block)
+                yield _isolated(member, block[0][0], _pubtator_document, member, block)
 
 
 def _pubtator_document(source: str, block: list[tuple[int, str]]) -> ReadResult:
@@ -355,37 +388,51 @@ def _pubtator_document(source: str, block: list[tuple[int, str]]) -> ReadResult:
 # ------------------------------------------------------------------------------------------- JSONL
 
 
-def read_jsonl(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[ReadResult]:
-    """Read `*.jsonl` files (a file, or under a folder or .zip); every id maps to its JSON line."""
-    with Corpus(path, max_bytes=max_bytes) as corpus:
+def read_jsonl(
+    path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES, max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES
+) -> Iterator[ReadResult]:
+    """Read `*.jsonl` files (a file, or under a folder or .zip); every id maps to its JSON line.
+
+    A file is streamed line by line: a line (one document) longer than `max_member_bytes` is a problem
+    of that line, not read into memory; a file of any size is read in bounded memory.
+    """
+    with Corpus(path, max_bytes=max_bytes, max_member_bytes=max_member_bytes) as corpus:
         for member in corpus.members:
             if PurePosixPath(member).suffix.lower() not in (".jsonl", ".json", ".ndjson"):
                 continue
-            text, problems = decode_utf8(corpus.read(member), member)
-            if text is None:
-                yield ReadResult(member, None, problems)
-                continue
-            for number, line in enumerate(text.split("\n"), start=1):
-                if not line.strip():
+            for number, raw in corpus.lines(member):
+                if raw is None:
+                    limit = f"the line is longer than the per-document limit of {corpus.max_member_bytes} bytes"
+                    yield ReadResult(member, None, [ParseProblem(member, number, limit)])
                     continue
-                try:
-                    doc = loads_document(line)
-                except ValueError as exc:
-                    yield ReadResult(member, None, [ParseProblem(member, number, str(exc))])
+                if not raw.strip():
                     continue
-                ids = [
-                    x.id
-                    for group in (
-                        doc.entities,
-                        doc.relations,
-                        doc.events,
-                        doc.attributes,
-                        doc.normalizations,
-                        doc.notes,
-                    )
-                    for x in group
-                ]
-                lines = dict.fromkeys(ids, number)
-                lines.update({f"*{i}": number for i in range(1, len(doc.equivalences) + 1)})
-                problems = document_problems(doc, None, source=member, lines=lines)
-                yield ReadResult(member, None if problems else doc, problems, lines)
+                yield _isolated(
+                    member, number, _jsonl_document, member, number, raw, nested="the JSON is nested too deeply"
+                )
+
+
+def _jsonl_document(member: str, number: int, raw: bytes) -> ReadResult:
+    line, problems = decode_utf8(raw, member)
+    if line is None:
+        return ReadResult(member, None, [ParseProblem(member, number, p.message) for p in problems])
+    try:
+        doc = loads_document(line)
+    except ValueError as exc:
+        return ReadResult(member, None, [ParseProblem(member, number, str(exc))])
+    ids = [
+        x.id
+        for group in (
+            doc.entities,
+            doc.relations,
+            doc.events,
+            doc.attributes,
+            doc.normalizations,
+            doc.notes,
+        )
+        for x in group
+    ]
+    lines = dict.fromkeys(ids, number)
+    lines.update({f"*{i}": number for i in range(1, len(doc.equivalences) + 1)})
+    problems = document_problems(doc, None, source=member, lines=lines)
+    return ReadResult(member, None if problems else doc, problems, lines)

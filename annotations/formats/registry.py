@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import PurePosixPath
 
-from .archive import DEFAULT_MAX_BYTES, Corpus
+from .archive import DEFAULT_MAX_BYTES, DEFAULT_MAX_MEMBER_BYTES, Corpus
 from .brat_conf import load_schema
 from .document import Document, FormatError, ParseProblem
 from .readers import read_ade, read_brat, read_jsonl, read_pubtator
@@ -31,26 +31,32 @@ WRITERS: dict[str, Callable[..., int]] = {
 
 
 def read_corpus(
-    path: str | os.PathLike, fmt: str, *, max_bytes: int = DEFAULT_MAX_BYTES
+    path: str | os.PathLike,
+    fmt: str,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES,
 ) -> Iterator[ReadResult]:
     """Read the corpus at `path` (directory, .zip or file) in format `fmt`, one ReadResult per document.
 
     Raises ValueError for an unknown format and FormatError (from the first `next`) when the archive
-    itself is refused (unsafe members, over `max_bytes`).
+    itself is refused (unsafe members, over `max_bytes`, a member over `max_member_bytes`).
     """
     try:
         reader = READERS[fmt]
     except KeyError:
         raise ValueError(f"unknown input format {fmt!r}; known: {', '.join(sorted(READERS))}") from None
-    return reader(path, max_bytes=max_bytes)
+    return reader(path, max_bytes=max_bytes, max_member_bytes=max_member_bytes)
 
 
-def find_schema(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Schema | None:
+def find_schema(
+    path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES, max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES
+) -> Schema | None:
     """The Schema from annotation.conf (+ visual.conf) at the corpus root (directory or .zip), or None.
 
     Raises FormatError when a config file is broken.
     """
-    with Corpus(path, max_bytes=max_bytes) as corpus:
+    with Corpus(path, max_bytes=max_bytes, max_member_bytes=max_member_bytes) as corpus:
         root = {m: m for m in corpus.members if len(PurePosixPath(m).parts) == 1}
         if "annotation.conf" not in root:
             return None

@@ -2,7 +2,43 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+# The 148 named colours of CSS Color Module Level 4 (lower case; CSS names are case-insensitive).
+CSS_NAMED_COLOURS = frozenset(
+    """
+    aliceblue antiquewhite aqua aquamarine azure beige bisque black blanchedalmond blue blueviolet brown
+    burlywood cadetblue chartreuse chocolate coral cornflowerblue cornsilk crimson cyan darkblue darkcyan
+    darkgoldenrod darkgray darkgreen darkgrey darkkhaki darkmagenta darkolivegreen darkorange darkorchid
+    darkred darksalmon darkseagreen darkslateblue darkslategray darkslategrey darkturquoise darkviolet
+    deeppink deepskyblue dimgray dimgrey dodgerblue firebrick floralwhite forestgreen fuchsia gainsboro
+    ghostwhite gold goldenrod gray green greenyellow grey honeydew hotpink indianred indigo ivory khaki
+    lavender lavenderblush lawngreen lemonchiffon lightblue lightcoral lightcyan lightgoldenrodyellow
+    lightgray lightgreen lightgrey lightpink lightsalmon lightseagreen lightskyblue lightslategray
+    lightslategrey lightsteelblue lightyellow lime limegreen linen magenta maroon mediumaquamarine
+    mediumblue mediumorchid mediumpurple mediumseagreen mediumslateblue mediumspringgreen
+    mediumturquoise mediumvioletred midnightblue mintcream mistyrose moccasin navajowhite navy oldlace
+    olive olivedrab orange orangered orchid palegoldenrod palegreen paleturquoise palevioletred
+    papayawhip peachpuff peru pink plum powderblue purple rebeccapurple red rosybrown royalblue
+    saddlebrown salmon sandybrown seagreen seashell sienna silver skyblue slateblue slategray slategrey
+    snow springgreen steelblue tan teal thistle tomato turquoise violet wheat white whitesmoke yellow
+    yellowgreen
+    """.split()
+)
+_HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+
+
+def css_colour(value: str | None) -> str | None:
+    """`value` if it is a colour the app writes into CSS (`#rgb`, `#rrggbb` or a CSS colour name), else None.
+
+    The one colour rule: visual.conf is checked with it on parse and the editor's stylesheet on render, so
+    a colour can never carry other CSS (`red}#note-text{...}`, `url(...)`)."""
+    if not isinstance(value, str):
+        return None
+    if _HEX_COLOUR.fullmatch(value) or value.lower() in CSS_NAMED_COLOURS:
+        return value
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +93,8 @@ class AttributeType:
 
 @dataclass(frozen=True, slots=True)
 class VisualStyle:
+    """`colour` passed `css_colour` when read from visual.conf; a stored one is checked again on render."""
+
     label: str | None = None
     colour: str | None = None
 

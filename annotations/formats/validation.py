@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from .document import Document, Entity, Event, ParseProblem
+from .names import is_local_id, is_name
 from .schema import Schema
 from .text import span_text, text_field_matches
 
@@ -107,7 +108,9 @@ def document_problems(
     id_set = set(all_ids)
 
     # Ids, types, roles and values must be writable as brat: the id letter says the kind, and no
-    # whitespace (which separates fields) may occur in a name.
+    # whitespace (which separates fields) may occur in a name. Ids and names must also match the one
+    # pattern of `names` (the API's): they are written into HTML attributes and CSS selectors, and a
+    # document that breaks it is refused whole rather than escaped into something else (issue 13).
     for prefix, kind, group in (
         ("T", "entity", doc.entities),
         ("R", "relation", doc.relations),
@@ -122,26 +125,48 @@ def document_problems(
                     item.id,
                     f"{kind} id must be {' or '.join(prefix)} followed by a number or name, without spaces",
                 )
-    for label, names in (
-        ("entity type", [e.type for e in doc.entities]),
-        ("relation type", [r.type for r in doc.relations]),
+            elif not is_local_id(item.id):
+                problems.append(
+                    ParseProblem(
+                        source,
+                        lines.get(item.id, 0),
+                        f"{kind} id {item.id[:40]!r} may hold only letters, digits and _ # * . - (at most 32)",
+                    )
+                )
+    names: list[tuple[str, str, str]] = [  # (owner id, what, name)
+        *((e.id, "entity type", e.type) for e in doc.entities),
+        *((r.id, "relation type", r.type) for r in doc.relations),
+        *((r.id, "relation role", x) for r in doc.relations for x in (r.arg1_role, r.arg2_role)),
+        *((e.id, "event type", e.type) for e in doc.events),
+        *((e.id, "event role", role) for e in doc.events for role, _ in e.args),
+        *((a.id, "attribute name", a.name) for a in doc.attributes),
+        *((n.id, "normalization type", n.type) for n in doc.normalizations),
+        *((n.id, "note type", n.type) for n in doc.notes),
+        *((f"*{i}", "equivalence type", eq.type) for i, eq in enumerate(doc.equivalences, start=1)),
+    ]
+    for owner, label, name in names:
+        if not is_name(name):
+            problems.append(
+                ParseProblem(
+                    source,
+                    lines.get(owner, 0),
+                    f"{owner[:40]}: {label} {name[:60]!r} may hold only letters, digits and _ . : + / - "
+                    "(at most 100, starting with a letter, digit or _)",
+                )
+            )
+    for label, values in (
         ("relation role", [x for r in doc.relations for x in (r.arg1_role, r.arg2_role)]),
         ("event type", [e.type for e in doc.events]),
         ("event role", [role for e in doc.events for role, _ in e.args]),
-        ("attribute name", [a.name for a in doc.attributes]),
         ("attribute value", [a.value for a in doc.attributes if a.value is not None]),
-        ("normalization type", [n.type for n in doc.normalizations]),
         ("normalization resource", [n.resource for n in doc.normalizations]),
         ("normalization id", [n.resource_id for n in doc.normalizations]),
     ):
-        for name in names:
+        for name in values:
             if (
                 not name
                 or _BLANK.search(name)
-                or (
-                    ":" in name
-                    and label in ("event type", "relation role", "event role", "normalization resource")
-                )
+                or (":" in name and label in ("event type", "relation role", "event role", "normalization resource"))
             ):
                 problems.append(
                     ParseProblem(source, 0, f"{label} {name!r} is empty or contains a space or ':'")
@@ -167,7 +192,10 @@ def document_problems(
             actual = span_text(doc.text, e.spans)
             if not text_field_matches(e.text, actual):
                 where = ";".join(f"{s.start}-{s.end}" for s in e.spans)
-                bad(e.id, f"text {e.text[:60]!r} does not match the text at {where}: {actual[:60]!r}")
+                # Offsets and lengths only: these messages end up in job errors, and quoting either text
+                # would copy clinical text out of the note (issue 13).
+                bad(e.id, f"the entity's text (length {len(e.text)}) does not match the note's text at {where} "
+                          f"(length {len(actual)})")
 
     def is_arg(ann_id: str) -> bool:
         return ann_id in entities or ann_id in events

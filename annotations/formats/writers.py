@@ -1,10 +1,12 @@
 """Streaming corpus writers: each takes an iterable of Documents and writes one document at a time.
 
 The target is a directory, or a .zip when the path ends in ".zip" (one member written at a time).
-Each writer returns the number of documents written.
+Each writer returns the number of documents written. A writer that fails part-way removes what it
+wrote (the zip, the files, the folders it created), so no partial corpus is left behind.
 
-- `write_brat`: `<id>.txt` + `<id>.ann` per document (ids with "/" make sub-folders), plus
-  annotation.conf / visual.conf at the root when a Schema is given.
+- `write_brat`: `<id>.txt` + `<id>.ann` per document (ids with "/" make sub-folders; an id that is no
+  safe file name gets one made from it, see `_safe_name`), plus annotation.conf / visual.conf at the
+  root when a Schema is given.
 - `write_jsonl`: `documents.jsonl` in a directory or zip, or the file itself when the path ends in
   ".jsonl". Lossless.
 - `write_conll`: `documents.conll` likewise. Lossy, see `conll_lines`.
@@ -12,6 +14,7 @@ Each writer returns the number of documents written.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import zipfile
@@ -21,13 +24,16 @@ from typing import IO
 
 from .brat import write_ann, write_txt
 from .brat_conf import write_annotation_conf, write_visual_conf
-from .document import Document, FormatError, ParseProblem
+from .document import Document
 from .jsonl import dumps_document
 from .schema import Schema
 
 __all__ = ["write_brat", "write_jsonl", "write_conll", "conll_lines", "tokenize"]
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
+# A path part used as it is: no control characters, nothing Windows or a shell treats specially.
+_PLAIN_PART = re.compile(r'[^\x00-\x1f\x7f\\:*?"<>|]+')
+MAX_PART_BYTES = 100
 
 
 class _Sink:
@@ -36,17 +42,26 @@ class _Sink:
     def __init__(self, target: str | os.PathLike):
         self.target = Path(target)
         self.zip: zipfile.ZipFile | None = None
+        self.created: list[Path] = []  # files and folders this sink made, removed again on failure
         if self.target.suffix.lower() == ".zip":
-            self.target.parent.mkdir(parents=True, exist_ok=True)
+            self._mkdir(self.target.parent)
+            self.created.append(self.target)
             self.zip = zipfile.ZipFile(self.target, "w", compression=zipfile.ZIP_DEFLATED)
         else:
-            self.target.mkdir(parents=True, exist_ok=True)
+            self._mkdir(self.target)
+
+    def _mkdir(self, folder: Path) -> None:
+        missing = [p for p in (folder, *folder.parents) if not p.exists()]
+        folder.mkdir(parents=True, exist_ok=True)
+        self.created.extend(reversed(missing))
 
     def open(self, rel: str) -> IO[bytes]:
         if self.zip is not None:
             return self.zip.open(rel, "w", force_zip64=True)
         path = self.target / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._mkdir(path.parent)
+        if not path.exists():
+            self.created.append(path)
         return open(path, "wb")  # noqa: SIM115 - the caller closes it
 
     def write(self, rel: str, data: bytes) -> None:
@@ -56,20 +71,51 @@ class _Sink:
     def close(self) -> None:
         if self.zip is not None:
             self.zip.close()
+            self.zip = None
+
+    def discard(self) -> None:
+        """Remove everything this sink created (after a failure)."""
+        try:
+            self.close()
+        except (OSError, ValueError, zipfile.BadZipFile):
+            pass
+        _remove(self.created)
 
     def __enter__(self) -> _Sink:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.discard()
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in reversed(paths):  # files before the folders that hold them
+        try:
+            path.rmdir() if path.is_dir() and not path.is_symlink() else path.unlink(missing_ok=True)
+        except OSError:
+            pass  # a folder that holds files this sink did not write stays
 
 
 def _safe_name(doc_id: str) -> str:
-    """The relative path stem for a document id; refuses ids that would escape the target."""
-    parts = doc_id.replace("\\", "/").split("/")
-    if not doc_id or doc_id.startswith("/") or any(p in ("", ".", "..") for p in parts) or ":" in parts[0]:
-        raise FormatError(ParseProblem(doc_id, 0, f"document id {doc_id!r} cannot be used as a file name"))
-    return "/".join(parts)
+    """The relative path stem for a document id.
+
+    The id itself (its "/" making sub-folders) when every part is a plain file name: not empty, not
+    hidden (readers skip dot files), at most MAX_PART_BYTES, without control characters, `\\` or `:`.
+    Any other id (`a:b`, `../x`, NUL, very long) gets its safe characters plus a hash of the whole id,
+    so distinct ids keep distinct names and nothing is written outside the target.
+    """
+    parts = doc_id.split("/")
+    if doc_id and all(
+        p and not p.startswith(".") and len(p.encode("utf-8", "surrogatepass")) <= MAX_PART_BYTES
+        and _PLAIN_PART.fullmatch(p)
+        for p in parts
+    ):
+        return doc_id
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", doc_id).strip("_-")[:60] or "document"
+    return f"{stem}-{hashlib.sha256(doc_id.encode('utf-8', 'surrogatepass')).hexdigest()[:16]}"
 
 
 def write_brat(
@@ -93,9 +139,13 @@ def _write_lines(target: str | os.PathLike, default_name: str, suffix: str, chun
     path = Path(target)
     if path.suffix.lower() == suffix:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as f:
-            for chunk in chunks:
-                f.write(chunk.encode("utf-8"))
+        try:
+            with open(path, "wb") as f:
+                for chunk in chunks:
+                    f.write(chunk.encode("utf-8"))
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
         return
     with _Sink(path) as sink, sink.open(default_name) as f:
         for chunk in chunks:

@@ -24,6 +24,26 @@ def annotation_set_check(
     return document_problems(document, schema, source=source, lines=lines or {})
 
 
+def version_conflict(*, current_version: int, expected_version: int) -> ConflictError:
+    """The one stale-version error, whatever the door (editor, API, services)."""
+    return ConflictError(
+        f"Someone else changed these annotations (now version {current_version}, you had {expected_version}). "
+        "Your edit was not saved and nothing was overwritten: reload to see their changes, then redo it.",
+        current_version=current_version,
+    )
+
+
+def annotation_set_lock(*, annotation_set: AnnotationSet, expected_version: int | None) -> AnnotationSet:
+    """Lock the set's row for this transaction and check it is still at `expected_version` (None: any).
+
+    The one version check of every write to a set. Raises ConflictError (409) when someone wrote first.
+    Call inside transaction.atomic()."""
+    locked = AnnotationSet.objects.select_for_update().select_related("note__project").get(pk=annotation_set.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise version_conflict(current_version=locked.version, expected_version=expected_version)
+    return locked
+
+
 def annotation_set_replace(
     *,
     annotation_set: AnnotationSet,
@@ -47,13 +67,7 @@ def annotation_set_replace(
             "invalid_annotations", "; ".join(str(p) for p in problems[:20]), details=[str(p) for p in problems]
         )
     with transaction.atomic():
-        locked = AnnotationSet.objects.select_for_update().get(pk=annotation_set.pk)
-        if expected_version is not None and locked.version != expected_version:
-            raise ConflictError(
-                f"This note was changed by someone else (version {locked.version}, you had {expected_version}). "
-                "Reload to see their changes; nothing of yours was saved.",
-                current_version=locked.version,
-            )
+        locked = annotation_set_lock(annotation_set=annotation_set, expected_version=expected_version)
         annotation_set_clear(locked)
         annotation_sets_write([(locked, document)], origin=origin)
         updates = {"version": F("version") + 1, "updated_at": timezone.now()}

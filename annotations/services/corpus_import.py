@@ -5,6 +5,10 @@ problem is reported (file, line, reason) and skipped; the others are imported. V
 documents are written in batches inside one transaction each; if a batch fails in the
 database, it is retried one document per transaction so that only the offending
 document is skipped and nothing is ever half-imported.
+
+Two imports of one corpus at once: the second waits on the first one's uncommitted notes (the unique
+note id), then finds them committed. Such a note counts as "already present" (it is: with the same
+text), not as skipped, so the report says what is in the database.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils.dateparse import parse_datetime
 
 from annotations.formats import registry
@@ -93,7 +97,9 @@ def _schema_from_files(path: Path) -> tuple[Schema, str, str]:
     return schema, annotation_conf, visual_conf or ""
 
 
-def _resolve_schema(project: Project, path: Path, schema_path: Path | None, max_bytes: int, report) -> Schema | None:
+def _resolve_schema(
+    project: Project, path: Path, schema_path: Path | None, max_bytes: int, max_member_bytes: int, report
+) -> Schema | None:
     """The schema to validate against: given > shipped with the corpus > the project's > None (inferred from
     the data during the import)."""
     if schema_path is not None:
@@ -101,7 +107,7 @@ def _resolve_schema(project: Project, path: Path, schema_path: Path | None, max_
         project_schema_set(project=project, schema=schema, inferred=False, annotation_conf=conf, visual_conf=visual)
         report.schema_source = f"given ({schema_path})"
         return schema
-    shipped = registry.find_schema(path, max_bytes=max_bytes)
+    shipped = registry.find_schema(path, max_bytes=max_bytes, max_member_bytes=max_member_bytes)
     stored = AnnotationSchema.objects.filter(project=project).first()
     if shipped is not None and (stored is None or stored.inferred):
         project_schema_set(project=project, schema=shipped, inferred=False)
@@ -125,17 +131,21 @@ def corpus_import(
     status: str = AnnotationSetStatus.GOLD,
     batch_size: int = 200,
     max_bytes: int | None = None,
+    max_member_bytes: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Import every document of a corpus into `project`; returns what was imported and what was skipped.
 
     Notes already in the project with the same external id and text are left alone (re-importing does
-    not duplicate); the same id with a different text is refused (note text is immutable).
+    not duplicate); the same id with a different text is refused (note text is immutable). The archive
+    may expand to `max_bytes` (ADE_REVIEW_MAX_IMPORT_BYTES), one document to `max_member_bytes`
+    (ADE_REVIEW_MAX_IMPORT_MEMBER_BYTES). Errors: FormatError when the corpus is refused whole.
     """
     path = Path(path)
     max_bytes = max_bytes or settings.ADE_REVIEW_MAX_IMPORT_BYTES
+    max_member_bytes = max_member_bytes or settings.ADE_REVIEW_MAX_IMPORT_MEMBER_BYTES
     report = ImportReport()
-    schema = _resolve_schema(project, path, schema_path, max_bytes, report)
+    schema = _resolve_schema(project, path, schema_path, max_bytes, max_member_bytes, report)
     # Without a schema, one is inferred batch by batch; checking documents against a schema inferred
     # from themselves could never fail, so they get the structural checks only.
     inferred: Schema | None = None
@@ -152,18 +162,14 @@ def corpus_import(
             _write_batch(project, batch, source_name, status, report)
             batch = []
 
-    for result in registry.read_corpus(path, fmt, max_bytes=max_bytes):
+    for result in registry.read_corpus(path, fmt, max_bytes=max_bytes, max_member_bytes=max_member_bytes):
         done += 1
         if not result.ok:
             report.skip(result.problems or [ParseProblem(result.source, 0, "could not be read")])
             continue
         doc = result.document
         # Readers already ran the structural checks (result.ok); what is left is the schema.
-        problems = (
-            annotation_set_check(document=doc, schema=schema, source=result.source, lines=result.lines)
-            if schema is not None
-            else []
-        )
+        problems = _schema_problems(doc, schema, result) if schema is not None else []
         if doc.id in seen:
             problems.append(ParseProblem(result.source, 0, f"document id {doc.id!r} occurs twice in the corpus"))
         if problems:
@@ -190,7 +196,17 @@ def corpus_import(
     return report
 
 
-def _write_batch(project: Project, batch: list[tuple[str, Document]], source_name, status, report) -> None:
+def _schema_problems(doc: Document, schema: Schema, result) -> list[ParseProblem]:
+    """The schema check of one document; whatever goes wrong in it is that document's problem alone."""
+    try:
+        return annotation_set_check(document=doc, schema=schema, source=result.source, lines=result.lines)
+    except Exception as exc:  # noqa: BLE001 - one document never stops the import
+        return [ParseProblem(result.source, 0, f"could not be checked ({type(exc).__name__})")]
+
+
+def _present(project: Project, batch: list[tuple[str, Document]], report) -> list[tuple[str, Document]]:
+    """The documents of `batch` not yet in the project; the others are counted: already present (same
+    text) or skipped (the same id with another text: note text is immutable)."""
     existing = dict(
         Note.objects.filter(project=project, external_id__in=[d.id for _, d in batch]).values_list(
             "external_id", "text_hash"
@@ -207,6 +223,11 @@ def _write_batch(project: Project, batch: list[tuple[str, Document]], source_nam
                 )
             continue
         fresh.append((source, doc))
+    return fresh
+
+
+def _write_batch(project: Project, batch: list[tuple[str, Document]], source_name, status, report) -> None:
+    fresh = _present(project, batch, report)
     if not fresh:
         return
     try:
@@ -215,15 +236,26 @@ def _write_batch(project: Project, batch: list[tuple[str, Document]], source_nam
         _count(report, [d for _, d in fresh])
         _announce(project, notes)
     except DatabaseError:
-        # Find the offending document: one transaction per document.
+        # Another import may have committed some of these notes meanwhile (it held them while this one
+        # waited): count those as present, then find any offending document, one transaction each.
         for source, doc in fresh:
+            if not _present(project, [(source, doc)], report):
+                continue
             try:
                 with transaction.atomic():
                     notes = _insert(project, [doc], source_name, status)
                 _count(report, [doc])
                 _announce(project, notes)
+            except IntegrityError as exc:
+                if _present(project, [(source, doc)], report):  # not a concurrent import: a real refusal
+                    report.skip([_refusal(source, exc)])
             except DatabaseError as exc:
-                report.skip([ParseProblem(source, 0, f"refused by the database: {type(exc).__name__}: {exc}")])
+                report.skip([_refusal(source, exc)])
+
+
+def _refusal(source: str, exc: DatabaseError) -> ParseProblem:
+    reason = (str(exc).splitlines() or [""])[0][:200]  # the first line: the rule broken, not the row's values
+    return ParseProblem(source, 0, f"refused by the database: {type(exc).__name__}: {reason}")
 
 
 def _count(report: ImportReport, docs: list[Document]) -> None:

@@ -5,7 +5,12 @@ loaded): locks the set, refuses a stale `expected_version` with ConflictError (n
 silent merge), refuses a signed-off note unless the user is a project admin, checks the changed
 annotations and what they point at with `annotation_set_check` against the project schema (the same
 rule check imports use), writes only the rows it changes, bumps `AnnotationSet.version` and records
-what undoing it needs (the touched rows as they were) in an AnnotationEdit.
+what undoing it needs (the touched rows as they were) in an AnnotationEdit, and appends its audit record
+(the rows touched, before and after; no text) in the same transaction, whatever the door. Undo puts
+those rows back as they were, in place, so rows the edit never touched stay as they are.
+
+A submitted set refuses every edit, undo included ("submitted"), until its annotator reopens it
+(`annotation_set_reopen`): a stray key never un-submits a set behind the reviewer's back.
 
 Pre-labels are the model's annotations copied into a user's set (origin=model, confidence kept,
 decision blank = pending). Accepting sets decision=accepted; rejecting keeps the row with
@@ -15,14 +20,16 @@ decision=rejected for provenance: rejected rows are never exported or trained on
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
 from django.db.models import F, Q
+from django.db.models.deletion import Collector
 from django.utils import timezone
 
-from annotations.errors import ApplicationError, ConflictError
+from annotations.audit import AuditAction, annotation_structure, audit_record, edit_changes_structure
+from annotations.errors import ApplicationError
 from annotations.formats.document import Attribute as AttributeRecord
 from annotations.formats.document import Document, Span
 from annotations.formats.document import Entity as EntityRecord
@@ -34,22 +41,30 @@ from annotations.models import (
     AnnotationSet,
     AnnotationSetSource,
     AnnotationSetStatus,
+    AnnotatorNote,
     Attribute,
     Decision,
     Entity,
+    EquivalenceMember,
+    Event,
+    EventArgument,
     Normalization,
     Note,
     NoteLabel,
     NoteLabelValue,
     Origin,
-    ProjectMembership,
-    ProjectRole,
     Relation,
     ReviewStatus,
 )
+from annotations.permissions import annotation_set_check_editable
 from annotations.signals import gold_changed
 
-from .annotation_sets import annotation_set_check
+from .annotation_sets import (
+    annotation_set_check,
+    annotation_set_lock,
+    annotation_set_replace,
+    version_conflict,
+)
 from .document_store import annotation_sets_to_documents, annotation_sets_write
 from .schemas import project_schema_get
 
@@ -57,11 +72,22 @@ UNDO_KEEP = 20
 # Children after parents: restore in this order, delete in the reverse one.
 _MODELS = {
     "entity": Entity,
+    "event": Event,
+    "event_argument": EventArgument,
     "relation": Relation,
     "attribute": Attribute,
     "normalization": Normalization,
+    "note": AnnotatorNote,
+    "equivalence_member": EquivalenceMember,
     "label": NoteLabel,
 }
+_KINDS = {model: key for key, model in _MODELS.items()}
+# How a row of each kind belongs to a set (an event's arguments and an equivalence's members through them).
+_SET_LOOKUP = {"event_argument": "event__annotation_set", "equivalence_member": "equivalence__annotation_set"}
+
+
+def _of_set(key: str, locked: AnnotationSet, **filters):
+    return _MODELS[key].objects.filter(**{_SET_LOOKUP.get(key, "annotation_set"): locked}, **filters)
 _LIVE = ~Q(decision=Decision.REJECTED)
 # Time spent on a set is the sum of the gaps between its edits (from opening it), each capped here: a
 # person who leaves a note open over lunch has not spent an hour on it.
@@ -100,9 +126,9 @@ class _Recorder:
         self.created[key].append(pk)
 
     def as_json(self, extra: dict) -> dict:
-        encoder = DjangoJSONEncoder()
+        # Full precision (DjangoJSONEncoder keeps milliseconds only): undo puts back the times as they were.
         before = {
-            key: [{k: (encoder.default(v) if hasattr(v, "isoformat") else v) for k, v in r.items()} for r in rows.values()]
+            key: [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()} for r in rows.values()]
             for key, rows in self.before.items()
         }
         return {"before": before, "created": dict(self.created), **extra}
@@ -112,30 +138,21 @@ class _Recorder:
 
 
 def _lock(annotation_set: AnnotationSet, expected_version: int, user) -> AnnotationSet:
-    locked = AnnotationSet.objects.select_for_update().select_related("note__project").get(pk=annotation_set.pk)
-    if locked.version != expected_version:
-        raise ConflictError(
-            f"Someone else changed these annotations (now version {locked.version}, you had {expected_version}). "
-            "Your edit was not saved and nothing was overwritten: reload to see their changes, then redo it.",
-            current_version=locked.version,
+    """The set locked at `expected_version` (the one version check) if `user` may change it (the one
+    access rule, annotations.permissions)."""
+    locked = annotation_set_lock(annotation_set=annotation_set, expected_version=expected_version)
+    annotation_set_check_editable(user=user, annotation_set=locked)
+    return locked
+
+
+def _lock_unsubmitted(annotation_set: AnnotationSet, expected_version: int, user) -> AnnotationSet:
+    """`_lock` for the editor's fine-grained edits (and undo), which refuse a submitted set: a stray key
+    must never un-submit it silently; the annotator reopens it first (`annotation_set_reopen`)."""
+    locked = _lock(annotation_set, expected_version, user)
+    if locked.status == AnnotationSetStatus.SUBMITTED:
+        raise ApplicationError(
+            "submitted", "These annotations are submitted and read-only: reopen them to edit.", status=409
         )
-    note = locked.note
-    is_admin = None
-
-    def admin() -> bool:
-        nonlocal is_admin
-        if is_admin is None:
-            is_admin = ProjectMembership.objects.filter(
-                project_id=note.project_id, user=user, role=ProjectRole.ADMIN
-            ).exists()
-        return is_admin
-
-    if locked.source_kind != AnnotationSetSource.USER:
-        raise ApplicationError("read_only_set", "Model and import annotations are read-only; edit your own copy.", status=403)
-    if locked.user_id != getattr(user, "pk", None) and not admin():
-        raise ApplicationError("not_your_set", "These are someone else's annotations; they are read-only to you.", status=403)
-    if note.review_status == ReviewStatus.SIGNED_OFF and not admin():
-        raise ApplicationError("signed_off", "This note is signed off; only a project admin can change it.", status=403)
     return locked
 
 
@@ -146,7 +163,7 @@ def _finish(locked: AnnotationSet, user, action: str, recorder: _Recorder, **res
     gap = max(0.0, min(IDLE_CAP_S, (now - locked.updated_at).total_seconds())) if locked.updated_at else 0.0
     updates = {"version": F("version") + 1, "updated_at": now, "seconds_spent": F("seconds_spent") + round(gap)}
     previous_status = locked.status
-    if locked.status in (AnnotationSetStatus.PRE_ANNOTATED, AnnotationSetStatus.SUBMITTED):
+    if locked.status == AnnotationSetStatus.PRE_ANNOTATED:  # a submitted set is reopened explicitly, never here
         updates["status"] = AnnotationSetStatus.IN_PROGRESS
     AnnotationSet.objects.filter(pk=locked.pk).update(**updates)
     note = locked.note
@@ -168,7 +185,30 @@ def _finish(locked: AnnotationSet, user, action: str, recorder: _Recorder, **res
         keep = list(AnnotationEdit.objects.filter(annotation_set=locked).order_by("-id").values_list("id", flat=True)[:UNDO_KEEP])
         AnnotationEdit.objects.filter(annotation_set=locked).exclude(id__in=keep).delete()
     changes = {"before": {k: list(v.values()) for k, v in recorder.before.items()}, "created": dict(recorder.created)}
+    _audit_edit(locked, user, action, version_before=version - 1, version_after=version, changes=changes)
     return EditResult(annotation_set=locked, version=version, action=action, changes=changes, **result)
+
+
+def _audit_edit(locked: AnnotationSet, user, operation: str, *, version_before: int, version_after: int,
+                changes: dict) -> None:
+    """The edit's audit record, in the edit's transaction and of one shape whatever the door (editor page,
+    API, command): the annotations it touched before and after (ids, types, offsets; no text)."""
+    delta = edit_changes_structure(locked.pk, changes)
+    audit_record(
+        action=AuditAction.ANNOTATION_CHANGE,
+        actor=user if getattr(user, "is_authenticated", False) else None,
+        project=locked.note.project,
+        note=locked.note,
+        object_type="annotation_set",
+        object_id=locked.pk,
+        details={
+            "operation": operation,
+            "version_before": version_before,
+            "version_after": version_after,
+            "before": delta["before"],
+            "after": delta["after"],
+        },
+    )
 
 
 def _next_id(locked: AnnotationSet, model, prefix: str) -> str:
@@ -260,6 +300,20 @@ def _relations_of(entity: Entity):
     )
 
 
+def _touch_cascade(recorder: _Recorder, *objects) -> None:
+    """Record every row that deleting `objects` removes with them, as Django's own delete collects them
+    (relations, attributes, normalizations, annotator notes, events and their arguments, equivalence
+    members...), so that undo can make each one again."""
+    collector = Collector(using=router.db_for_write(type(objects[0])))
+    collector.collect(list(objects))
+    for queryset in collector.fast_deletes:
+        if queryset.model in _KINDS:
+            recorder.touch(_KINDS[queryset.model], queryset)
+    for model, instances in collector.data.items():
+        if model in _KINDS:
+            recorder.touch(_KINDS[model], model.objects.filter(pk__in=[o.pk for o in instances]))
+
+
 def _modified(entity: Entity) -> None:
     if entity.origin != Origin.HUMAN:
         entity.decision = Decision.MODIFIED
@@ -270,14 +324,19 @@ def _modified(entity: Entity) -> None:
 
 
 def annotation_set_for_editor(*, note: Note, user) -> AnnotationSet:
-    """The user's own annotation set for a note, created on first open.
+    """The user's own annotation set for a note, created when it does not exist yet (the API's
+    "my set" call; the editor page creates it on the first edit, `annotation_set_first_edit`).
 
     A new set starts from the newest model set of the note (its annotations become pending pre-labels,
     origin=model, confidence kept) or else empty.
     """
+    return _own_set_get_or_create(note=note, user=user)[0]
+
+
+def _own_set_get_or_create(*, note: Note, user) -> tuple[AnnotationSet, bool]:
     own = AnnotationSet.objects.filter(note=note, source_kind=AnnotationSetSource.USER, user=user).first()
     if own is not None:
-        return own
+        return own, False
     model_set = (
         AnnotationSet.objects.filter(note=note, source_kind=AnnotationSetSource.MODEL)
         .select_related("note")
@@ -299,8 +358,29 @@ def annotation_set_for_editor(*, note: Note, user) -> AnnotationSet:
                 annotation_sets_write([(own, document)], origin=Origin.MODEL)
                 NoteLabel.objects.filter(annotation_set=own).delete()  # the verdict is the person's to give
     except IntegrityError:  # opened twice at once: the other request made it
-        own = AnnotationSet.objects.get(note=note, source_kind=AnnotationSetSource.USER, user=user)
-    return own
+        return AnnotationSet.objects.get(note=note, source_kind=AnnotationSetSource.USER, user=user), False
+    return own, True
+
+
+def annotation_set_first_edit(
+    *, note: Note, user, expected_version: int, edit: Callable[[AnnotationSet, int], EditResult]
+) -> EditResult:
+    """A user's first edit of a note from an editor page that showed no set of theirs (a GET creates no
+    rows, so such a page carries version 0): creates their set as `annotation_set_for_editor` does and
+    applies `edit(set, its version)` in one transaction, so a refused edit leaves no set behind.
+
+    Raises ConflictError (the one version check's error) when the page is stale: the set exists already
+    (made by another tab or request, even one racing this) or `expected_version` is not 0; else what
+    `edit` raises.
+    """
+    with transaction.atomic():
+        own, created = (None, False) if expected_version != 0 else _own_set_get_or_create(note=note, user=user)
+        if not created:
+            if own is None:
+                own = AnnotationSet.objects.filter(note=note, source_kind=AnnotationSetSource.USER, user=user).first()
+            raise version_conflict(current_version=own.version if own else 0, expected_version=expected_version)
+        own.note = note
+        return edit(own, own.version)
 
 
 # --- entities ------------------------------------------------------------------------------------------
@@ -316,7 +396,7 @@ def entity_create(
     """
     fragments = _spans(spans)
     with transaction.atomic():
-        locked = _lock(annotation_set, expected_version, user)
+        locked = _lock_unsubmitted(annotation_set, expected_version, user)
         text = locked.note.text
         entity = Entity(
             annotation_set=locked,
@@ -342,7 +422,7 @@ def entity_add_fragment(
 ) -> EditResult:
     """Add a fragment to an entity (making it discontinuous)."""
     with transaction.atomic():
-        locked = _lock(annotation_set, expected_version, user)
+        locked = _lock_unsubmitted(annotation_set, expected_version, user)
         entity = _entity(locked, entity_id)
         recorder = _Recorder()
         recorder.touch("entity", Entity.objects.filter(pk=entity.pk))
@@ -374,7 +454,7 @@ def entity_update(
     names not given stay as they are. `normalization` is (resource, id, text); ("", "", "") removes it.
     """
     with transaction.atomic():
-        locked = _lock(annotation_set, expected_version, user)
+        locked = _lock_unsubmitted(annotation_set, expected_version, user)
         entity = _entity(locked, entity_id)
         recorder = _Recorder()
         recorder.touch("entity", Entity.objects.filter(pk=entity.pk))
@@ -431,7 +511,7 @@ def entity_delete(*, annotation_set: AnnotationSet, expected_version: int, entit
     """Delete an entity with its relations and attributes; a model pre-label is rejected instead (kept for
     provenance, never exported)."""
     with transaction.atomic():
-        locked = _lock(annotation_set, expected_version, user)
+        locked = _lock_unsubmitted(annotation_set, expected_version, user)
         entity = _entity(locked, entity_id)
         if entity.origin == Origin.MODEL:
             return _reject(locked, user, entity=entity, action="entity_delete")
@@ -439,8 +519,12 @@ def entity_delete(*, annotation_set: AnnotationSet, expected_version: int, entit
         recorder.touch("entity", Entity.objects.filter(pk=entity.pk))
         recorder.touch("relation", _relations_of(entity))
         recorder.touch("attribute", Attribute.objects.filter(Q(entity=entity) | Q(relation__in=_relations_of(entity))))
-        recorder.touch("normalization", Normalization.objects.filter(entity=entity))
+        # What the delete cascades to must be recorded too, or undo cannot give it back.
+        recorder.touch(
+            "normalization", Normalization.objects.filter(Q(entity=entity) | Q(relation__in=_relations_of(entity)))
+        )
         recorder.touch("label", NoteLabel.objects.filter(annotation_set=locked))
+        _touch_cascade(recorder, entity)
         had_relations = bool(recorder.before.get("relation"))
         entity.delete()
         return _finish(
@@ -459,7 +543,7 @@ def _reject(locked: AnnotationSet, user, *, entity: Entity | None = None, relati
     relations = Relation.objects.none()
     if entity is not None:
         recorder.touch("entity", Entity.objects.filter(pk=entity.pk))
-        relations = _relations_of(entity)
+        relations = _relations_of(entity).filter(_LIVE)  # already rejected ones keep their decision time
         entity.decision, entity.decided_at = Decision.REJECTED, timezone.now()
         entity.save(update_fields=["decision", "decided_at"])
         regions = _regions(entity)
@@ -478,7 +562,7 @@ def _reject(locked: AnnotationSet, user, *, entity: Entity | None = None, relati
 def prelabel_accept(*, annotation_set: AnnotationSet, expected_version: int, local_id: str, user) -> EditResult:
     """Accept a model pre-label (entity "T.." or relation "R.."); accepting a relation accepts its arguments."""
     with transaction.atomic():
-        locked = _lock(annotation_set, expected_version, user)
+        locked = _lock_unsubmitted(annotation_set, expected_version, user)
         recorder = _Recorder()
         if local_id.startswith("R"):
             relation = _relation(locked, local_id)
@@ -502,7 +586,7 @@ def prelabel_accept(*, annotation_set: AnnotationSet, expected_version: int, loc
 def prelabel_reject(*, annotation_set: AnnotationSet, expected_version: int, local_id: str, user) -> EditResult:
     """Reject a model pre-label (with the relations that use it): kept for provenance, never exported."""
     with transaction.atomic():
-        locked = _lock(annotation_set, expected_version, user)
+        locked = _lock_unsubmitted(annotation_set, expected_version, user)
         if local_id.startswith("R"):
             return _reject(locked, user, relation=_relation(locked, local_id))
         entity = _entity(locked, local_id)
@@ -518,7 +602,7 @@ def prelabels_decide_type(
     if decision not in (Decision.ACCEPTED, Decision.REJECTED):
         raise ApplicationError("bad_decision", "Choose accept or reject.")
     with transaction.atomic():
-        locked = _lock(annotation_set, expected_version, user)
+        locked = _lock_unsubmitted(annotation_set, expected_version, user)
         pending = Entity.objects.filter(annotation_set=locked, origin=Origin.MODEL, decision="", type=type)
         recorder = _Recorder()
         recorder.touch("entity", pending)
@@ -554,7 +638,7 @@ def relation_create(
     if head == tail:
         raise ApplicationError("self_relation", "A relation needs two different entities.")
     with transaction.atomic():
-        locked = _lock(annotation_set, expected_version, user)
+        locked = _lock_unsubmitted(annotation_set, expected_version, user)
         arg1, arg2 = _entity(locked, head), _entity(locked, tail)
         relation = Relation(
             annotation_set=locked,
@@ -576,13 +660,15 @@ def relation_create(
 def relation_delete(*, annotation_set: AnnotationSet, expected_version: int, relation_id: str, user) -> EditResult:
     """Delete a relation; a model pre-label relation is rejected instead."""
     with transaction.atomic():
-        locked = _lock(annotation_set, expected_version, user)
+        locked = _lock_unsubmitted(annotation_set, expected_version, user)
         relation = _relation(locked, relation_id)
         if relation.origin == Origin.MODEL:
             return _reject(locked, user, relation=relation, action="relation_delete")
         recorder = _Recorder()
         recorder.touch("relation", Relation.objects.filter(pk=relation.pk))
         recorder.touch("attribute", Attribute.objects.filter(relation=relation))
+        recorder.touch("normalization", Normalization.objects.filter(relation=relation))
+        _touch_cascade(recorder, relation)
         recorder.touch("label", NoteLabel.objects.filter(annotation_set=locked))
         relation.delete()
         return _finish(locked, user, "relation_delete", recorder, relations_changed=True, label_changed=True)
@@ -591,15 +677,36 @@ def relation_delete(*, annotation_set: AnnotationSet, expected_version: int, rel
 # --- the note verdict, submit, undo --------------------------------------------------------------------
 
 
+def evidence_relation_types(schema) -> frozenset[str] | None:
+    """The relation types that can be a note verdict's evidence: the schema's ADE relation types, by the
+    rule inference uses to find a note's ADE relations (`ADE_RELATION_NAMES`); None (any type) when the
+    schema has none, as inference then counts every relation type."""
+    from inference.core.pipeline_training import ADE_RELATION_NAMES
+
+    names = frozenset(r.name for r in schema.relation_types if r.name in ADE_RELATION_NAMES) if schema else frozenset()
+    return names or None
+
+
 def note_label_set(
-    *, annotation_set: AnnotationSet, expected_version: int, value: str, evidence: str | None, user
+    *, annotation_set: AnnotationSet, expected_version: int, value: str, evidence: str | None, user, schema=_LOAD
 ) -> EditResult:
-    """Set the note verdict (ade / no_ade / uncertain) and its evidence relation ("R.." or None)."""
+    """Set the note verdict (ade / no_ade / uncertain) and its evidence relation ("R.." or None).
+
+    Raises ApplicationError("not_evidence") when the relation's type cannot be ADE evidence (a Dose
+    relation, say; `evidence_relation_types`)."""
     if value not in NoteLabelValue.values:
         raise ApplicationError("bad_label", f"The verdict must be one of {', '.join(NoteLabelValue.values)}.")
     with transaction.atomic():
-        locked = _lock(annotation_set, expected_version, user)
+        locked = _lock_unsubmitted(annotation_set, expected_version, user)
         relation = _relation(locked, evidence) if evidence else None
+        if relation is not None:
+            types = evidence_relation_types(project_schema_get(project=locked.note.project) if schema is _LOAD else schema)
+            if types is not None and relation.type not in types:
+                raise ApplicationError(
+                    "not_evidence",
+                    f"{relation.local_id} is a {relation.type} relation; a verdict's evidence is an ADE relation "
+                    f"({', '.join(sorted(types))}).",
+                )
         recorder = _Recorder()
         existing = NoteLabel.objects.filter(annotation_set=locked).first()
         if existing:
@@ -615,12 +722,21 @@ def note_label_set(
 def annotation_set_submit(*, annotation_set: AnnotationSet, expected_version: int, user) -> EditResult:
     """Submit the set for review: every pre-label decided, a verdict given, the whole set valid."""
     with transaction.atomic():
-        locked = _lock(annotation_set, expected_version, user)
-        pending = Entity.objects.filter(annotation_set=locked, origin=Origin.MODEL, decision="").count()
-        pending += Relation.objects.filter(annotation_set=locked, origin=Origin.MODEL, decision="").count()
-        if pending:
+        locked = _lock_unsubmitted(annotation_set, expected_version, user)
+        pending = [
+            *Entity.objects.filter(annotation_set=locked, origin=Origin.MODEL, decision="")
+            .order_by("start", "pk").values_list("local_id", "type"),
+            *Relation.objects.filter(annotation_set=locked, origin=Origin.MODEL, decision="")
+            .order_by("pk").values_list("local_id", "type"),
+        ]
+        if pending:  # named, relations included: the annotator must be able to find each one
+            named = ", ".join(f"{local_id} {type_}" for local_id, type_ in pending[:10])
+            more = f" and {len(pending) - 10} more" if len(pending) > 10 else ""
             raise ApplicationError(
-                "pending_prelabels", f"{pending} pre-label(s) are neither accepted nor rejected; decide them first."
+                "pending_prelabels",
+                f"{len(pending)} pre-label(s) are neither accepted nor rejected: {named}{more}. Decide them first "
+                "(p goes to the next one).",
+                details=[local_id for local_id, _ in pending],
             )
         if not NoteLabel.objects.filter(annotation_set=locked).exists():
             raise ApplicationError("no_verdict", "Give the note verdict (ADE / no ADE / uncertain) before submitting.")
@@ -640,10 +756,110 @@ def annotation_set_submit(*, annotation_set: AnnotationSet, expected_version: in
         return result
 
 
+def annotation_set_reopen(*, annotation_set: AnnotationSet, expected_version: int, user) -> EditResult:
+    """Return a submitted set to in progress so that it can be edited again (the editor's Reopen), audited.
+
+    The submit leaves the undo chain, so undo then takes back the last change of content, never the
+    submit itself. Raises ConflictError on a stale version, ApplicationError("not_submitted") when the
+    set is not submitted, and what `_lock` raises (someone else's set, a signed-off note).
+    """
+    with transaction.atomic():
+        locked = _lock(annotation_set, expected_version, user)
+        if locked.status != AnnotationSetStatus.SUBMITTED:
+            raise ApplicationError("not_submitted", "These annotations are not submitted; there is nothing to reopen.")
+        version = locked.version + 1
+        steps = list(AnnotationEdit.objects.filter(annotation_set=locked).order_by("-id")[:2])
+        if steps and steps[0].action == "submit" and steps[0].version_after == locked.version:
+            steps[0].delete()
+            if len(steps) > 1 and steps[1].version_after == locked.version - 1:
+                AnnotationEdit.objects.filter(pk=steps[1].pk).update(version_after=version)
+        AnnotationSet.objects.filter(pk=locked.pk).update(
+            status=AnnotationSetStatus.IN_PROGRESS, version=version, updated_at=timezone.now()
+        )
+        others_submitted = AnnotationSet.objects.filter(
+            note_id=locked.note_id, source_kind=AnnotationSetSource.USER, status=AnnotationSetStatus.SUBMITTED
+        ).exclude(pk=locked.pk).exists()
+        if not others_submitted:
+            Note.objects.filter(pk=locked.note_id, review_status=ReviewStatus.SUBMITTED).update(
+                review_status=ReviewStatus.IN_PROGRESS
+            )
+        version_before = locked.version
+        locked.version, locked.status = version, AnnotationSetStatus.IN_PROGRESS
+        changes: dict = {"before": {}, "created": {}}
+        _audit_edit(locked, user, "reopen", version_before=version_before, version_after=version, changes=changes)
+        # The set no longer counts as a submission: let the retrain policy recount.
+        project_id, note_id = locked.note.project_id, locked.note_id
+        transaction.on_commit(lambda: gold_changed.send(sender=AnnotationSet, project_id=project_id, note_ids=[note_id]))
+        return EditResult(annotation_set=locked, version=version, action="reopen", changes=changes)
+
+
+def annotation_set_replace_edit(
+    *,
+    annotation_set: AnnotationSet,
+    expected_version: int,
+    change,
+    user,
+    status: str | None = None,
+    operation: str = "replace",
+) -> AnnotationSet:
+    """Replace every annotation of a user's set with `change(current document)` (the API's PUT), audited.
+
+    The same rules as the editor's edits: the one access rule and version check, a content change to a
+    submitted set returns it to in progress (a reviewer signs off only what they saw), and a status change
+    goes through the same services as the editor's buttons: "submitted" runs `annotation_set_submit`'s
+    checks, "in_progress" reopens; "gold" is refused (gold comes only from a sign-off, never from its
+    author). Raises ConflictError, ApplicationError ("forbidden_status", "invalid_annotations", ...).
+    """
+    if status == AnnotationSetStatus.GOLD:
+        raise ApplicationError(
+            "forbidden_status", "A set becomes gold only when a reviewer signs it off, never by its author.", status=403
+        )
+    if status not in (None, "", AnnotationSetStatus.IN_PROGRESS, AnnotationSetStatus.SUBMITTED):
+        raise ApplicationError("bad_status", "The status may be in_progress or submitted.")
+    with transaction.atomic():
+        locked = _lock(annotation_set, expected_version, user)
+        before = annotation_sets_to_documents([locked])[locked.pk]
+        after = change(before)
+        content_changed = annotation_structure(after) != annotation_structure(before)
+        previous_status = locked.status
+        updated = annotation_set_replace(
+            annotation_set=locked, document=after, schema=project_schema_get(project=locked.note.project),
+            expected_version=expected_version, origin=Origin.HUMAN,
+            status=AnnotationSetStatus.IN_PROGRESS if content_changed or status else None,
+        )
+        if content_changed or status:
+            Note.objects.filter(pk=locked.note_id, review_status=ReviewStatus.SUBMITTED).update(
+                review_status=ReviewStatus.IN_PROGRESS
+            )
+        # Older undo steps refer to rows the replace removed; they can no longer be undone.
+        AnnotationEdit.objects.filter(annotation_set=locked).delete()
+        audit_record(
+            action=AuditAction.ANNOTATION_CHANGE,
+            actor=user if getattr(user, "is_authenticated", False) else None,
+            project=locked.note.project,
+            note=locked.note,
+            object_type="annotation_set",
+            object_id=locked.pk,
+            details={
+                "operation": operation,
+                "version_before": expected_version,
+                "version_after": updated.version,
+                "status_before": previous_status,
+                "status": updated.status,
+                "before": annotation_structure(before),
+                "after": annotation_structure(after),
+            },
+        )
+        if status == AnnotationSetStatus.SUBMITTED:
+            annotation_set_submit(annotation_set=updated, expected_version=updated.version, user=user)
+            updated.refresh_from_db()
+    return updated
+
+
 def edit_undo(*, annotation_set: AnnotationSet, expected_version: int, user) -> EditResult:
     """Undo the set's last edit: restore the rows it touched and drop the ones it created."""
     with transaction.atomic():
-        locked = _lock(annotation_set, expected_version, user)
+        locked = _lock_unsubmitted(annotation_set, expected_version, user)
         steps = list(AnnotationEdit.objects.filter(annotation_set=locked).order_by("-id")[:2])
         if not steps:
             raise ApplicationError("nothing_to_undo", "There is no edit to undo.")
@@ -663,10 +879,8 @@ def edit_undo(*, annotation_set: AnnotationSet, expected_version: int, user) -> 
         current_entities = Entity.objects.filter(pk__in=[r["id"] for r in before.get("entity", [])])
         regions += [tuple(f) for fragments in current_entities.values_list("fragments", flat=True) for f in fragments]
         touched = {
-            key: list(model.objects.filter(
-                pk__in=[*created.get(key, []), *(r["id"] for r in before.get(key, []))], annotation_set=locked
-            ).values())
-            for key, model in _MODELS.items()
+            key: list(_of_set(key, locked, pk__in=[*created.get(key, []), *(r["id"] for r in before.get(key, []))]).values())
+            for key in _MODELS
         }
         changes = {
             "before": {key: rows for key, rows in touched.items() if rows},
@@ -674,12 +888,21 @@ def edit_undo(*, annotation_set: AnnotationSet, expected_version: int, user) -> 
         }
         try:
             with transaction.atomic():
-                for key in reversed(_MODELS):
-                    model = _MODELS[key]
-                    ids = [*created.get(key, []), *(r["id"] for r in before.get(key, []))]
-                    model.objects.filter(pk__in=ids, annotation_set=locked).delete()
+                for key in reversed(_MODELS):  # what the edit created goes, children first
+                    _of_set(key, locked, pk__in=created.get(key, [])).delete()
+                # The rows the edit changed are put back in place, never deleted and made again: deleting an
+                # entity cascades to the relations, attributes and verdict evidence that point at it, rows the
+                # edit never touched (undoing a Negation used to delete the entity's relations). Rows the edit
+                # deleted are made again with their ids, parents first, then every row gets its old values.
                 for key, model in _MODELS.items():
-                    model.objects.bulk_create([model(**row) for row in before.get(key, [])])
+                    rows = before.get(key, [])
+                    if not rows:
+                        continue
+                    existing = set(_of_set(key, locked, pk__in=[r["id"] for r in rows]).values_list("pk", flat=True))
+                    model.objects.bulk_create([model(**row) for row in rows if row["id"] not in existing])
+                    # bulk_update writes the stored values as they are (bulk_create stamps auto_now fields).
+                    fields = [name for name in rows[0] if name != "id"]
+                    model.objects.bulk_update([model(**row) for row in rows], fields, batch_size=500)
         except IntegrityError as exc:
             raise ApplicationError(
                 "undo_unavailable", "The annotations were replaced since that edit; it can no longer be undone."
@@ -694,7 +917,9 @@ def edit_undo(*, annotation_set: AnnotationSet, expected_version: int, user) -> 
             Note.objects.filter(pk=locked.note_id).exclude(review_status=ReviewStatus.SIGNED_OFF).update(
                 review_status=step.undo["note_status"]
             )
+        version_before = locked.version
         locked.refresh_from_db()
+        _audit_edit(locked, user, "undo", version_before=version_before, version_after=locked.version, changes=changes)
         return EditResult(
             annotation_set=locked, version=locked.version, action="undo", regions=regions, relations_changed=True,
             label_changed=True, changes=changes,

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from annotations.audit import AuditAction, audit_record
 from annotations.errors import ApplicationError
 from annotations.models import Note, Patient, Project
 from annotations.signals import notes_imported
@@ -36,9 +37,11 @@ def note_create(
     note_type: str = "",
     author_role: str = "",
     metadata: dict[str, Any] | None = None,
+    actor=None,
 ) -> Note:
-    """Create one note in `project`; after the transaction commits, `notes_imported` is sent for it (so a
-    monitored patient's risk is updated, as after an import).
+    """Create one note in `project`, audited (note_create: ids and a hash, never the text) in the same
+    transaction; after it commits, `notes_imported` is sent for it (so a monitored patient's risk is
+    updated, as after an import).
 
     Args:
         project: the project.
@@ -49,6 +52,7 @@ def note_create(
             taken in the site's time zone).
         unit, note_type, author_role: short descriptive fields.
         metadata: a JSON object stored with the note.
+        actor: the user who adds it (None for a command: the audit record names the command and OS user).
 
     Result: the new Note (with its patient).
 
@@ -91,6 +95,12 @@ def note_create(
                 )
         except IntegrityError:  # created by someone else since the check above
             raise exists from None
+        audit_record(
+            action=AuditAction.NOTE_CREATE, actor=actor, project=project, note=note, object_type="note",
+            object_id=note.pk,
+            details={"external_id": note.external_id, "patient": patient_external_id or None,
+                     "text_hash": note.text_hash, "length": len(note.text)},
+        )
         transaction.on_commit(
             lambda: notes_imported.send(
                 sender=Note,

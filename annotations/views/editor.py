@@ -1,24 +1,27 @@
 """The note editor and reviewer sign-off.
 
-Which set an annotator edits: their own user AnnotationSet for the note, created on first open from
-the newest model set (pre-labels, origin=model, confidence kept) or else empty
-(`editing.annotation_set_for_editor`). `?set=ID` shows another set of the note read-only (a reviewer
-reading the annotator's submission).
+Which set an annotator edits: their own user AnnotationSet for the note, created by their first edit
+(not by opening the page: a GET writes nothing but its audit record) from the newest model set
+(pre-labels, origin=model, confidence kept) or else empty (`editing.annotation_set_first_edit`); until
+then the page shows what it will start from at version 0. `?set=ID` shows another set of the note
+read-only (a reviewer reading the annotator's submission).
 
 Every edit is a POST carrying the version the page was rendered from; the response holds only what
 changed: the edited segments of the text, the entity panel, the relation list when relations changed,
 the verdict, the pre-label summary and the new version, as out-of-band swaps. A refused edit (conflict,
-schema, signed off) answers with a message in #flash and changes nothing on the page.
+schema, signed off, submitted) answers with a message in #flash and changes nothing on the page.
+Submit and Reopen change the whole page (read-only with a Reopen banner, or editable again), so they
+answer with HX-Refresh and the page reloads.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,6 +33,7 @@ from annotations.errors import ApplicationError
 from annotations.formats.validation import SchemaIndex
 from annotations.models import (
     AnnotationSet,
+    AnnotationSetStatus,
     Attribute,
     Decision,
     Entity,
@@ -39,12 +43,15 @@ from annotations.models import (
     NoteLabelValue,
     Origin,
     Project,
-    ProjectRole,
     Relation,
-    ReviewStatus,
     SignOffDecision,
 )
-from annotations.permissions import ROLE_CAPABILITIES, Capability, project_get_for_user
+from annotations.permissions import (
+    ROLE_CAPABILITIES,
+    Capability,
+    annotation_set_edit_refusal,
+    project_get_for_user,
+)
 from annotations.services import editing, review
 from annotations.services.schemas import project_schema_get
 
@@ -73,6 +80,16 @@ def _audit(**kwargs) -> None:
         audit_record(**kwargs)
 
 
+def _audit_read(request: HttpRequest, ed: Editor, view: str) -> None:
+    """Every page or fragment of the editor that shows the note's text or annotations is a PHI read."""
+    from annotations.audit import audit_phi_read
+
+    audit_phi_read(
+        view=view, notes=[ed.note], request=request, project=ed.project,
+        details={"annotation_set": ed.annotation_set.pk, "version": ed.annotation_set.version},
+    )
+
+
 @dataclass
 class Editor:
     project: Project
@@ -84,6 +101,11 @@ class Editor:
     index: SchemaIndex | None
 
     @property
+    def submitted(self) -> bool:
+        """A submitted set is read-only until its annotator reopens it (editing.annotation_set_reopen)."""
+        return self.annotation_set.status == AnnotationSetStatus.SUBMITTED
+
+    @property
     def colours(self) -> dict[str, str]:
         return {name: style.colour for name, style in (self.schema.visual if self.schema else {}).items() if style.colour}
 
@@ -92,12 +114,44 @@ class Editor:
         return {name: style.label for name, style in (self.schema.visual if self.schema else {}).items() if style.label}
 
 
+def _own_set_before_first_edit(note: Note, request: HttpRequest) -> AnnotationSet:
+    """The user's own set before their first edit of the note: unsaved (a GET creates no rows, issue 13),
+    at version 0, showing the rows of the newest model set it will start from (as pending pre-labels), or
+    none. The first edit creates it (`editing.annotation_set_first_edit`); a page that still carries
+    version 0 after that is stale and refused like any other."""
+    starts_from = selectors.annotation_set_model_newest(note=note)
+    aset = AnnotationSet(
+        note=note,
+        source_kind="user",
+        user=request.user,
+        source_name=request.user.get_username(),
+        status=AnnotationSetStatus.PRE_ANNOTATED if starts_from else AnnotationSetStatus.IN_PROGRESS,
+        version=0,
+    )
+    aset.starts_from = starts_from
+    return aset
+
+
+def _rows_of(aset: AnnotationSet) -> AnnotationSet | None:
+    """The saved set whose rows show for `aset`: itself, or for an own set before its first edit the model
+    set it will start from (None: nothing to show)."""
+    return aset if aset.pk is not None else getattr(aset, "starts_from", None)
+
+
+def _set_query(aset: AnnotationSet) -> str:
+    """`?set=PK` for links back to the page; nothing for an own set not created yet."""
+    return f"?set={aset.pk}" if aset.pk is not None else ""
+
+
 def _editor(request: HttpRequest, slug: str, note_id: int, *, capability=Capability.VIEW, set_id=None) -> Editor:
-    """Resolve project (role checked), note and the annotation set shown; creates the user's own set on first
-    open when the user may annotate."""
+    """Resolve project (role checked), note and the annotation set shown. A user who may annotate and has
+    no set of their own yet gets an unsaved one (`_own_set_before_first_edit`): opening the page writes
+    nothing but its audit record."""
     project, role = project_get_for_user(user=request.user, slug=slug, capability=capability)
     note = selectors.note_get(project=project, note_id=note_id)
     set_id = set_id or request.GET.get("set") or request.POST.get("set")
+    if set_id and not str(set_id).isdigit():  # `?set=abc` is no set, not a server error
+        raise Http404("No such annotation set.")
     capabilities = ROLE_CAPABILITIES[role]
     submitted = None
     if not set_id and Capability.SIGN_OFF in capabilities and not request.GET.get("mine"):
@@ -115,23 +169,20 @@ def _editor(request: HttpRequest, slug: str, note_id: int, *, capability=Capabil
     elif submitted is not None:
         aset = submitted
     elif Capability.ANNOTATE in capabilities:
-        aset = editing.annotation_set_for_editor(note=note, user=request.user)
+        aset = selectors.annotation_set_own(note=note, user=request.user) or _own_set_before_first_edit(note, request)
     else:  # pragma: no cover - every role may annotate today
         raise Http404("No annotations to show.")
     aset.note = note
-    is_admin = role == ProjectRole.ADMIN
-    editable = (
-        aset.source_kind == "user"
-        and (aset.user_id == request.user.pk or is_admin)
-        and (note.review_status != ReviewStatus.SIGNED_OFF or is_admin)
-        and Capability.ANNOTATE in ROLE_CAPABILITIES[role]
-    )
+    editable = annotation_set_edit_refusal(user=request.user, annotation_set=aset, role=role) is None
     schema = project_schema_get(project=project)
     return Editor(project, role, note, aset, editable, schema, SchemaIndex(schema) if schema else None)
 
 
 def _live_entities(aset: AnnotationSet):
-    return Entity.objects.filter(annotation_set=aset).exclude(decision=Decision.REJECTED).order_by("start", "pk")
+    rows = _rows_of(aset)
+    if rows is None:
+        return Entity.objects.none()
+    return Entity.objects.filter(annotation_set=rows).exclude(decision=Decision.REJECTED).order_by("start", "pk")
 
 
 _MARK_FIELDS = ("pk", "local_id", "type", "fragments", "origin", "decision", "confidence")
@@ -156,8 +207,10 @@ def _marks(queryset, *, rows_out: list | None = None, attributes_out: dict | Non
 def _relations(aset: AnnotationSet) -> list[dict]:
     """The set's live relations with their arguments' ids and texts, as plain rows (a dense note has
     thousands; model instances would cost more than the query)."""
+    if _rows_of(aset) is None:
+        return []
     rows = (
-        Relation.objects.filter(annotation_set=aset, arg1_entity__isnull=False, arg2_entity__isnull=False)
+        Relation.objects.filter(annotation_set=_rows_of(aset), arg1_entity__isnull=False, arg2_entity__isnull=False)
         .exclude(decision=Decision.REJECTED)
         .order_by("pk")
         .values_list(
@@ -175,12 +228,34 @@ def _relations(aset: AnnotationSet) -> list[dict]:
 
 
 def _prelabels(aset: AnnotationSet) -> list[dict]:
+    if _rows_of(aset) is None:
+        return []
     return list(
-        Entity.objects.filter(annotation_set=aset, origin=Origin.MODEL, decision="")
+        Entity.objects.filter(annotation_set=_rows_of(aset), origin=Origin.MODEL, decision="")
         .values("type")
         .annotate(n=Count("id"))
         .order_by("type")
     )
+
+
+PRELABEL_RELATIONS_SHOWN = 50
+
+
+def _prelabel_relations(aset: AnnotationSet) -> tuple[list[dict], int]:
+    """The pending relation pre-labels (the first PRELABEL_RELATIONS_SHOWN, with their arguments) and how
+    many there are: submit waits for them too, so the pre-label panel lists them with the entities."""
+    if _rows_of(aset) is None:
+        return [], 0
+    pending = Relation.objects.filter(annotation_set=_rows_of(aset), origin=Origin.MODEL, decision="").exclude(
+        arg1_entity__isnull=True
+    ).exclude(arg2_entity__isnull=True)
+    rows = list(
+        pending.order_by("pk").values(
+            "local_id", "type", "confidence", "arg1_entity__local_id", "arg1_entity__text",
+            "arg2_entity__local_id", "arg2_entity__text",
+        )[:PRELABEL_RELATIONS_SHOWN]
+    )
+    return rows, (len(rows) if len(rows) < PRELABEL_RELATIONS_SHOWN else pending.count())
 
 
 def _entity_types(ed: Editor) -> list[dict]:
@@ -217,8 +292,14 @@ def _panel_context(
             .filter(start__lt=entity.end, end__gt=entity.start)
             .exclude(pk=entity.pk)[:10]
         )
+    # Deleting or rejecting the entity takes its relations with it: the panel says how many.
+    relation_count = (
+        Relation.objects.filter(Q(arg1_entity_id=entity.pk) | Q(arg2_entity_id=entity.pk))
+        .exclude(decision=Decision.REJECTED).count()
+    )
     return {
         "entity": entity,
+        "relation_count": relation_count,
         "overlapping": overlapping[:10],
         "attribute_types": attribute_types,
         "normalization": Normalization.objects.filter(entity=entity).first(),
@@ -232,22 +313,29 @@ def _context(
 ) -> dict:
     """What the editor's fragments need; the costly parts only when their fragment is rendered."""
     label = None
-    if with_verdict:
+    if with_verdict and ed.annotation_set.pk is not None:  # an own set not created yet has no verdict
         label = NoteLabel.objects.filter(annotation_set=ed.annotation_set).select_related("evidence").first()
     relations = _relations(ed.annotation_set) if with_relations else []
     evidence = label.evidence_id if label else None
+    prelabel_relations, prelabel_relation_count = _prelabel_relations(ed.annotation_set) if with_prelabels else ([], 0)
+    evidence_types = editing.evidence_relation_types(ed.schema)
     return {
         "relation_items": mark_safe(relation_items_html(relations)),  # noqa: S308 - escaped in rendering
-        "evidence_options": mark_safe(evidence_options_html(relations, evidence)),  # noqa: S308
+        "evidence_options": mark_safe(evidence_options_html(relations, evidence, evidence_types)),  # noqa: S308
         "project": ed.project,
         "role": ed.role,
         "note": ed.note,
         "aset": ed.annotation_set,
-        "editable": ed.editable,
+        # The user may change this set and it is not submitted (a submitted one waits for Reopen).
+        "editable": ed.editable and not ed.submitted,
+        "submitted": ed.submitted,
+        "can_reopen": ed.editable and ed.submitted,
         "relations": relations,
         "label": label,
         "label_values": NoteLabelValue.choices,
         "prelabels": _prelabels(ed.annotation_set) if with_prelabels else [],
+        "prelabel_relations": prelabel_relations,
+        "prelabel_relation_count": prelabel_relation_count,
         "entity_types": _entity_types(ed),
         "colour_css": mark_safe(colour_css(ed.colours)),  # noqa: S308 - escaped in rendering
         "edit_base": reverse("note-edit", args=[ed.project.slug, ed.note.pk, "x"])[:-2],
@@ -260,20 +348,33 @@ def _context(
 def note_detail(request: HttpRequest, slug: str, note_id: int) -> HttpResponse:
     ed = _editor(request, slug, note_id)
     marks = _marks(_live_entities(ed.annotation_set))
+    sign_offs = list(selectors.note_sign_offs(note=ed.note))
     context = _context(
         ed,
         request,
         text_html=mark_safe(note_html(ed.note.text, marks, ed.colours, ed.labels)),  # noqa: S308 - escaped in rendering
         entity=None,
-        sign_offs=selectors.note_sign_offs(note=ed.note),
+        sign_offs=sign_offs,
         sets=selectors.note_annotation_sets(note=ed.note),
         can_sign_off=Capability.SIGN_OFF in ROLE_CAPABILITIES[ed.role],
         sign_off_decisions=SignOffDecision.choices,
+        # The sign-off decides on one submitted version: the one shown when it is submitted, else the newest.
+        sign_off_set=(
+            ed.annotation_set
+            if ed.annotation_set.status == "submitted" and ed.annotation_set.source_kind == "user"
+            else review.note_sign_off_candidate(note=ed.note)
+        ),
+        decision_model_set=(
+            review.note_decision_model_set(note=ed.note)
+            if ed.note.review_status not in ("submitted", "signed_off") and ed.note.flagged else None
+        ),
+        next_flagged=selectors.note_queue_next(project=ed.project, exclude_note_id=ed.note.pk)
+        if Capability.SIGN_OFF in ROLE_CAPABILITIES[ed.role] else None,
+        returned_by=next(
+            (s for s in sign_offs if s.outcome == "returned" and s.annotation_set_id == ed.annotation_set.pk), None
+        ) if ed.note.review_status == "returned" else None,
     )
-    _audit(
-        action="note_view", request=request, project=ed.project, note=ed.note, object_type="note",
-        object_id=ed.note.pk, details={"annotation_set": ed.annotation_set.pk, "version": ed.annotation_set.version},
-    )
+    _audit_read(request, ed, "editor")
     return render(request, "annotations/note.html", context)
 
 
@@ -288,8 +389,9 @@ def note_entity(request: HttpRequest, slug: str, note_id: int, local_id: str) ->
     context = _context(ed, request, with_relations=False, with_verdict=False, with_prelabels=False,
                        **_panel_context(ed, entity))
     if request.htmx:
+        _audit_read(request, ed, "editor_entity_panel")
         return render(request, "annotations/note.html#entity-panel", context)
-    return redirect(f"{reverse('note-detail', args=[slug, note_id])}?set={ed.annotation_set.pk}#{local_id}")
+    return redirect(f"{reverse('note-detail', args=[slug, note_id])}{_set_query(ed.annotation_set)}#{local_id}")
 
 
 @login_required
@@ -299,14 +401,15 @@ def note_relation(request: HttpRequest, slug: str, note_id: int, local_id: str) 
     ed = _editor(request, slug, note_id)
     relation = get_object_or_404(
         Relation.objects.select_related("arg1_entity", "arg2_entity").exclude(decision=Decision.REJECTED),
-        annotation_set=ed.annotation_set,
+        annotation_set=_rows_of(ed.annotation_set),
         local_id=local_id,
     )
     context = _context(ed, request, with_relations=False, with_verdict=False, with_prelabels=False,
                        relation=relation, entity=None)
     if request.htmx:
+        _audit_read(request, ed, "editor_relation_panel")
         return render(request, "annotations/note.html#relation-panel", context)
-    return redirect(f"{reverse('note-detail', args=[slug, note_id])}?set={ed.annotation_set.pk}")
+    return redirect(f"{reverse('note-detail', args=[slug, note_id])}{_set_query(ed.annotation_set)}")
 
 
 @login_required
@@ -329,6 +432,7 @@ def note_relation_form(request: HttpRequest, slug: str, note_id: int) -> HttpRes
                     options.append({"key": n, "type": rt.name, "head": a, "tail": b})
     context = _context(ed, request, with_relations=False, with_verdict=False, with_prelabels=False,
                        head=head, tail=tail, options=options)
+    _audit_read(request, ed, "editor_relation_form")
     return render(request, "annotations/note.html#relation-form", context)
 
 
@@ -385,9 +489,13 @@ def _run(action: str, ed: Editor, request: HttpRequest, version: int) -> editing
     if action == "relation-delete":
         return editing.relation_delete(**common, relation_id=post.get("relation", ""))
     if action == "label-set":
-        return editing.note_label_set(**common, value=post.get("value", ""), evidence=post.get("evidence") or None)
+        return editing.note_label_set(
+            **common, value=post.get("value", ""), evidence=post.get("evidence") or None, schema=ed.schema
+        )
     if action == "submit":
         return editing.annotation_set_submit(**common)
+    if action == "reopen":
+        return editing.annotation_set_reopen(**common)
     if action == "undo":
         return editing.edit_undo(**common)
     raise Http404("No such edit.")
@@ -416,23 +524,27 @@ def note_edit(request: HttpRequest, slug: str, note_id: int, action: str) -> Htt
     except ValueError:
         version = -1
     try:
-        result = _run(action, ed, request, version)
+        if ed.annotation_set.pk is None:  # the user's first edit of this note creates their set
+            result = editing.annotation_set_first_edit(
+                note=ed.note, user=request.user, expected_version=version,
+                edit=lambda aset, v: _run(action, replace(ed, annotation_set=aset), request, v),
+            )
+        else:
+            result = _run(action, ed, request, version)
     except ApplicationError as error:
         if not request.htmx:
             messages.error(request, error.message)
-            return redirect(f"{reverse('note-detail', args=[slug, note_id])}?set={ed.annotation_set.pk}")
+            return redirect(f"{reverse('note-detail', args=[slug, note_id])}{_set_query(ed.annotation_set)}")
         return _error_response(request, ed, error)
-    details = {"edit": result.action, "version": result.version, "id": result.selected}
-    if result.changes is not None:  # the annotations the edit touched, before and after (no text)
-        from annotations.audit import edit_changes_structure
-
-        details.update(edit_changes_structure(ed.annotation_set.pk, result.changes))
-    _audit(
-        action="annotation_change", request=request, project=ed.project, note=ed.note, object_type="annotation_set",
-        object_id=ed.annotation_set.pk, details=details,
-    )
+    # The editing service wrote the edit's audit record in the edit's own transaction.
     if not request.htmx:
-        return redirect(f"{reverse('note-detail', args=[slug, note_id])}?set={ed.annotation_set.pk}")
+        return redirect(f"{reverse('note-detail', args=[slug, note_id])}{_set_query(ed.annotation_set)}")
+    if action in ("submit", "reopen"):
+        # The whole page changes (read-only or editable again, header, sets panel): reload it.
+        messages.success(request, _saved_message(result))
+        response = HttpResponse(status=200)
+        response["HX-Refresh"] = "true"
+        return response
     aset = result.annotation_set
     aset.note = ed.note
     prelabels_changed = action.startswith("prelabel") or action in ("entity-delete", "relation-delete", "undo")
@@ -489,28 +601,58 @@ def note_edit(request: HttpRequest, slug: str, note_id: int, action: str) -> Htt
 def _saved_message(result: editing.EditResult) -> str:
     if result.action == "submit":
         return "Submitted for review."
+    if result.action == "reopen":
+        return "Reopened: you can edit again; submit when done."
     if result.action == "undo":
         return f"Undone (version {result.version})."
+    removed = sum(
+        1 for r in (result.changes or {}).get("before", {}).get("relation", []) if r.get("decision") != Decision.REJECTED
+    )
+    if removed and result.action in ("entity_delete", "prelabel_reject", "prelabels_rejected"):
+        return f"Removed, with {removed} relation{'s' if removed != 1 else ''} (version {result.version}); z undoes it."
     return f"Saved (version {result.version})."
 
 
 @login_required
 @require_POST
 def note_sign_off(request: HttpRequest, slug: str, note_id: int) -> HttpResponse:
-    """A reviewer confirms or overturns the model's flag on a submitted note, with a comment."""
+    """A reviewer decides a note: confirms or overturns the model's flag, on the submitted version they saw
+    (`annotation_set`, `version`) or directly on the model's pre-annotations (`model_set`, `version`), with a
+    comment. With `next=1` the next note of the flagged queue opens afterwards."""
     project, role = project_get_for_user(user=request.user, slug=slug, capability=Capability.SIGN_OFF)
     note = selectors.note_get(project=project, note_id=note_id)
+    post = request.POST
+
+    def number(name: str) -> int | None:
+        value = post.get(name, "")
+        return int(value) if value.isdigit() and len(value) < 19 else None
+
+    decision, comment, version = post.get("decision", ""), post.get("comment", ""), number("version")
     try:
-        sign_off = review.note_sign_off(
-            note=note, user=request.user, decision=request.POST.get("decision", ""), comment=request.POST.get("comment", "")
-        )
+        if post.get("model_set"):
+            sign_off = review.note_decide_from_model(
+                note=note, user=request.user, decision=decision, comment=comment,
+                model_set_id=number("model_set"), version=version,
+            )
+        else:
+            sign_off = review.note_sign_off(
+                note=note, user=request.user, decision=decision, comment=comment,
+                annotation_set_id=number("annotation_set"), version=version,
+            )
     except ApplicationError as error:
         messages.error(request, error.message)
+        return redirect("note-detail", slug=slug, note_id=note_id)
+    verdict = "ADE confirmed" if sign_off.final_verdict == "ade" else "ADE overturned"
+    if sign_off.outcome == "returned":
+        messages.success(request, f"{note.external_id}: {verdict}. The submission went back to its annotator with "
+                                  "your comment (its verdict differs from yours).")
     else:
-        _audit(
-            action="sign_off", request=request, project=project, note=note, object_type="sign_off",
-            object_id=sign_off.pk, details={"decision": sign_off.decision, "annotation_set": sign_off.annotation_set_id},
-        )
-        messages.success(request, f"Signed off ({sign_off.get_decision_display().lower()}).")
+        messages.success(request, f"{note.external_id}: {verdict}; signed off.")
+    if post.get("next") == "1":
+        following = selectors.note_queue_next(project=project, exclude_note_id=note.pk)
+        if following is not None:
+            return redirect("note-detail", slug=slug, note_id=following.pk)
+        messages.info(request, "The flagged queue is empty.")
+        return redirect("note-queue", slug=slug)
     return redirect("note-detail", slug=slug, note_id=note_id)
 

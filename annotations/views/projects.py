@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import secrets
+import time
+
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_http_methods
 
 from annotations import selectors
-from annotations.audit import AuditAction, audit_record
+from annotations.audit import audit_phi_read
 from annotations.errors import ApplicationError
 from annotations.permissions import ROLE_CAPABILITIES, Capability, project_get_for_user
 from annotations.services.notes import MAX_EXTERNAL_ID, MAX_FIELD, MAX_PATIENT_ID, note_create
+from annotations.services.schemas import project_schema_get
 
 
 def _jobs_url(slug: str) -> str | None:
@@ -64,22 +67,16 @@ def note_new(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            with transaction.atomic():
-                note = note_create(
-                    project=project,
-                    external_id=d["external_id"],
-                    text=d["text"],
-                    patient_external_id=d["patient"] or None,
-                    timestamp=d["timestamp"],
-                    unit=d["unit"],
-                    note_type=d["note_type"],
-                )
-                audit_record(
-                    action=AuditAction.NOTE_CREATE, request=request, project=project, note=note,
-                    object_type="note", object_id=note.pk,
-                    details={"external_id": note.external_id, "patient": d["patient"] or None,
-                             "text_hash": note.text_hash, "length": len(note.text)},
-                )  # fmt: skip
+            note = note_create(
+                project=project,
+                external_id=d["external_id"],
+                text=d["text"],
+                patient_external_id=d["patient"] or None,
+                timestamp=d["timestamp"],
+                unit=d["unit"],
+                note_type=d["note_type"],
+                actor=request.user,
+            )
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
@@ -89,8 +86,49 @@ def note_new(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _filters(request: HttpRequest) -> selectors.QueueFilters:
-    get = request.GET
+# Search text and patient ids are PHI: they never go into a URL (access logs, browser history, Referer).
+# The filter form POSTs them; the session keeps them under a short-lived random token that the URL (the
+# address bar, the pager links) carries instead. A GET that still carries them is redirected to such a URL.
+PRIVATE_FILTERS = ("q", "patient")
+SEARCH_TOKEN = "search"
+SEARCH_TOKEN_TTL_S = 3600
+SEARCH_TOKENS_KEPT = 20
+_NOT_FILTERS = {"csrfmiddlewaretoken", "after", SEARCH_TOKEN, *PRIVATE_FILTERS}
+
+
+def _search_token_save(request: HttpRequest, private: dict[str, str]) -> str:
+    """Keep the private filters in the session; returns the token that names them."""
+    now = time.time()
+    kept = {
+        t: v for t, v in request.session.get("queue_searches", {}).items() if now - v["at"] < SEARCH_TOKEN_TTL_S
+    }
+    token = secrets.token_urlsafe(12)
+    kept[token] = {"at": now, **private}
+    request.session["queue_searches"] = dict(sorted(kept.items(), key=lambda kv: kv[1]["at"])[-SEARCH_TOKENS_KEPT:])
+    return token
+
+
+def _search_token_load(request: HttpRequest, token: str) -> dict[str, str]:
+    """The private filters a token names; empty when unknown or expired."""
+    saved = request.session.get("queue_searches", {}).get(token) if token else None
+    if not saved or time.time() - saved["at"] >= SEARCH_TOKEN_TTL_S:
+        return {}
+    return {k: saved.get(k, "") for k in PRIVATE_FILTERS}
+
+
+def _queue_url(request: HttpRequest, slug: str, source: QueryDict, private: dict[str, str]) -> str:
+    """The queue's address for these filters: public ones in the query string, private ones as a token."""
+    public = QueryDict(mutable=True)
+    for key in source:
+        if key not in _NOT_FILTERS:
+            public.setlist(key, source.getlist(key))
+    if any(private.values()):
+        public[SEARCH_TOKEN] = _search_token_save(request, private)
+    query = public.urlencode()
+    return reverse("note-queue", args=[slug]) + (f"?{query}" if query else "")
+
+
+def _filters(get) -> selectors.QueueFilters:
     return selectors.QueueFilters(
         flagged_only=get.get("all") != "1",
         status=get.get("status", ""),
@@ -105,15 +143,45 @@ def _filters(request: HttpRequest) -> selectors.QueueFilters:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def queue(request: HttpRequest, slug: str) -> HttpResponse:
-    """The review queue; an HTMX request (filters changed, next page) gets only the results fragment."""
+    """The review queue; an HTMX request (filters changed, next page) gets only the results fragment.
+
+    The filter form POSTs (see PRIVATE_FILTERS): an HTMX post gets the results with `HX-Push-Url` set to the
+    token address, a plain post is redirected there."""
     project, role = project_get_for_user(user=request.user, slug=slug, capability=Capability.VIEW)
+    source = request.POST if request.method == "POST" else request.GET
+    if any("\x00" in value for values in source.lists() for value in values[1]):
+        return HttpResponseBadRequest("Filters may not contain NUL characters.")
+    private = {k: source.get(k, "").strip() for k in PRIVATE_FILTERS}
+    push_url = None
+    if request.method == "POST" or any(private.values()):
+        url = _queue_url(request, slug, source, private)
+        if request.method == "GET" or not request.htmx:
+            return redirect(url)  # 302 to a GET (POST/redirect/GET): reload and back never resend the form
+        push_url = url
+        params = QueryDict(url.partition("?")[2], mutable=True)
+    else:
+        params = request.GET.copy()
+        private = _search_token_load(request, request.GET.get(SEARCH_TOKEN, ""))
+    values = params.copy()
+    for key, value in private.items():
+        values[key] = value
     try:
-        filters = _filters(request)
+        filters = _filters(values)
     except ValueError:
         filters = selectors.QueueFilters()
-    page = selectors.note_queue(project=project, filters=filters, cursor=request.GET.get("after", ""))
-    params = request.GET.copy()
+    page = selectors.note_queue(project=project, filters=filters, cursor=params.get("after", ""))
+    # Why each flagged note is flagged: drug, reaction, confidence and the sentence (clinical text).
+    schema = project_schema_get(project=project)
+    reasons = selectors.note_flag_reasons(project=project, notes=page.notes, schema=schema)
+    for n in page.notes:
+        n.flag_reason = reasons.get(n.pk)
+    if filters.q or filters.patient or any(r.sentence for r in reasons.values()):
+        # Which notes hold a text or belong to a patient, or the evidence sentences shown: a PHI read.
+        audit_phi_read(view="queue_search" if filters.q or filters.patient else "queue", notes=page.notes,
+                       request=request, project=project,
+                       details={"text_search": bool(filters.q), "patient_filter": bool(filters.patient)})
     params.pop("after", None)
     context = {
         "project": project,
@@ -124,10 +192,13 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
         "after": request.GET.get("after", ""),
     }
     if request.htmx and request.htmx.target == "queue-results":
-        return render(request, "annotations/queue.html#queue-results", context)
+        response = render(request, "annotations/queue.html#queue-results", context)
+        if push_url:
+            response["HX-Push-Url"] = push_url
+        return response
     if request.htmx and request.htmx.target == "queue-more":
         return render(request, "annotations/queue.html#queue-rows", context)
-    context["choices"] = selectors.queue_filter_choices(project=project)
+    context["choices"] = selectors.queue_filter_choices(project=project, schema=schema)
     return render(request, "annotations/queue.html", context)
 
 
@@ -135,8 +206,8 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
 def patient_detail(request: HttpRequest, slug: str, patient_id: int) -> HttpResponse:
     project, role = project_get_for_user(user=request.user, slug=slug, capability=Capability.VIEW)
     patient = selectors.patient_get(project=project, patient_id=patient_id)
+    notes = list(selectors.patient_notes(patient=patient))
+    audit_phi_read(view="patient", notes=notes, request=request, project=project, details={"patient": patient.pk})
     return render(
-        request,
-        "annotations/patient.html",
-        {"project": project, "role": role, "patient": patient, "notes": selectors.patient_notes(patient=patient)},
+        request, "annotations/patient.html", {"project": project, "role": role, "patient": patient, "notes": notes}
     )

@@ -6,18 +6,25 @@ boundary into leaves (`<span class="p" data-s=OFFSET>`), each wrapped in one spa
 it, outermost first, so overlapping and nested entities stack their underlines. Leaves hold text only and
 nothing else is text inside the note element, so the browser can turn a selection into code-point
 offsets from `data-s`. Built as strings: a Django template loop over thousands of leaves would be
-the slowest part of the page.
+the slowest part of the page. So every value from the data (ids, types, labels, attributes, text) is
+escaped here by hand, and the readers refuse ids and names that are not plain (formats.names): a corpus
+must never add an element or an attribute (an htmx `hx-post`) to the page (issue 13).
 """
 
 from __future__ import annotations
 
+import html
+import re
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.utils.html import escape
 
+from annotations.formats.schema import css_colour
+
 SEGMENT_SIZE = 1200
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_#*.-]*").fullmatch  # nothing to escape (the readers' id characters)
 DEFAULT_COLOUR = "#d0d0d0"
 
 
@@ -97,9 +104,23 @@ def type_class(type_name: str, colours: dict[str, str]) -> str:
     return "cx"
 
 
+def _css_string(value: str) -> str:
+    """`value` as a quoted CSS string in which only ASCII letters, digits, - and _ stay as they are (the
+    rest as hex escapes): a type name can end neither the string, the rule nor the <style> element."""
+    return '"' + "".join(c if c.isascii() and (c.isalnum() or c in "-_") else f"\\{ord(c):x} " for c in value) + '"'
+
+
 def colour_css(colours: dict[str, str]) -> str:
-    """The rules behind `type_class`, for a <style> element."""
-    rules = [f".c{i}{{--c:{escape(colour)}}}" for i, colour in enumerate(colours.values())]
+    """The rules behind `type_class` and the type swatches and buttons (`[data-t]`, `[data-type]`), for the
+    page's one <style> element (allowed by its CSP nonce). Only a colour that passes `css_colour` (#rgb,
+    #rrggbb, a CSS colour name) is written, else DEFAULT_COLOUR: visual.conf is checked on parse, and a
+    schema stored before that check is caught here."""
+    rules = []
+    for i, (name, colour) in enumerate(colours.items()):
+        quoted = _css_string(name)
+        rules.append(
+            f".c{i},.swatch[data-t={quoted}],.type-btn[data-type={quoted}]{{--c:{css_colour(colour) or DEFAULT_COLOUR}}}"
+        )
     return "".join(rules) + f".cx{{--c:{DEFAULT_COLOUR}}}"
 
 
@@ -110,6 +131,12 @@ def _label(mark: Mark, labels: dict[str, str]) -> str:
     for attribute in mark.attributes:
         label += f" · {attribute}"
     return label
+
+
+def _escaped_id(mark: Mark) -> str:
+    """The mark's id escaped for an attribute (readers refuse ids that need it; a stored one may not)."""
+    local_id = mark.local_id
+    return local_id if _PLAIN_ID(local_id) else html.escape(local_id, quote=True)
 
 
 def segment_html(
@@ -166,7 +193,7 @@ def segment_html(
                 classes.append("b")
                 attrs = f' data-l="{escape(_label(mark, labels))}"'
             classes.append(type_class(mark.type, colours))
-            out.append(f'<span class="{" ".join(classes)}" data-id="{mark.local_id}"{attrs}>')
+            out.append(f'<span class="{" ".join(classes)}" data-id="{_escaped_id(mark)}"{attrs}>')
             opened += 1
         out.append(f'<span class="p" data-s="{a}">{escape(text[a:b])}</span>')
         out.append("</span>" * opened)
@@ -217,9 +244,15 @@ def relation_items_html(relations: Sequence[dict]) -> str:
 EVIDENCE_CHOICES = 100
 
 
-def evidence_options_html(relations: Sequence[dict], selected_pk: int | None) -> str:
+def evidence_options_html(
+    relations: Sequence[dict], selected_pk: int | None, types: Collection[str] | None = None
+) -> str:
     """<option>s of the verdict's evidence menu: the chosen relation and the newest EVIDENCE_CHOICES ones
-    (a dense note has a thousand); the newest is preselected when none is chosen."""
+    (a dense note has a thousand); the newest is preselected when none is chosen. `types`: the relation
+    types that can be evidence (editing.evidence_relation_types; None: any), so a Dose relation is never
+    offered, let alone preselected, as the evidence of an ADE."""
+    if types is not None:
+        relations = [r for r in relations if r["type"] in types]
     out = []
     shown = [r for r in relations[:-EVIDENCE_CHOICES] if r["pk"] == selected_pk] + list(relations[-EVIDENCE_CHOICES:])
     last = len(shown) - 1

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from annotations.formats.document import Document
+from inference.core.calibration import temperature_apply
 
 FORMAT_VERSION = 1
 PIPELINE_META = "pipeline.json"
@@ -48,6 +49,8 @@ class PipelineConfig:
     threshold: float = 0.5
     decision: str = "pipeline"  # "pipeline" | "direct" | "mean"
     ade_relation_types: tuple[str, ...] = ()  # empty: every relation type counts as an ADE relation
+    # The note probability's temperature (inference.core.calibration), fitted on held-out gold; 1: as is.
+    temperature: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,6 +99,7 @@ class Pipeline:
             threshold=float(meta.get("threshold", 0.5)),
             decision=meta.get("decision", "pipeline"),
             ade_relation_types=tuple(meta.get("ade_relation_types", ())),
+            temperature=float(meta.get("temperature", 1.0)),
         )
         return cls(loaded["ner"], loaded.get("re"), loaded.get("note"), cfg, meta)
 
@@ -184,6 +188,7 @@ class Pipeline:
                 p = (p_rel + p_direct) / 2.0
             else:
                 p = p_rel
+            p = temperature_apply(p, self.config.temperature)
             label = ADE if p >= self.config.threshold else NO_ADE
             result = dataclasses.replace(
                 doc,

@@ -272,6 +272,43 @@ def evaluate_pipeline(pipeline, documents: Sequence[Document], *, batch_size: in
     return {k: float(v) for k, v in out.items()}
 
 
+def pipeline_calibrate(pipeline, documents: Sequence[Document], *, batch_size: int = 16) -> dict[str, float]:
+    """Fit the note probability's temperature on gold `documents` (inference.core.calibration) and set it
+    on `pipeline.config`; say how calibrated the note probabilities were before and after.
+
+    Result (flat): `calibration_notes`, `temperature` (1.0 when the notes cannot say: too few or one class),
+    `note_ece_raw` / `note_ece` (expected calibration error before / after), `note_brier_raw` / `note_brier`.
+    """
+    from inference.core.calibration import (
+        brier_score,
+        expected_calibration_error,
+        temperature_apply,
+        temperature_fit,
+    )
+
+    docs = list(documents)
+    if not docs:
+        return {"calibration_notes": 0}
+    saved, pipeline.config.temperature = pipeline.config.temperature, 1.0
+    try:
+        probs = [p.ade_probability for p in pipeline.predict(docs, batch_size=batch_size)]
+    finally:
+        pipeline.config.temperature = saved
+    labels = [d.label == "ade" for d in docs]
+    fitted = temperature_fit(probs, labels)
+    temperature = fitted if fitted is not None else 1.0
+    pipeline.config.temperature = temperature
+    tempered = [temperature_apply(p, temperature) for p in probs]
+    return {
+        "calibration_notes": float(len(docs)),
+        "temperature": float(temperature),
+        "note_ece_raw": expected_calibration_error(probs, labels),
+        "note_ece": expected_calibration_error(tempered, labels),
+        "note_brier_raw": brier_score(probs, labels),
+        "note_brier": brier_score(tempered, labels),
+    }
+
+
 @dataclass(frozen=True)
 class GateDecision:
     """Whether a candidate model replaces the incumbent, and why (in words a project admin reads)."""

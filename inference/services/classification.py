@@ -8,7 +8,8 @@ from ..models import Job, JobKind
 
 
 def classifications_write(*, job: Job, notes: list[Note], predictions: dict) -> dict[int, str]:
-    """Store each note's ADE probability and uncertainty; flag it when at or above the project threshold.
+    """Store each note's ADE probability and uncertainty; flag it when at or above the project threshold
+    and no reviewer has decided it yet.
 
     Idempotent (values are overwritten). Call inside the chunk's transaction. Result: {} (every
     prediction that reached here is stored).
@@ -18,7 +19,8 @@ def classifications_write(*, job: Job, notes: list[Note], predictions: dict) -> 
         prediction = predictions[note.pk]
         note.ade_probability = min(1.0, max(0.0, float(prediction.ade_probability)))
         note.ade_uncertainty = float(prediction.uncertainty)
-        note.flagged = note.ade_probability >= threshold
+        # A note a reviewer has decided (its final verdict) stays out of the flagged queue.
+        note.flagged = note.ade_probability >= threshold and not note.final_verdict
     Note.objects.bulk_update(notes, ["ade_probability", "ade_uncertainty", "flagged"], batch_size=500)
     if job.kind == JobKind.CLASSIFY:
         from .annotation_queue import note_scores_write

@@ -1,13 +1,19 @@
-"""Files uploaded for an import: kept under MEDIA_ROOT/imports/<project>/<upload>/, where import jobs read.
+"""Files uploaded for an import: kept under MEDIA_ROOT/imports/<project id>/<upload>/, where import jobs read.
 
-The browser cannot name a path on the server, so an upload is written to the imports folder first and the
-import job reads it from there like any other server-side corpus (a .zip of a brat/ADE folder, or one
-JSONL / PubTator file). Writing happens in the request, streamed in chunks; reading, checking and
-importing happen in the job.
+The browser cannot name a path on the server, so an upload is written to the project's upload root first
+and the import job reads it from there (a .zip of a brat/ADE folder, or one JSONL / PubTator file).
+Writing happens in the request, streamed in chunks, readable by the app's user only (0600 in a 0700
+folder); reading, checking and importing happen in the job (in a worker when a broker is configured).
+
+`import_source_check` is the one rule for what an import job may read: web and API doors only a file
+the project itself uploaded (checked after resolving symlinks and `..`); any server path only from the
+command line (`start_job`). The project id, not its slug, names the root: a slug can be taken again by
+a new project, an id cannot.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import uuid
@@ -25,8 +31,31 @@ UPLOAD_SUFFIXES = (".zip", ".jsonl", ".json", ".txt", ".pubtator")
 MAX_NAME = 120
 
 
-def import_upload_folder(project: Project) -> Path:
-    return Path(settings.MEDIA_ROOT) / "imports" / project.slug
+def import_upload_root(project: Project) -> Path:
+    """The folder holding the project's uploads: the only place its web and API imports may read."""
+    return Path(settings.MEDIA_ROOT) / "imports" / str(project.pk)
+
+
+def import_source_check(*, project: Project, path: str | os.PathLike, any_path: bool = False) -> Path:
+    """The file an import job of `project` may read at `path`, resolved (symlinks and `..` followed).
+
+    Web and API imports (`any_path` False) may read only a file under the project's upload root;
+    `any_path` (the command line) allows any existing server path. Errors: ApplicationError
+    `bad_parameters`, whose message never names a server folder.
+    """
+    source = Path(path).resolve()
+    if any_path:
+        if not source.exists():
+            raise ApplicationError("bad_parameters", "The import path does not exist on the server.")
+        return source
+    root = import_upload_root(project).resolve()
+    if root not in source.parents or not source.is_file():
+        raise ApplicationError(
+            "bad_parameters",
+            "An import reads only a file uploaded to this project (the job page's upload, or "
+            "POST .../imports/); server paths are accepted from the command line only (start_job).",
+        )
+    return source
 
 
 def import_upload_save(*, project: Project, upload: UploadedFile) -> Path:
@@ -52,11 +81,13 @@ def import_upload_save(*, project: Project, upload: UploadedFile) -> Path:
             "upload_too_large", f"{name}: {upload.size:,} bytes, over the limit of {limit:,}.", status=413
         )
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).stem).strip("._")[: MAX_NAME - len(suffix)] or "upload"
-    folder = import_upload_folder(project) / f"{timezone.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    folder.mkdir(parents=True)
+    folder = import_upload_root(project) / f"{timezone.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    folder.mkdir(mode=0o700, parents=True)
     path = folder / f"{stem}{suffix}"
     try:
-        with path.open("wb") as out:
+        # Created 0600 (clinical notes: only the app's user reads them), whatever the process's umask.
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+            os.fchmod(out.fileno(), 0o600)
             for chunk in upload.chunks():
                 out.write(chunk)
     except BaseException:

@@ -10,6 +10,13 @@ write is idempotent (annotation sets are replaced, note scores overwritten).
 
 Cancellation is cooperative: chunks check the job's state before starting, between batches and before
 committing.
+
+Every job reaches a final state. Each run (planning, a chunk, an import, export or training) is guarded:
+any error but a transient database one fails the job with a safe message (the error's kind, never its
+text, which may quote a note or name a server path). A worker that dies cannot fail its job, so running
+jobs write a heartbeat as they progress (`heartbeat_at`: each batch of a chunk, each progress update of
+an import, export or training) and `jobs_reap_stale` (a beat task every minute, and job creation) fails
+those whose heartbeat is older than ADE_REVIEW_JOB_LEASE_S, which also frees a stuck training job.
 """
 
 from __future__ import annotations
@@ -19,13 +26,16 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from annotations.audit import AuditAction, audit_record
 from annotations.errors import ApplicationError
 from annotations.formats.document import Document
 from annotations.models import Note, Project
@@ -40,6 +50,10 @@ logger = logging.getLogger(__name__)
 MODEL_KINDS = (JobKind.PRE_ANNOTATE, JobKind.CLASSIFY)
 DEFAULT_CHUNK_SIZE = 50
 DEFAULT_BATCH_SIZE = 16
+# Errors a task retries (the database went away for a moment); everything else fails the job.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+WORKER_STOPPED = "the worker stopped"
+T = TypeVar("T")
 
 
 @dataclass
@@ -59,6 +73,98 @@ def _safe_message(exc: BaseException) -> str:
     return f"the model failed on this note ({type(exc).__name__})"
 
 
+def _failure_message(what: str, exc: BaseException) -> str:
+    """Why a job failed, for people: our own errors say what they say, any other its kind only."""
+    if isinstance(exc, ApplicationError):
+        return f"{what} failed: {exc.code}: {exc.message}"[:1000]
+    return f"{what} failed ({type(exc).__name__})"
+
+
+def _guarded(job_id: int, what: str, run: Callable[[], T], default: T) -> T:
+    """`run()`; on any error but a transient database one (which the task retries, and which the reaper
+    catches should the retries run out) the job is failed with a safe message and `default` returned."""
+    try:
+        return run()
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every job reaches a final state, whatever went wrong
+        logger.error("job %s: %s failed with %s", job_id, what, type(exc).__name__, exc_info=settings.DEBUG)
+        job_fail(job_id=job_id, message=_failure_message(what, exc))
+        return default
+
+
+def job_heartbeat(*, job_id: int) -> None:
+    """Record that the worker running the job is alive (see jobs_reap_stale)."""
+    Job.objects.filter(pk=job_id, state=JobState.RUNNING).update(heartbeat_at=timezone.now())
+
+
+class _Heartbeat:
+    """A thread that writes the job's heartbeat every few seconds while a single run goes on: training,
+    scoring the held-out notes or a long export may report progress more rarely than the lease. The thread
+    dies with its worker, so a dead worker's job still goes stale."""
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
+        self.every = max(1.0, min(60.0, settings.ADE_REVIEW_JOB_LEASE_S / 3))
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"job-{job_id}-heartbeat", daemon=True)
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        try:
+            while not self.stop.wait(self.every):
+                try:
+                    job_heartbeat(job_id=self.job_id)
+                except Exception as exc:  # noqa: BLE001 - a missed beat is harmless; the next one tries again
+                    logger.warning("job %s: heartbeat not written (%s)", self.job_id, type(exc).__name__)
+        finally:
+            connection.close()
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
+
+
+def jobs_reap_stale(*, project: Project | None = None) -> list[int]:
+    """Fail the running jobs whose worker stopped: no heartbeat for ADE_REVIEW_JOB_LEASE_S seconds.
+
+    A model job whose chunks wait in the queue for a worker (none started, or all started ones complete
+    while others wait) is waiting, not abandoned, and is left alone; one with a started, unfinished
+    chunk and no heartbeat is not. Result: the ids of the jobs failed (message "the worker stopped ...").
+    """
+    lease = settings.ADE_REVIEW_JOB_LEASE_S
+    cutoff = timezone.now() - timedelta(seconds=lease)
+    waiting = JobChunk.objects.filter(job=OuterRef("pk"), attempts=0, completed_at__isnull=True)
+    stale = Job.objects.filter(state=JobState.RUNNING).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    )
+    if project is not None:
+        stale = stale.filter(project=project)
+    reaped = []
+    for job_id in stale.exclude(Exists(waiting)).values_list("pk", flat=True):
+        with transaction.atomic():
+            job = Job.objects.select_for_update().filter(pk=job_id, state=JobState.RUNNING).first()
+            beat = job and (job.heartbeat_at or job.started_at)
+            if job is None or beat is None or beat >= cutoff:  # finished or alive meanwhile
+                continue
+            minutes = max(1, round((timezone.now() - beat).total_seconds() / 60))
+            message = (
+                f"{WORKER_STOPPED}: no sign of life for {minutes} min (lease {lease} s); "
+                f"{job.done} of {job.total} done. Start the job again."
+            )
+            JobError.objects.create(job=job, note=None, message=message)
+            job.state, job.finished_at, job.message = JobState.FAILED, timezone.now(), message
+            job.save(update_fields=["state", "finished_at", "message"])
+        logger.warning("job %s (%s) reaped: %s", job_id, job.kind, message)
+        reaped.append(job_id)
+    return reaped
+
+
 def job_create(
     *,
     project: Project,
@@ -75,13 +181,16 @@ def job_create(
     version is used when none is given; pre_annotate with `score` also stores the ADE probability and
     flag. Import takes `path`, `format`; export takes `format`, `source`; train takes `start_from`
     (current | base), `epochs`, `reason` (see inference.services.retraining).
-    Import paths must lie under MEDIA_ROOT/imports or ADE_REVIEW_DATA unless `any_import_path` (the CLI).
+    An import reads only a file uploaded to the project unless `any_import_path` (the command line):
+    `import_uploads.import_source_check`. Jobs of the project whose worker stopped are reaped first, so
+    a dead training job does not block the next.
     Errors: ApplicationError with code bad_kind, no_model, bad_selection, bad_parameters, and for
     training training_busy, not_enough_gold.
     """
     parameters = dict(parameters or {})
     if kind not in JobKind.values:
-        raise ApplicationError("bad_kind", f"Unknown job kind {kind!r}.")
+        raise ApplicationError("bad_kind", f"Unknown job kind {str(kind)[:40]!r}.")
+    jobs_reap_stale(project=project)
     if kind == JobKind.TRAIN:
         from .retraining import train_parameters_check
 
@@ -106,23 +215,20 @@ def job_create(
             raise ApplicationError("bad_parameters", "quantize is int8 or nothing.")
     elif kind == JobKind.IMPORT:
         if not parameters.get("path") or not parameters.get("format"):
-            raise ApplicationError("bad_parameters", "An import needs a path and a format.")
+            raise ApplicationError(
+                "bad_parameters", "An import needs an uploaded file (from the command line: a path) and a format."
+            )
         from annotations.formats.registry import READERS
+
+        from .import_uploads import import_source_check
 
         if parameters["format"] not in READERS:
             raise ApplicationError(
                 "bad_parameters",
                 f"Unknown import format {str(parameters['format'])[:40]!r}; known: {', '.join(sorted(READERS))}.",
             )
-        parameters["path"] = str(parameters["path"])
-        source = Path(parameters["path"]).resolve()
-        roots = [(Path(settings.MEDIA_ROOT) / "imports").resolve(), Path(settings.ADE_REVIEW_DATA).resolve()]
-        if not any_import_path and not any(root == source or root in source.parents for root in roots):
-            raise ApplicationError(
-                "bad_parameters", "Imports are read from the server's imports or data folder."
-            )
-        if not source.exists():
-            raise ApplicationError("bad_parameters", "The import path does not exist on the server.")
+        source = import_source_check(project=project, path=parameters["path"], any_path=any_import_path)
+        parameters["path"] = str(source)
     elif kind == JobKind.EXPORT:
         parameters.setdefault("format", "jsonl")
         parameters.setdefault("source", "gold")
@@ -144,6 +250,7 @@ def job_create(
             model_version=model_version if kind in MODEL_KINDS else None,
             created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
         )
+        _audit_job(AuditAction.JOB_START, job, created_by)
         transaction.on_commit(lambda: _enqueue_start(job.pk, kind))
     logger.info("job %s created: %s on project %s", job.pk, kind, project.slug)
     return job
@@ -190,8 +297,16 @@ def job_plan(*, job_id: int) -> list[int]:
     """Split a model job into chunks of note ids (once) and enqueue the chunks not yet complete.
 
     Safe to run twice: chunks are created only when the job has none; pending ones are enqueued again
-    (a chunk that runs twice writes once). Result: the indexes enqueued.
+    (a chunk that runs twice writes once). A model version whose files are gone fails the job here.
+    Result: the indexes enqueued.
     """
+    return _guarded(job_id, "planning the job", lambda: _plan(job_id), [])
+
+
+def _plan(job_id: int) -> list[int]:
+    version = ModelVersion.objects.filter(jobs__pk=job_id).first()
+    if version is not None:
+        model_version_files_check(version)
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job_id)
         if job.state in FINISHED_STATES:
@@ -207,8 +322,8 @@ def job_plan(*, job_id: int) -> list[int]:
             )
             job.total = len(ids)
             job.state = JobState.RUNNING
-            job.started_at = timezone.now()
-            job.save(update_fields=["total", "state", "started_at"])
+            job.started_at = job.heartbeat_at = timezone.now()
+            job.save(update_fields=["total", "state", "started_at", "heartbeat_at"])
             if not ids:
                 _finish(job)
                 return []
@@ -237,7 +352,9 @@ def _predict_isolating(
         for note, prediction in zip(notes, predictor.predict(docs, batch_size=batch_size), strict=True):
             out.predictions[note.pk] = prediction
         return
-    except (MalformedNote, ValueError, RuntimeError, IndexError, KeyError, TypeError) as exc:
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever one note does to the model costs that note only
         if len(docs) == 1:
             out.errors[notes[0].pk] = _safe_message(exc)
             logger.warning("note %s failed in the model: %s", notes[0].pk, type(exc).__name__)
@@ -249,8 +366,24 @@ def _predict_isolating(
 def job_chunk_run(*, job_id: int, index: int) -> bool:
     """Run one chunk of a model job; returns True when this call completed it.
 
-    Does nothing when the job is finished or cancelled or the chunk is already complete.
+    Does nothing when the job is finished or cancelled or the chunk is already complete. Any error but a
+    transient database one fails the job (a model that cannot be loaded, a bug), with a safe message.
     """
+    return _guarded(job_id, f"chunk {index}", lambda: _chunk_run(job_id, index), False)
+
+
+def model_version_files_check(version: ModelVersion) -> None:
+    """Errors: ApplicationError `model_files_missing` when the version's directory is gone (a predictor
+    would otherwise fall back to the shipped encoder and score with a model nobody chose)."""
+    if not version.path or not Path(version.path).is_dir():
+        raise ApplicationError(
+            "model_files_missing",
+            f"The files of model version {version.name} are gone (its directory no longer exists); "
+            "register it again or activate another version.",
+        )
+
+
+def _chunk_run(job_id: int, index: int) -> bool:
     with transaction.atomic():
         chunk = JobChunk.objects.select_for_update().filter(job_id=job_id, index=index).first()
         job = Job.objects.select_related("model_version", "project").filter(pk=job_id).first()
@@ -258,15 +391,27 @@ def job_chunk_run(*, job_id: int, index: int) -> bool:
             return False
         chunk.attempts = F("attempts") + 1
         chunk.save(update_fields=["attempts"])
+    job_heartbeat(job_id=job_id)
     p = job.parameters
     batch_size = int(p.get("batch_size") or DEFAULT_BATCH_SIZE)
-    predictor = predictor_for_model_version(job.model_version, quantize=p.get("quantize") or None)
+    model_version_files_check(job.model_version)
+    try:
+        predictor = predictor_for_model_version(job.model_version, quantize=p.get("quantize") or None)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the version's files are there but cannot be loaded
+        raise ApplicationError(
+            "model_unloadable",
+            f"model version {job.model_version.name} cannot be loaded: its files are missing or unreadable "
+            f"({type(exc).__name__})",
+        ) from exc
     notes, docs = _documents(chunk.note_ids)
     outcome = ChunkOutcome()
     for start in range(0, len(docs), batch_size):
         if _state_of(job_id) in FINISHED_STATES:
             logger.info("job %s chunk %s stopped: job is %s", job_id, index, _state_of(job_id))
             return False
+        job_heartbeat(job_id=job_id)
         _predict_isolating(
             predictor,
             notes[start : start + batch_size],
@@ -316,7 +461,9 @@ def job_chunk_complete(
         done = len(notes) - len(errors)
         chunk.done, chunk.failed, chunk.completed_at = done, len(errors), timezone.now()
         chunk.save(update_fields=["done", "failed", "completed_at"])
-        Job.objects.filter(pk=job_id).update(done=F("done") + done, failed=F("failed") + len(errors))
+        Job.objects.filter(pk=job_id).update(
+            done=F("done") + done, failed=F("failed") + len(errors), heartbeat_at=timezone.now()
+        )
         job.refresh_from_db(fields=["done", "failed", "total"])
         # Notes deleted since planning count as neither done nor failed; shrink the total for them.
         missing = len(chunk.note_ids) - len(notes)
@@ -371,15 +518,31 @@ def job_cancel(*, job: Job, user=None) -> Job:
         who = f" by {user.username}" if getattr(user, "is_authenticated", False) else ""
         locked.message = f"cancelled{who} after {locked.done} of {locked.total} notes"
         locked.save(update_fields=["state", "finished_at", "message"])
+        _audit_job(AuditAction.JOB_CANCEL, locked, user)
     logger.info("job %s cancelled", job.pk)
     return locked
+
+
+def _audit_job(action: str, job: Job, user) -> None:
+    """A job's start or cancel record, in the same transaction, whatever the door (page, API, command, the
+    retrain policy's task): the kind and the parameters that say what it does, never a server path."""
+    params = job.parameters or {}
+    details = {"kind": job.kind, "model_version": job.model_version_id}
+    for key in ("selection", "format", "source", "start_from", "epochs", "reason", "score"):
+        if key in params:
+            details[key] = params[key]
+    if params.get("path"):
+        details["upload"] = Path(params["path"]).name
+    actor = user if getattr(user, "is_authenticated", False) else None
+    audit_record(action=action, actor=actor, project=job.project, object_type="job", object_id=job.pk,
+                 details=details)
 
 
 def job_fail(*, job_id: int, message: str) -> None:
     """Mark a job failed with a job-level error (not tied to a note)."""
     with transaction.atomic():
-        job = Job.objects.select_for_update().get(pk=job_id)
-        if job.state in FINISHED_STATES:
+        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.state in FINISHED_STATES:  # deleted, or finished meanwhile
             return
         JobError.objects.create(job=job, note=None, message=message[:1000])
         job.state, job.finished_at, job.message = JobState.FAILED, timezone.now(), message[:1000]
@@ -419,37 +582,44 @@ class _Throttled:
         if now - self.last >= self.every:
             self.last = now
             updates = {"done": done} if total is None else {"done": done, "total": max(total, done)}
-            Job.objects.filter(pk=self.job_id, state=JobState.RUNNING).update(**updates)
+            Job.objects.filter(pk=self.job_id, state=JobState.RUNNING).update(
+                **updates, heartbeat_at=timezone.now()
+            )
 
 
 def job_single_run(*, job_id: int) -> None:
     """Run an import, export or training job from the start (a redelivered run starts over, which is
-    safe: a training job writes its model version in the transaction that finishes the job)."""
+    safe: a training job writes its model version in the transaction that finishes the job). Any error
+    but a transient database one fails the job with a safe message."""
+    _guarded(job_id, "the job", lambda: _single_run(job_id), None)
+
+
+def _single_run(job_id: int) -> None:
     with transaction.atomic():
         job = Job.objects.select_for_update(of=("self",)).select_related("project").get(pk=job_id)
         if job.state in FINISHED_STATES:
             return
         job.errors.all().delete()
-        job.state, job.started_at, job.done, job.failed = JobState.RUNNING, timezone.now(), 0, 0
-        job.save(update_fields=["state", "started_at", "done", "failed"])
-    if job.kind == JobKind.IMPORT:
-        _import_run(job)
-    elif job.kind == JobKind.EXPORT:
-        _export_run(job)
-    elif job.kind == JobKind.TRAIN:
-        _train_run(job)
-    else:
-        job_fail(job_id=job_id, message=f"{job.kind} jobs cannot run here")
+        job.state, job.done, job.failed = JobState.RUNNING, 0, 0
+        job.started_at = job.heartbeat_at = timezone.now()
+        job.save(update_fields=["state", "started_at", "heartbeat_at", "done", "failed"])
+    with _Heartbeat(job_id):
+        if job.kind == JobKind.IMPORT:
+            _import_run(job)
+        elif job.kind == JobKind.EXPORT:
+            _export_run(job)
+        elif job.kind == JobKind.TRAIN:
+            _train_run(job)
+        else:
+            job_fail(job_id=job_id, message=f"{job.kind} jobs cannot run here")
 
 
 def _train_run(job: Job) -> None:
-    from django.db import InterfaceError, OperationalError
-
     from .retraining import train_job_run
 
     try:
         train_job_run(job=job)
-    except (OperationalError, InterfaceError):
+    except TRANSIENT_ERRORS:
         raise  # transient: the task retries and training starts over
     except Exception as exc:  # noqa: BLE001 - recorded on the job; the message never carries note text
         logger.error("job %s: training failed with %s", job.pk, type(exc).__name__)
@@ -457,6 +627,7 @@ def _train_run(job: Job) -> None:
 
 
 def _import_run(job: Job) -> None:
+    from annotations.formats.document import FormatError
     from annotations.services.corpus_import import corpus_import
 
     p = job.parameters
@@ -467,10 +638,16 @@ def _import_run(job: Job) -> None:
             path=Path(p["path"]),
             fmt=p["format"],
             source_name=p.get("source_name") or "import",
+            max_member_bytes=settings.ADE_REVIEW_MAX_IMPORT_MEMBER_BYTES,
             progress=lambda read, imported: progress(read),
         )
     except ApplicationError as exc:
         job_fail(job_id=job.pk, message=f"{exc.code}: {exc.message}")
+        return
+    except FormatError as exc:
+        # The archive itself was refused (zip slip, a link, a bomb, a broken zip): say which. The problems
+        # name archive members and reasons, never a server path (archive.Corpus).
+        _fail_with_problems(job, exc.problems)
         return
     except (OSError, ValueError) as exc:
         job_fail(job_id=job.pk, message=f"the import could not be read ({type(exc).__name__})")
@@ -489,12 +666,26 @@ def _import_run(job: Job) -> None:
         _finish(locked, message=report.summary().splitlines()[0])
 
 
+def _fail_with_problems(job: Job, problems: list) -> None:
+    """Fail an import whose corpus was refused whole, one error per problem and the first in the message."""
+    messages = [str(problem)[:500] for problem in problems] or ["the corpus was refused"]
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        if locked.state in FINISHED_STATES:
+            return
+        JobError.objects.bulk_create([JobError(job=locked, note=None, message=m) for m in messages[:200]])
+        more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
+        locked.state, locked.finished_at = JobState.FAILED, timezone.now()
+        locked.message = f"the corpus was refused: {messages[0]}{more}"[:1000]
+        locked.save(update_fields=["state", "finished_at", "message"])
+
+
 def _export_run(job: Job) -> None:
     from annotations.services.corpus_export import corpus_export
 
     p = job.parameters
     out_dir = Path(settings.MEDIA_ROOT) / "exports"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
     out = out_dir / f"job-{job.pk}-{job.project.slug}-{p['format']}.zip"
     total = Note.objects.filter(project=job.project).count()
     Job.objects.filter(pk=job.pk).update(total=total)
@@ -514,6 +705,9 @@ def _export_run(job: Job) -> None:
     except OSError as exc:
         job_fail(job_id=job.pk, message=f"the export could not be written ({type(exc).__name__})")
         return
+    except BaseException:
+        out.unlink(missing_ok=True)  # the writer removes what it wrote; this covers a failure before it ran
+        raise
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
         if locked.state in FINISHED_STATES:

@@ -177,6 +177,28 @@ class PipelinePredictor:
         ]
 
 
+class BaselinePredictor:
+    """The CRF + Random Forest baseline (inference.core.baselines.crf_rf_pipeline) behind the same interface:
+    what the demo and a new project pre-annotate with before their first transformer retrain."""
+
+    def __init__(self, path: Path):
+        from inference.core.baselines.crf_rf_pipeline import CrfRfPipeline
+
+        self.pipeline = CrfRfPipeline.load(path)
+        self.lock = threading.Lock()
+
+    def predict(self, documents: Sequence[Document], *, batch_size: int = 16) -> list[NotePrediction]:
+        for doc in documents:
+            document_check(doc)
+        with self.lock:
+            predictions = self.pipeline.predict(list(documents))
+        return [
+            NotePrediction(document=p.document, ade_probability=float(p.ade_probability),
+                           uncertainty=_binary_entropy(float(p.ade_probability)))
+            for p in predictions
+        ]
+
+
 def _is_pipeline_dir(path: Path) -> bool:
     if not (path / "pipeline.json").is_file():
         return False
@@ -190,6 +212,11 @@ def _is_pipeline_dir(path: Path) -> bool:
 @functools.lru_cache(maxsize=4)
 def _predictor_cached(path: str, encoder: str, device: str, quantize: str | None):
     directory = Path(path)
+    from inference.core.baselines.crf_rf_pipeline import is_baseline_dir
+
+    if is_baseline_dir(directory):
+        logger.info("loading CRF + RF baseline %s", directory.name)
+        return BaselinePredictor(directory)
     if _is_pipeline_dir(directory):
         logger.info("loading pipeline %s on %s (quantize=%s)", directory.name, device, quantize)
         return PipelinePredictor(directory, device=device, quantize=quantize)

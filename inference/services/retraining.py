@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from annotations.audit import AuditAction, audit_record
 from annotations.errors import ApplicationError
 from annotations.models import Project
 from annotations.services.schemas import project_schema_get
@@ -34,6 +35,7 @@ from inference.core.pipeline_training import (
     TrainingStopped,
     evaluate_pipeline,
     gate_decide,
+    pipeline_calibrate,
     train_pipeline,
 )
 
@@ -70,8 +72,9 @@ def retrain_policy_get(*, project: Project) -> RetrainPolicy:
     return policy
 
 
-def retrain_policy_update(*, project: Project, **values) -> RetrainPolicy:
+def retrain_policy_update(*, project: Project, actor=None, **values) -> RetrainPolicy:
     """Change the policy (any of POLICY_FIELDS); re-ranks the queue when the ranking settings changed.
+    Audited (model_change) as `actor` in the same transaction.
 
     Errors: ApplicationError("bad_policy") for an unknown field or a value out of range.
     """
@@ -92,6 +95,8 @@ def retrain_policy_update(*, project: Project, **values) -> RetrainPolicy:
             problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
             raise ApplicationError("bad_policy", problems) from None
         policy.save()
+        audit_record(action=AuditAction.MODEL_CHANGE, actor=actor, project=project, object_type="retrain_policy",
+                     object_id=project.pk, details={"policy": values})
         if ranking_before != (policy.query_strategy, policy.diversity, policy.batch_size, policy.cold_start):
             transaction.on_commit(lambda: _enqueue_rank(project.pk))
     return policy
@@ -120,11 +125,12 @@ def retrain_request(
 
 def retrain_maybe(*, project_id: int) -> Job | None:
     """Queue a retrain when the policy's count of new gold notes is reached; returns the job or None."""
-    from .jobs import job_create
+    from .jobs import job_create, jobs_reap_stale
 
     project = Project.objects.filter(pk=project_id).first()
     if project is None:
         return None
+    jobs_reap_stale(project=project)  # a training job whose worker died must not block this one for ever
     with transaction.atomic():
         policy = retrain_policy_get(project=project)
         policy = RetrainPolicy.objects.select_for_update().get(pk=policy.pk)
@@ -190,7 +196,10 @@ class _Progress:
         self.last = 0.0
 
     def stage(self, percent: int, message: str) -> None:
-        Job.objects.filter(pk=self.job_id, state=JobState.RUNNING).update(done=percent, message=message)
+        # Each update is also the job's heartbeat: the reaper leaves a training job alone while it moves.
+        Job.objects.filter(pk=self.job_id, state=JobState.RUNNING).update(
+            done=percent, message=message, heartbeat_at=timezone.now()
+        )
 
     def __call__(self, component: str, done: int, total: int) -> None:
         import time
@@ -266,6 +275,9 @@ def train_job_run(*, job: Job) -> None:
             True, decision.metric, decision.candidate, None,
             f"the active version {incumbent.name} is no NER/RE pipeline and cannot be scored on the held-out notes",
         )
+    # The note probability saturates near 1.0 (a maximum over many relation candidates): fit its temperature
+    # on the same held-out gold (decisions at 0.5 do not change) and record how calibrated it was.
+    candidate.update(pipeline_calibrate(result.pipeline, heldout_docs))
     name = _version_name(project)
     directory = Path(settings.ADE_REVIEW_MODEL_DIR) / project.slug / "versions" / f"{name}-job{job.pk}"
     result.save(directory, trained_on=f"project {project.slug}, job {job.pk}", train_config=config.to_dict())
@@ -334,9 +346,12 @@ def _after_promotion(version_id: int) -> None:
         logger.info("no pre-annotation after promoting %s: %s", version.name, exc.code)
 
 
-def model_version_activate(*, version: ModelVersion) -> ModelVersion:
-    """Make a version the project's active one by hand (a rollback); pre-annotates like a promotion."""
+def model_version_activate(*, version: ModelVersion, actor=None) -> ModelVersion:
+    """Make a version the project's active one by hand (a rollback); pre-annotates like a promotion.
+    Audited (model_change) as `actor` in the same transaction."""
     with transaction.atomic():
+        audit_record(action=AuditAction.MODEL_CHANGE, actor=actor, project=version.project,
+                     object_type="model_version", object_id=version.pk, details={"activated": version.name})
         ModelVersion.objects.filter(project_id=version.project_id, is_active=True).exclude(pk=version.pk).update(
             is_active=False
         )

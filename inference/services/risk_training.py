@@ -18,10 +18,9 @@ from django.utils.dateparse import parse_datetime
 
 from annotations.errors import ApplicationError
 from annotations.formats.brat_conf import write_annotation_conf, write_visual_conf
+from annotations.gold import gold_sets
 from annotations.models import (
     AnnotationSchema,
-    AnnotationSet,
-    AnnotationSetStatus,
     Decision,
     Entity,
     Note,
@@ -95,18 +94,16 @@ def project_state_types_add(*, project: Project, states=STUDY_STATES) -> Annotat
 def risk_training_patients(*, project: Project) -> RiskTrainingData:
     """The project's patients as risk-model training records, from their notes and phrase annotations.
 
-    Phrases are the notes' phrases (the monitor's rules). Only gold and submitted annotation sets count.
-    Per note, the phrase labels are the state entities of its gold sets that have any, or when none has,
-    of its submitted sets that have any (newest first; a gold set without state entities, e.g. the empty
-    one an import of raw notes leaves, says nothing about phrases); rejected and undecided model
-    pre-labels do not count. They label the phrases they cover (`inference.core.phrase_labels.
+    Phrases are the notes' phrases (the monitor's rules). Per note, the phrase labels are the state
+    entities of its gold set (the one gold rule, `annotations.gold`: the same set training and
+    `export_corpus --source gold` read); rejected and undecided model pre-labels do not count. They label the phrases they cover (`inference.core.phrase_labels.
     phrase_states`). A phrase nobody labelled is walked by TD(lambda) but is no example for the phrase
     classifier.
 
     A patient's ADR outcome, in this order:
     1. `Patient.metadata["adr"]` (true/false) when present: the hospital's own record (e.g. its ADR report
        register), with `metadata["adr_reported_at"]` (ISO time) as the report time when given;
-    2. else the note verdicts (the gold sets' where a gold set has one, else the submitted sets'): ADR
+    2. else the note verdicts of the notes' gold sets: ADR
        when any note is labelled "ade" (reported at the earliest such note's time), non-ADR when some note
        is labelled "no_ade" and none "ade" ("uncertain" says nothing);
     3. else none: the patient is left out (counted in `patients_without_outcome`).
@@ -121,35 +118,27 @@ def risk_training_patients(*, project: Project) -> RiskTrainingData:
             "id", "patient_id", "text", "timestamp", "metadata"
         )
     )
-    sets = list(
-        AnnotationSet.objects.filter(
-            note__in=[n.pk for n in notes],
-            status__in=[AnnotationSetStatus.GOLD, AnnotationSetStatus.SUBMITTED],
-        )
-        .order_by("note_id", "-updated_at", "-pk")
-        .values_list("pk", "note_id", "status")
-    )
-    by_set: dict[int, list[tuple[str, list]]] = defaultdict(list)
+    # The one gold rule (annotations.gold): per note one set, the same that training and export read.
+    with_patient = {n.pk for n in notes}
+    set_note = {
+        g.annotation_set_id: g.note_id for g in gold_sets(project=project).gold if g.note_id in with_patient
+    }
+    entities: dict[int, list[tuple[str, list]]] = defaultdict(list)
     for set_id, type_, fragments in (
-        Entity.objects.filter(annotation_set_id__in=[pk for pk, _, _ in sets], type__in=list(index))
+        Entity.objects.filter(annotation_set__note__project=project, type__in=list(index))
         .exclude(decision=Decision.REJECTED)
         .exclude(Q(origin=Origin.MODEL) & Q(decision=""))
         .order_by("pk")
         .values_list("annotation_set_id", "type", "fragments")
     ):
-        by_set[set_id].append((type_, fragments))
-    labels = dict(
-        NoteLabel.objects.filter(annotation_set_id__in=[pk for pk, _, _ in sets]).values_list(
-            "annotation_set_id", "value"
-        )
-    )
-    entities: dict[int, list[tuple[str, list]]] = defaultdict(list)
+        if set_id in set_note:
+            entities[set_note[set_id]].append((type_, fragments))
     verdicts: dict[int, set[str]] = defaultdict(set)
-    set_note = {pk: note_id for pk, note_id, _ in sets}
-    for pk in _preferred([(pk, note_id, status) for pk, note_id, status in sets if by_set.get(pk)]):
-        entities[set_note[pk]].extend(by_set[pk])
-    for pk in _preferred([(pk, note_id, status) for pk, note_id, status in sets if pk in labels]):
-        verdicts[set_note[pk]].add(labels[pk])
+    for set_id, value in NoteLabel.objects.filter(annotation_set__note__project=project).values_list(
+        "annotation_set_id", "value"
+    ):
+        if set_id in set_note:
+            verdicts[set_note[set_id]].add(value)
 
     by_patient: dict[int, list[Note]] = defaultdict(list)
     for note in notes:
@@ -229,19 +218,6 @@ def risk_model_train_from_annotations(
         raise ApplicationError(exc.code, f"{exc} ({data.summary()}).") from None
     logger.info("risk model %s trained from annotations of project %s", name, project.slug)
     return model, data
-
-
-def _preferred(sets: list[tuple[int, int, str]]) -> list[int]:
-    """Of (set, note, status) rows in note order, newest first: per note its gold sets, or when it has none
-    its submitted ones."""
-    per_note: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for pk, note_id, status in sets:
-        per_note[note_id].append((pk, status))
-    chosen = []
-    for rows in per_note.values():
-        gold = [pk for pk, status in rows if status == AnnotationSetStatus.GOLD]
-        chosen += gold or [pk for pk, _ in rows]
-    return chosen
 
 
 def _outcome(

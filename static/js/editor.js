@@ -31,6 +31,7 @@
   let leaves = [];
   let lastSel = null; // [start, end] in code points
   let selectedId = null;
+  let selectedRelation = null; // local id of the relation whose panel is open (p walks through them too)
   let relationHead = null;
   let tokens = null;
   let kbAnchor = null;
@@ -168,9 +169,14 @@
     return editor.dataset.entityUrl.replace("LOCALID", encodeURIComponent(id));
   }
 
+  // A selector for an entity's spans; the id is escaped (ids come from corpora and from the server).
+  function byId(id) {
+    return '[data-id="' + CSS.escape(id) + '"]';
+  }
+
   function markSelected() {
     textEl.querySelectorAll(".e.sel").forEach((el) => el.classList.remove("sel"));
-    if (selectedId) textEl.querySelectorAll('[data-id="' + selectedId + '"]').forEach((el) => el.classList.add("sel"));
+    if (selectedId) textEl.querySelectorAll(byId(selectedId)).forEach((el) => el.classList.add("sel"));
   }
 
   function openRelationForm(head, tail) {
@@ -191,7 +197,7 @@
     }
     selectedId = id;
     markSelected();
-    const first = textEl.querySelector('[data-id="' + id + '"]');
+    const first = textEl.querySelector(byId(id));
     if (first && first.scrollIntoView) first.scrollIntoView({ block: "nearest" });
     htmx.ajax("GET", entityUrl(id), { target: "#entity-panel", swap: "outerHTML" });
   }
@@ -206,6 +212,39 @@
       }
     });
     return out;
+  }
+
+  function relationPanelUrl(id) {
+    return editor.dataset.relationPanelUrl.replace("LOCALID", encodeURIComponent(id));
+  }
+
+  // A relation's panel (accept / reject / delete it); its list item is marked as the one selected.
+  function selectRelation(id) {
+    selectedId = null;
+    selectedRelation = id;
+    markSelected();
+    document.querySelectorAll("#relations li.rel.sel").forEach((el) => el.classList.remove("sel"));
+    const li = document.getElementById("rel-" + id);
+    if (li) {
+      li.classList.add("sel");
+      if (li.scrollIntoView) li.scrollIntoView({ block: "nearest" });
+    }
+    htmx.ajax("GET", relationPanelUrl(id), { target: "#entity-panel", swap: "outerHTML" });
+  }
+
+  // p: the pending pre-labels in order, the entities (in text order) and then the relations, which
+  // submit waits for as much as for the entities.
+  function stepPending() {
+    const items = entityOrder(true).map((id) => ["e", id]);
+    document.querySelectorAll("#relations li.rel.pre").forEach((li) => items.push(["r", li.dataset.id]));
+    if (!items.length) return flash("No pending pre-labels.", "info");
+    const current = selectedRelation || selectedId;
+    let i = items.findIndex((item) => item[1] === current);
+    i = i < 0 ? 0 : (i + 1) % items.length;
+    if (items[i][0] === "e") {
+      selectedRelation = null;
+      selectEntity(items[i][1]);
+    } else selectRelation(items[i][1]);
   }
 
   function step(delta, pendingOnly) {
@@ -251,10 +290,14 @@
 
   // A click on a relation in the list opens its panel (accept / reject / delete).
   editor.addEventListener("click", function (evt) {
+    const goto = evt.target.closest("a.rel-goto");
+    if (goto) {
+      evt.preventDefault();
+      return selectRelation(goto.dataset.rel);
+    }
     const li = evt.target.closest("li.rel");
     if (!li || evt.target.closest("button, a")) return;
-    const url = editor.dataset.relationPanelUrl.replace("LOCALID", encodeURIComponent(li.dataset.id));
-    htmx.ajax("GET", url, { target: "#entity-panel", swap: "outerHTML" });
+    selectRelation(li.dataset.id);
   });
 
   // Hovering a relation highlights its two arguments in the text.
@@ -263,7 +306,7 @@
     textEl.querySelectorAll(".e.hl").forEach((el) => el.classList.remove("hl"));
     if (!li) return;
     [li.dataset.a1, li.dataset.a2].forEach(function (id) {
-      textEl.querySelectorAll('[data-id="' + id + '"]').forEach((el) => el.classList.add("hl"));
+      textEl.querySelectorAll(byId(id)).forEach((el) => el.classList.add("hl"));
     });
   });
 
@@ -334,8 +377,14 @@
       return moveToken(key === "ArrowRight" ? 1 : -1, evt.shiftKey);
     }
     if (key === "j" || key === "k") return step(key === "j" ? 1 : -1, false);
-    if (key === "p") return step(1, true);
-    if (!editable) return;
+    if (key === "p") return stepPending();
+    if (!editable) {
+      // A submitted set is read-only until reopened: say so rather than ignore the key.
+      if (editor.dataset.submitted && /^([1-9]|[arAfbylouzs]|Delete)$/.test(key)) {
+        flash("Submitted — reopen to edit (the Reopen button).", "info");
+      }
+      return;
+    }
     if (/^[1-9]$/.test(key)) {
       evt.preventDefault();
       const option = document.querySelector('#entity-panel.relation-form .rel-option[data-key="' + key + '"]');
@@ -371,6 +420,10 @@
     }
     if (actions[key]) {
       evt.preventDefault();
+      // A model relation's panel offers Reject where a person's offers Delete.
+      if (key === "Delete" && !document.getElementById("delete-btn") && document.getElementById("reject-btn")) {
+        return press("reject-btn");
+      }
       press(actions[key]);
     }
   });
@@ -382,6 +435,7 @@
     const panel = document.getElementById("entity-panel");
     if (panel && !panel.classList.contains("relation-form")) {
       selectedId = panel.dataset.entity || null;
+      if (selectedId) selectedRelation = null;
       markSelected();
     }
     const cfg = evt.detail.requestConfig;

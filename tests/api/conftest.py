@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.services import api_token_create
 from annotations.formats.schema import AttributeType, EntityType, RelationType, Schema
 from annotations.models import (
     AnnotationSet,
@@ -44,8 +44,8 @@ class World:
     def client(self, role: str) -> APIClient:
         client = APIClient()
         if role != "anonymous":
-            token, _ = Token.objects.get_or_create(user=self.users[role])
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            _, secret = api_token_create(user=self.users[role])
+            client.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
         return client
 
 

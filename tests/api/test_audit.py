@@ -89,7 +89,9 @@ def test_a_sign_off_and_a_job_start_are_recorded(world):
 
     AnnotationSet.objects.filter(pk=world.annotator_set.pk).update(status="submitted")
     url = reverse("api-note-sign-offs", kwargs={"slug": "alpha", "note_id": world.note_a1.pk})
-    assert world.client("reviewer").post(url, {"decision": "confirm"}, format="json").status_code == 201
+    body = {"decision": "confirm", "comment": "seen", "annotation_set": world.annotator_set.pk,
+            "version": world.annotator_set.version}
+    assert world.client("reviewer").post(url, body, format="json").status_code == 201
     url = reverse("api-job-list", kwargs={"slug": "alpha"})
     assert world.client("admin").post(url, {"kind": "classify"}, format="json").status_code == 201
     assert events(AuditAction.SIGN_OFF)[0].details["decision"] == "confirm"
@@ -100,7 +102,7 @@ def test_logins_are_recorded_failed_ones_without_an_actor(world):
     client = Client()
     response = client.post(reverse("login"), {"username": "annotator", "password": "wrong"}, REMOTE_ADDR="10.9.9.9")
     assert response.status_code == 200
-    assert client.login(username="annotator", password="pw-annotator")
+    assert client.post(reverse("login"), {"username": "annotator", "password": "pw-annotator"}).status_code == 302
     [failure] = events(AuditAction.LOGIN_FAILURE)
     [success] = events(AuditAction.LOGIN_SUCCESS)
     assert failure.actor is None and failure.actor_username == "annotator"

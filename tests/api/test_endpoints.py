@@ -95,10 +95,12 @@ def test_model_and_import_sets_are_read_only_even_for_admins(world):
     assert response.status_code == 403 and response.json()["code"] == "read_only_set"
 
 
-def test_annotators_cannot_mark_a_set_gold(world):
+def test_nobody_marks_a_set_gold_by_writing_it_not_its_author_nor_an_admin(world):
     url = reverse("api-annotation-set-detail", kwargs={"slug": "alpha", "pk": world.annotator_set.pk})
-    response = world.client("annotator").put(url, {"version": 1, "status": "gold"}, format="json")
-    assert response.status_code == 403 and response.json()["code"] == "forbidden_status"
+    for role in ("annotator", "admin"):
+        response = world.client(role).put(url, {"version": 1, "status": "gold"}, format="json")
+        assert response.status_code == 403 and response.json()["code"] == "forbidden_status"
+    assert AnnotationSet.objects.get(pk=world.annotator_set.pk).status != "gold"
 
 
 def test_unknown_api_paths_answer_json(world):

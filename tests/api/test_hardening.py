@@ -1,4 +1,4 @@
-"""Login throttling, deploy checks, security headers, CSRF, request size limits."""
+"""Deploy checks, security headers, CSRF, request size limits (login throttling: tests/accounts)."""
 
 from __future__ import annotations
 
@@ -14,34 +14,6 @@ from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def fail_login(client, username="annotator", addr="10.0.0.5"):
-    return client.post(reverse("login"), {"username": username, "password": "nope"}, REMOTE_ADDR=addr)
-
-
-def test_five_failures_lock_the_username_from_that_address(world):
-    client = Client()
-    for _ in range(5):
-        assert fail_login(client).status_code == 200
-    locked = fail_login(client)
-    assert locked.status_code == 429 and b"Too many failed logins" in locked.content
-    right = client.post(reverse("login"), {"username": "annotator", "password": "pw-annotator"}, REMOTE_ADDR="10.0.0.5")
-    assert right.status_code == 429  # even the right password, while locked
-    other = client.post(reverse("login"), {"username": "annotator", "password": "pw-annotator"}, REMOTE_ADDR="10.0.0.6")
-    assert other.status_code == 302  # another address is not locked out
-
-
-def test_the_lock_covers_the_token_endpoint_and_every_other_door(world):
-    client = Client()
-    for _ in range(5):
-        fail_login(client, addr="127.0.0.1")
-    token = world.client("anonymous").post(reverse("api-token"), {"username": "annotator", "password": "pw-annotator"},
-                                           format="json")
-    assert token.status_code == 429 and token.data["code"] == "login_locked"
-    admin_login = Client().post("/admin/login/", {"username": "annotator", "password": "pw-annotator"},
-                                REMOTE_ADDR="127.0.0.1")
-    assert admin_login.status_code == 200 and "_auth_user_id" not in admin_login.client.session
 
 
 def test_a_token_is_issued_for_good_credentials_only(world):
@@ -67,6 +39,7 @@ def test_production_settings_pass_check_deploy_without_warnings():
         **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "DJANGO_SETTINGS_MODULE": "ade_review.settings.production",
         "SECRET_KEY": secrets.token_urlsafe(60),
+        "CACHE_URL": "redis://127.0.0.1:6379/13",
         "ALLOWED_HOSTS": "example.org",
         "DEBUG": "",
     }
@@ -74,6 +47,23 @@ def test_production_settings_pass_check_deploy_without_warnings():
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+@pytest.mark.parametrize("key", ["short-key", "ab" * 40, "django-insecure-" + "x1y2z3" * 10])
+def test_production_settings_refuse_a_weak_secret_key(key):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ade_review.settings.production", "SECRET_KEY": key,
+           "CACHE_URL": "redis://127.0.0.1:6379/13"}
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode != 0 and "ImproperlyConfigured" in result.stderr and "SECRET_KEY" in result.stderr
+
+
+def test_production_settings_refuse_to_start_without_a_shared_cache():
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ade_review.settings.production",
+           "SECRET_KEY": secrets.token_urlsafe(60), "CACHE_URL": ""}
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode != 0 and "CACHE_URL" in result.stderr
 
 
 def test_production_settings_refuse_to_start_without_a_secret_key():

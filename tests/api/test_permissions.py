@@ -137,7 +137,8 @@ CASES = [
              annotation_set=a, expected_version=v, value="ade", evidence=None, user=w.users["annotator"]))),
     Case("api-note-sign-offs", "get", lambda w: {"slug": "alpha", "note_id": w.note_a1.pk}, READ),
     Case("api-note-sign-offs", "post", lambda w: {"slug": "alpha", "note_id": w.note_a1.pk}, SIGN_OFF,
-         body=lambda w: {"decision": "confirm"},
+         body=lambda w: {"decision": "confirm", "comment": "seen", "annotation_set": w.annotator_set.pk,
+                         "version": AnnotationSet.objects.get(pk=w.annotator_set.pk).version},
          setup=lambda w: AnnotationSet.objects.filter(pk=w.annotator_set.pk).update(status="submitted")),
     Case("api-job-list", "get", lambda w: {"slug": "alpha"}, READ),
     Case("api-job-list", "post", lambda w: {"slug": "alpha"}, MANAGE_CREATE,
@@ -200,7 +201,9 @@ def test_every_api_endpoint_and_audit_page_is_in_the_matrix():
     assert names <= covered, f"endpoints missing from the permission matrix: {sorted(names - covered)}"
 
 
-PAGES_ANON_OK = {"login", "api-token", "api-not-found"}  # the only doors open to anonymous users
+# The only doors open to anonymous users (DELETE api-token needs the token it revokes).
+PAGES_ANON_OK = {"login", "api-token", "api-not-found", "password_reset", "password_reset_done",
+                 "password_reset_confirm", "password_reset_complete"}
 
 
 def _fill(route: Route, w: World) -> dict:

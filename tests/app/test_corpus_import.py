@@ -177,3 +177,56 @@ def test_each_broken_document_of_one_file_counts_as_one_skipped_document(tmp_pat
     assert report.imported == 1
     assert report.skipped_documents == 3, report.summary()
     assert len(report.skipped) >= 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_imports_of_one_corpus_count_the_other_ones_notes_as_already_present(tmp_path):
+    """The second import waits on the first one's uncommitted rows (the unique note id), then finds them
+    committed: every note is "already present", none "skipped" or "refused by the database"."""
+    import threading
+    import time
+
+    from django.db import connection, connections
+
+    project = project_get_or_create(slug="concurrent")
+    for i in range(30):
+        write_doc(tmp_path / "corpus", f"n{i:02d}", GOOD_TXT, GOOD_ANN)
+    first_wrote, release = threading.Event(), threading.Event()
+    reports = {}
+
+    def first() -> None:
+        try:
+            with transaction.atomic():  # holds its rows uncommitted until the second import is waiting
+                reports["first"] = corpus_import(project=project, path=tmp_path / "corpus", fmt="brat")
+                first_wrote.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    def second() -> None:
+        try:
+            reports["second"] = corpus_import(project=project, path=tmp_path / "corpus", fmt="brat")
+        finally:
+            connections.close_all()
+
+    a = threading.Thread(target=first)
+    a.start()
+    assert first_wrote.wait(30)
+    b = threading.Thread(target=second)
+    b.start()
+    with connection.cursor() as cursor:  # wait until the second import blocks on the first one's rows
+        for _ in range(300):
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            if cursor.fetchone()[0]:
+                break
+            time.sleep(0.05)
+    release.set()
+    a.join(30)
+    b.join(60)
+    assert reports["first"].imported == 30
+    second_report = reports["second"]
+    assert (second_report.imported, second_report.already_present, second_report.skipped_documents) == (0, 30, 0), (
+        second_report.summary()
+    )
+    assert "30 already present; 0 skipped" in second_report.summary()
+    assert Note.objects.filter(project=project).count() == 30

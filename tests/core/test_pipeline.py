@@ -102,6 +102,23 @@ def test_note_decision_follows_the_relation_threshold():
     assert [p.document.text for p in preds] == [d.text for d in DOCS]
 
 
+def test_a_fitted_temperature_softens_saturated_note_probabilities_and_is_saved():
+    from inference.core.pipeline_training import pipeline_calibrate
+
+    # An overconfident pipeline: 0.999 on every note, yet half of them are no ADE.
+    docs = [dataclasses.replace(DOCS[i % len(DOCS)], id=str(i)) for i in range(12)]
+    docs = [dataclasses.replace(d, label="ade" if i % 2 else "no_ade") for i, d in enumerate(docs)]
+    pipe = Pipeline(StubNER(), StubRE({d.id: 0.999 for d in docs}))
+    before = [p.document.label for p in pipe.predict(docs)]
+    report = pipeline_calibrate(pipe, docs)
+    assert report["temperature"] > 1 and report["note_ece"] < report["note_ece_raw"]
+    after = pipe.predict(docs)
+    assert max(p.ade_probability for p in after) < 0.9
+    # decisions at the threshold 0.5 do not change, and the temperature travels with the saved pipeline
+    assert [p.document.label for p in after] == before
+    assert pipe.config.to_dict()["temperature"] == report["temperature"]  # what save() writes to pipeline.json
+
+
 def test_only_ade_relation_types_flag_a_note():
     pipe = Pipeline(
         StubNER(),
@@ -149,6 +166,7 @@ def test_trained_pipeline_flags_the_ade_notes(trained_dir):
 def test_load_gives_identical_and_batch_independent_predictions(trained_dir):
     pipe, path = trained_dir
     loaded = Pipeline.load(path)
+    assert loaded.config.temperature == pipe.config.temperature == 1.0
     assert Pipeline.load(path).ner is loaded.ner  # components are cached per process
     assert loaded.ner.meta["seed"] == 0 and loaded.ner.meta["data_fingerprint"] == "sha256:toy"
     a = pipe.predict(DOCS, batch_size=4)

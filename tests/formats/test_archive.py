@@ -70,7 +70,7 @@ def test_zip_bomb_is_refused_by_declared_size(tmp_path):
     path = make_zip(tmp_path / "bomb.zip", {"a.txt": b"\0" * 5_000_000})
     assert path.stat().st_size < 50_000
     assert refusal(path, max_bytes=1_000_000) == [
-        "bomb.zip: uncompressed size 5000000 bytes exceeds the limit of 1000000 bytes"
+        "bomb.zip: uncompressed size 5000000 bytes exceeds the limit of 1000000 bytes (a zip bomb?)"
     ]
 
 
@@ -111,8 +111,8 @@ def test_brat_corpus_reads_from_a_zip_like_from_a_directory(tmp_path):
     assert len(from_dir) == 4
 
 
-def test_not_a_path_is_a_clear_error(tmp_path):
-    assert refusal(tmp_path / "missing") == [f"{tmp_path / 'missing'}: no such file or directory"]
+def test_not_a_path_is_a_clear_error_that_names_no_server_folder(tmp_path):
+    assert refusal(tmp_path / "missing") == ["missing: no such file or directory"]
 
 
 def test_fixture_zip_with_traversal_members_is_refused_before_anything_is_read():
@@ -146,3 +146,26 @@ def test_zip_of_a_folder_is_read_from_inside_that_folder(tmp_path):
 def test_file_named_zip_that_is_not_a_zip(tmp_path):
     (tmp_path / "fake.zip").write_text("hello")
     assert refusal(tmp_path / "fake.zip") == ["fake.zip: not a valid zip file"]
+
+
+def test_a_member_beyond_the_per_document_limit_is_refused_as_a_zip_bomb_before_it_is_read(tmp_path):
+    path = make_zip(tmp_path / "bomb.zip", {"a.txt": b"x", "big.txt": b"\0" * 3_000_000})
+    assert refusal(path, max_bytes=10_000_000, max_member_bytes=1_000_000) == [
+        "bomb.zip: member 'big.txt' expands to 3000000 bytes, beyond the per-document limit of 1000000 bytes "
+        "(a zip bomb?)"
+    ]
+
+
+def test_line_files_may_exceed_the_per_document_limit_but_each_line_may_not(tmp_path):
+    """A JSONL member holds many documents: the cap applies to each line, which is read as a stream."""
+    from annotations.formats.readers import read_jsonl
+
+    good = b'{"id": "a", "text": "ok"}\n'
+    path = make_zip(tmp_path / "c.zip", {"notes.jsonl": good * 2000 + b'{"id": "b", "text": "' + b"y" * 5000 + b'"}\n' + good.replace(b'"a"', b'"z"')})
+    results = list(read_jsonl(path, max_bytes=10_000_000, max_member_bytes=1000))
+    assert len(results) == 2002
+    bad = [r for r in results if not r.ok]
+    assert [str(p) for r in bad for p in r.problems] == [
+        "notes.jsonl:2001: the line is longer than the per-document limit of 1000 bytes"
+    ]
+    assert results[-1].document.id == "z"

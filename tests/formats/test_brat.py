@@ -152,7 +152,7 @@ def test_offset_past_end_and_empty_span_are_reported():
 def test_text_mismatch_is_reported():
     result = read(BROKEN, "text_mismatch")
     assert messages(result) == [
-        "text_mismatch.ann:1: T1: text 'Ibuprofen' does not match the text at 0-7: 'Aspirin'"
+        "text_mismatch.ann:1: T1: the entity's text (length 9) does not match the note's text at 0-7 (length 7)"
     ]
 
 

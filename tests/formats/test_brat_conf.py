@@ -96,3 +96,30 @@ def test_visual_conf_malformed_label():
     assert [str(p) for p in problems] == [
         "visual.conf:2: malformed label line (expected 'Type | Long | Short')"
     ]
+
+
+def test_visual_conf_colours_must_be_hex_or_css_names_and_names_plain():
+    """A colour is written into the editor's stylesheet: anything but #rgb, #rrggbb or a CSS colour name
+    is a problem of its line, so the conf is refused whole (issue 13)."""
+    visual, problems = parse_visual_conf((FIXTURES / "injection" / "visual.conf").read_text("utf-8"))
+    assert [str(p) for p in problems] == [
+        "visual.conf:6: Adverse-Effect: colour 'red}#note-text{color:red}' is not #rgb, #rrggbb or a CSS colour name",
+        "visual.conf:7: Dose: colour 'url(/p/other/notes/5/)' is not #rgb, #rrggbb or a CSS colour name",
+        "visual.conf:8: type name 'Adverse\"x' may hold only letters, digits and _ . : + / - "
+        "(at most 100, starting with a letter, digit or _)",
+    ]
+    assert {name: style.colour for name, style in visual.items()} == {
+        "Drug": "#7fa2ff", "Disease": "RebeccaPurple", "Route": "#abc"
+    }
+    # A label is free text (escaped wherever it is shown), not a name.
+    assert visual["Drug"].label.startswith("Drug<b hx-post=")
+    with pytest.raises(FormatError):
+        load_schema("[entities]\nDrug\n", (FIXTURES / "injection" / "visual.conf").read_text("utf-8"))
+
+
+def test_annotation_conf_type_names_must_be_plain():
+    _, problems = parse_annotation_conf('[entities]\nDrug\nDrug"><i>\n[relations]\n<OVERLAP>\tArg1:<ENTITY>, Arg2:<ENTITY>\n')
+    assert [str(p) for p in problems] == [
+        "annotation.conf:3: type name 'Drug\"><i>' may hold only letters, digits and _ . : + / - "
+        "(at most 100, starting with a letter, digit or _)"
+    ]

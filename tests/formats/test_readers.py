@@ -156,3 +156,13 @@ def test_ade_folder_without_drug_ae_rel_is_refused(tmp_path):
 
     with pytest.raises(FormatError, match="no DRUG-AE.rel found"):
         next(read_corpus(tmp_path, "ade"))
+
+
+def test_a_jsonl_line_nested_too_deep_is_its_own_problem_and_the_other_lines_are_read(tmp_path):
+    deep = '{"id": "deep", "text": "x", "metadata": {"a": ' + "[" * 5000 + "]" * 5000 + "}}"
+    path = tmp_path / "n.jsonl"
+    path.write_text('{"id": "a", "text": "one"}\n' + deep + '\n{"id": "b", "text": "two"}\n', encoding="utf-8")
+    results = list(read_corpus(path, "jsonl"))
+    assert [r.document.id for r in results if r.ok] == ["a", "b"]
+    (bad,) = [r for r in results if not r.ok]
+    assert [str(p) for p in bad.problems] == ["n.jsonl:2: the JSON is nested too deeply"]

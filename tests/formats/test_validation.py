@@ -130,7 +130,9 @@ def test_structure_is_checked_without_a_schema():
 
 def test_overlap_rules_are_ignored_in_validation():
     assert problems(relations=(Relation("R1", "<OVERLAP>", "T1", "T5"),)) == [
-        "R1: relation type <OVERLAP> is not in the schema"
+        "R1: relation type '<OVERLAP>' may hold only letters, digits and _ . : + / - "
+        "(at most 100, starting with a letter, digit or _)",
+        "R1: relation type <OVERLAP> is not in the schema",
     ]
 
 
@@ -146,7 +148,8 @@ def test_ids_and_names_must_be_writable_as_brat():
     )
     assert [str(p) for p in document_problems(doc, None, source="d")] == [
         "d: X1: entity id must be T followed by a number or name, without spaces",
-        "d: entity type 'Adverse Effect' is empty or contains a space or ':'",
+        "d: T2: entity type 'Adverse Effect' may hold only letters, digits and _ . : + / - "
+        "(at most 100, starting with a letter, digit or _)",
     ]
 
 

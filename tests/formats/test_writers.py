@@ -7,7 +7,7 @@ import zipfile
 import pytest
 
 from annotations.formats.canonical import canonical_diff
-from annotations.formats.document import Document, Entity, FormatError, Span
+from annotations.formats.document import Document, Entity, Span
 from annotations.formats.registry import find_schema, read_corpus, write_corpus
 from annotations.formats.writers import conll_lines
 
@@ -45,9 +45,35 @@ def test_zip_output_writes_one_member_per_file(tmp_path):
         assert "sub/unannotated.ann" in zf.namelist()
 
 
-def test_document_id_that_escapes_the_target_is_refused(tmp_path):
-    with pytest.raises(FormatError, match="cannot be used as a file name"):
-        write_corpus([Document(id="../evil", text="x")], tmp_path / "out", "brat")
+@pytest.mark.parametrize("target", ["out", "out.zip"])
+def test_document_ids_that_are_no_file_names_are_written_under_safe_distinct_names(tmp_path, target):
+    ids = ["../evil", "/abs", "a:b", "c\\d", "nul\x00x", ".hidden", "x" * 400, "a_b", "ok/sub"]
+    assert write_corpus([Document(id=i, text=f"t{n}") for n, i in enumerate(ids)], tmp_path / target, "brat") == 9
+    names = (
+        zipfile.ZipFile(tmp_path / target).namelist()
+        if target.endswith(".zip")
+        else [p.relative_to(tmp_path / target).as_posix() for p in (tmp_path / target).rglob("*") if p.is_file()]
+    )
+    assert len(names) == 18 and "a_b.txt" in names and "ok/sub.txt" in names
+    for name in names:
+        parts = name.split("/")
+        assert not {":", "\\", "\x00"} & set(name) and ".." not in parts and not name.startswith("/")
+        assert not any(p.startswith(".") for p in parts) and all(len(p.encode()) <= 120 for p in parts)
+    assert [p for p in tmp_path.iterdir()] == [tmp_path / target]  # nothing written outside the target
+    read_back = sorted(r.document.text for r in read_corpus(tmp_path / target, "brat"))
+    assert read_back == sorted(f"t{n}" for n in range(9))
+
+
+@pytest.mark.parametrize("target", ["out", "out.zip", "out.jsonl"])
+def test_a_writer_that_fails_midway_leaves_no_partial_output(tmp_path, target):
+    def documents():
+        yield Document(id="one", text="first")
+        raise RuntimeError("the database went away")
+
+    fmt = "jsonl" if target.endswith(".jsonl") else "brat"
+    with pytest.raises(RuntimeError):
+        write_corpus(documents(), tmp_path / target, fmt)
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("target", ["corpus.jsonl", "folder", "corpus.zip"])

@@ -199,16 +199,19 @@ def test_pre_annotation_with_the_model_core_pipeline(
     assert not Note.objects.filter(project=project, ade_probability__isnull=True).exists()
 
 
-def test_import_job_reports_the_broken_lines_and_refuses_paths_outside_the_import_roots(
+def test_import_job_reports_the_broken_lines_and_refuses_paths_outside_the_projects_uploads(
     project, settings, tmp_path, django_capture_on_commit_callbacks
 ):
     import shutil
     from pathlib import Path
 
+    from inference.services.import_uploads import import_upload_root
+
     fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "formats" / "jsonl"
     settings.MEDIA_ROOT = tmp_path
-    (tmp_path / "imports").mkdir()
-    good = shutil.copy(fixtures / "good.jsonl", tmp_path / "imports" / "good.jsonl")
+    uploads = import_upload_root(project)
+    uploads.mkdir(parents=True)
+    good = shutil.copy(fixtures / "good.jsonl", uploads / "good.jsonl")
     job = run(
         django_capture_on_commit_callbacks,
         project=project,
@@ -216,7 +219,7 @@ def test_import_job_reports_the_broken_lines_and_refuses_paths_outside_the_impor
         parameters={"path": good, "format": "jsonl"},
     )
     assert job.state == JobState.SUCCEEDED and job.done == Note.objects.filter(project=project).count() > 0
-    broken = shutil.copy(fixtures / "broken.jsonl", tmp_path / "imports" / "broken.jsonl")
+    broken = shutil.copy(fixtures / "broken.jsonl", uploads / "broken.jsonl")
     job = run(
         django_capture_on_commit_callbacks,
         project=project,

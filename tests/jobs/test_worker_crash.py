@@ -188,3 +188,32 @@ def test_worker_killed_mid_job_loses_nothing_and_duplicates_nothing(project, mod
         assert again.count() == len(started_at_kill), "the chunk in flight at the kill was delivered again"
         assert "ran again" in job.message
     assert not JobError.objects.filter(job=job).exists()
+
+
+def test_an_import_whose_worker_is_killed_is_failed_by_the_reaper_once_its_lease_runs_out(
+    project, broker, workers, settings, tmp_path
+):
+    """No worker comes back: nothing would ever finish the job but the reaper (finding 5 of issue 13)."""
+    from inference.services.jobs import jobs_reap_stale
+
+    corpus = tmp_path / "big.jsonl"
+    corpus.write_text(
+        "".join(f'{{"id": "n{i:05d}", "text": "Note {i}: aspirin, then a rash."}}\n' for i in range(30_000)),
+        encoding="utf-8",
+    )
+    job = job_create(project=project, kind="import", parameters={"path": str(corpus), "format": "jsonl"},
+                     any_import_path=True)
+    worker = workers.start()
+    wait_for(lambda: Job.objects.filter(pk=job.pk, state=JobState.RUNNING, done__gt=0).exists(), 120,
+             "the import to be under way", workers)
+    beat = Job.objects.get(pk=job.pk).heartbeat_at
+    wait_for(lambda: Job.objects.get(pk=job.pk).heartbeat_at > beat, 30, "a heartbeat while it reads", workers)
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=10)
+    settings.ADE_REVIEW_JOB_LEASE_S = 5
+    assert jobs_reap_stale() == []  # its last heartbeat is fresh: the job may still be alive
+    time.sleep(6)
+    assert jobs_reap_stale() == [job.pk]
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED and job.message.startswith("the worker stopped"), job.message
+    assert job.finished_at is not None

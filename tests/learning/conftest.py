@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.services import api_token_create
 from annotations.formats import registry
 from annotations.formats.document import Document, Entity, Relation, Span
 from annotations.models import Note, Project, ProjectMembership, ProjectRole
@@ -52,8 +52,8 @@ class Loop:
 
     def client(self, role: str) -> APIClient:
         client = APIClient()
-        token, _ = Token.objects.get_or_create(user=self.users[role])
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        _, secret = api_token_create(user=self.users[role])
+        client.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
         return client
 
 

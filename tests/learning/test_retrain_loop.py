@@ -132,7 +132,9 @@ def test_a_double_annotated_note_trains_only_once_a_reviewer_has_signed_it_off(l
     snapshot = training_examples(project=project, heldout_fraction=0.25)
     assert note.pk in snapshot.awaiting_adjudication
     assert note.pk not in {e.note_id for e in snapshot.train}
-    note_sign_off(note=note, user=loop.users["reviewer"], decision="confirm")
+    submitted = AnnotationSet.objects.filter(note=note, status=AnnotationSetStatus.SUBMITTED).latest("submitted_at")
+    note_sign_off(note=note, user=loop.users["reviewer"], decision="confirm", comment="checked",
+                  annotation_set_id=submitted.pk, version=submitted.version)
     snapshot = training_examples(project=project, heldout_fraction=0.25)
     assert note.pk not in snapshot.awaiting_adjudication
     gold = next(e for e in snapshot.train if e.note_id == note.pk)

@@ -33,6 +33,7 @@ def test_timeline_draws_the_curve_and_shows_the_hovered_phrase(browser, live_ser
     page = browser_login(browser, live_server, "nurse", "pw-123456")
     page.goto(f"{live_server.url}/projects/ward/risk/")
     page.click("text=bed-12")
+    page.wait_for_load_state("load")  # the hover handlers are attached by a deferred script
     assert points >= 4 and page.locator("#risk-chart g.pt").count() == points
     assert page.locator("#risk-chart polyline.risk-line").get_attribute("points").count(",") == points
     page.locator("#risk-chart g.pt").nth(1).hover()

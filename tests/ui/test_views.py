@@ -26,7 +26,10 @@ def note_url(ui, suffix=""):
 
 
 def open_editor(client, ui, user="annotator"):
+    """The editor page on the user's own set. A GET creates no set (issue 13), so the set is made first
+    through the API's door ("my set"), as a first edit would."""
     client.force_login(ui["users"][user])
+    editing.annotation_set_for_editor(note=ui["note"], user=ui["users"][user])
     page = client.get(note_url(ui))
     assert page.status_code == 200
     html = page.content.decode()
@@ -80,14 +83,41 @@ def test_dashboard_counts_notes_by_status_in_a_fixed_number_of_queries(client, u
 
 def test_queue_ranks_flagged_notes_by_probability_in_a_fixed_number_of_queries(client, ui, django_assert_num_queries):
     client.force_login(ui["users"]["reviewer"])
-    with django_assert_num_queries(5):  # session, user, membership, one page of notes, schema
+    # session, user, membership, one page of notes, schema, the page's ADE relations (why flagged)
+    with django_assert_num_queries(6):
         response = client.get("/p/ui/queue/")
     html = response.content.decode()
     order = re.findall(r'class="note-link" href="[^"]+">([^<]+)<', html)
     assert order == ["note-ade", "note-3", "note-2", "note-1", "note-0"]
-    with django_assert_num_queries(4):  # the HTMX fragment skips the filter menus
+    with django_assert_num_queries(6):  # the HTMX fragment skips the filter menus but not the schema
         fragment = client.get("/p/ui/queue/?status=unreviewed", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="queue-results")
     assert fragment.content.decode().lstrip().startswith('<section id="queue-results">')
+
+
+def test_the_queue_says_why_a_note_is_flagged_and_audits_the_sentences_it_shows(client, ui):
+    import dataclasses
+
+    from annotations.audit import AuditAction, AuditEvent
+    from annotations.formats.document import Relation as RelationRecord
+    from annotations.models import AnnotationSet
+    from annotations.services.annotation_sets import annotation_set_replace
+    from annotations.services.document_store import annotation_sets_to_documents
+
+    model_set = AnnotationSet.objects.get(note=ui["note"], source_kind="model")
+    doc = annotation_sets_to_documents([model_set])[model_set.pk]
+    drug = next(e for e in doc.entities if e.type == "Drug")
+    effect = next(e for e in doc.entities if e.type == "Adverse-Effect")
+    doc = dataclasses.replace(doc, relations=(RelationRecord("R1", "Adverse-Effect", drug.id, effect.id,
+                                                              confidence=0.87),))
+    annotation_set_replace(annotation_set=model_set, document=doc, schema=None, expected_version=None, origin="model")
+    client.force_login(ui["users"]["reviewer"])
+    html = client.get("/p/ui/queue/").content.decode()
+    row = html[html.index('>note-ade<'):]
+    row = row[:row.index("</tr>")]
+    assert f"<b>{drug.text}</b> → <b>{effect.text}</b>" in row and "0.87" in row
+    assert "note classifier only" in html  # the other flagged notes have no ADE relation
+    [read] = AuditEvent.objects.filter(action=AuditAction.NOTE_VIEW, details__view="queue")
+    assert ui["note"].pk in read.details["notes"]
 
 
 def test_queue_pages_by_keyset(client, ui):
@@ -117,13 +147,13 @@ def test_queue_pages_by_keyset(client, ui):
 )
 def test_queue_filters(client, ui, query, expected):
     client.force_login(ui["users"]["annotator"])
-    html = client.get(f"/p/ui/queue/?{query}").content.decode()
+    html = client.get(f"/p/ui/queue/?{query}", follow=True).content.decode()  # q, patient: via a search token
     assert re.findall(r'class="note-link" href="[^"]+">([^<]+)<', html) == expected
 
 
 def test_patient_page_lists_notes_in_time_order(client, ui, django_assert_num_queries):
     client.force_login(ui["users"]["reviewer"])
-    with django_assert_num_queries(5):  # session, user, membership, patient, notes
+    with django_assert_num_queries(6):  # session, user, membership, patient, notes, the audit record
         html = client.get(f"/p/ui/patients/{ui['patient'].pk}/").content.decode()
     assert [m for m in re.findall(r">(note-[^<]+)</a>", html)] == ["note-0", "note-1", "note-ade"]
 
@@ -131,18 +161,34 @@ def test_patient_page_lists_notes_in_time_order(client, ui, django_assert_num_qu
 # --- the editor ---------------------------------------------------------------------------------------
 
 
-def test_first_open_copies_the_model_set_as_pending_prelabels(client, ui):
-    html, version, set_id = open_editor(client, ui)
-    aset = AnnotationSet.objects.get(pk=set_id)
-    assert (aset.source_kind, aset.user.username, aset.status) == ("user", "annotator", "pre_annotated")
-    rows = list(Entity.objects.filter(annotation_set=aset).order_by("local_id").values_list("origin", "decision", "confidence"))
-    assert rows == [("model", "", 0.93), ("model", "", 0.41), ("model", "", 0.55)]
-    assert len(re.findall(r'class="e (?:d\d )?pre b c\d"', html)) == 3 and "Drug 0.93" in html
+def test_opening_the_editor_creates_no_set_and_the_first_edit_copies_the_model_set(client, ui):
+    """A GET writes nothing but its audit record (issue 13): the page shows the model's pre-labels at
+    version 0, and the first edit creates the user's set from them and applies itself."""
     from annotations.audit import AuditEvent
 
-    assert AuditEvent.objects.filter(action="note_view", note=ui["note"], actor=ui["users"]["annotator"]).exists()
-    # Opening again does not create another set.
-    assert open_editor(client, ui)[2] == set_id
+    client.force_login(ui["users"]["annotator"])
+    sets_before = AnnotationSet.objects.count()
+    html = client.get(note_url(ui)).content.decode()
+    assert AnnotationSet.objects.count() == sets_before
+    assert not AnnotationSet.objects.filter(note=ui["note"], user=ui["users"]["annotator"]).exists()
+    assert 'id="set-id" name="set" value=""' in html and 'id="version" name="version" value="0"' in html
+    assert len(re.findall(r'class="e (?:d\d )?pre b c\d"', html)) == 3 and "Drug 0.93" in html
+    assert AuditEvent.objects.filter(note=ui["note"], actor=ui["users"]["annotator"]).exists()
+    assert client.get(note_url(ui, "entities/T1/"), HTTP_HX_REQUEST="true").status_code == 200  # the panel too
+    assert AnnotationSet.objects.count() == sets_before
+
+    first = edit(client, ui, "prelabel-accept", "", 0, id="T1")
+    assert first.status_code == 200
+    aset = AnnotationSet.objects.get(note=ui["note"], user=ui["users"]["annotator"])
+    assert (aset.source_kind, aset.status, aset.version) == ("user", "in_progress", 2)
+    rows = list(Entity.objects.filter(annotation_set=aset).order_by("local_id").values_list("origin", "decision", "confidence"))
+    assert rows == [("model", "accepted", 0.93), ("model", "", 0.41), ("model", "", 0.55)]
+    # A second page still at version 0 (another tab) is stale now, and a refused first edit leaves no set.
+    assert edit(client, ui, "prelabel-accept", "", 0, id="T2").status_code == 409
+    client.force_login(ui["users"]["annotator2"])
+    assert edit(client, ui, "entity-create", "", 0, type="Nonsense", spans=spans("bleeding")).status_code == 400
+    assert not AnnotationSet.objects.filter(note=ui["note"], user=ui["users"]["annotator2"]).exists()
+    assert edit(client, ui, "entity-create", "", 1, type="Drug", spans=spans("bleeding")).status_code == 409
 
 
 def test_an_edit_returns_only_the_changed_fragments_and_bumps_the_version(client, ui):
@@ -166,7 +212,7 @@ def test_an_editor_edit_is_audited_with_what_it_touched_before_and_after_and_no_
     edit(client, ui, "entity-create", set_id, version, type="Adverse-Effect", spans=f"{s}-{e}")
     edit(client, ui, "entity-delete", set_id, version + 1, entity="T4")
     create, delete = AuditEvent.objects.filter(action=AuditAction.ANNOTATION_CHANGE).order_by("pk")
-    assert create.details["before"]["entities"] == [] and create.details["edit"] == "entity_create"
+    assert create.details["before"]["entities"] == [] and create.details["operation"] == "entity_create"
     assert create.details["after"]["entities"] == [
         {"id": "T4", "type": "Adverse-Effect", "fragments": [[s, e]], "decision": "added"}]
     assert [x["id"] for x in delete.details["before"]["entities"]] == ["T4"] and delete.details["after"]["entities"] == []
@@ -246,13 +292,15 @@ def test_submit_needs_decided_prelabels_and_a_verdict_then_sign_off_makes_it_rea
     assert Note.objects.get(pk=ui["note"].pk).review_status == ReviewStatus.SUBMITTED
 
     client.force_login(reviewer)
-    assert client.post(note_url(ui, "sign-off/"), {"decision": "overturn"}).status_code == 302
+    seen = {"annotation_set": aset.pk, "version": v}
+    assert client.post(note_url(ui, "sign-off/"), {"decision": "overturn", **seen}).status_code == 302
     assert not SignOff.objects.exists()  # overturning needs a comment
-    client.post(note_url(ui, "sign-off/"), {"decision": "overturn", "comment": "rash is negated"})
+    client.post(note_url(ui, "sign-off/"), {"decision": "overturn", "comment": "rash is negated", **seen})
     sign_off = SignOff.objects.get()
     assert (sign_off.decision, sign_off.annotation_set_id, sign_off.user) == ("overturn", aset.pk, reviewer)
+    assert (sign_off.final_verdict, sign_off.outcome, sign_off.annotation_set_version) == ("no_ade", "gold", v)
     with pytest.raises(ApplicationError) as again:
-        review.note_sign_off(note=ui["note"], user=reviewer, decision="confirm")
+        review.note_sign_off(note=ui["note"], user=reviewer, decision="confirm", annotation_set_id=aset.pk, version=v)
     assert again.value.code == "already_signed_off"
 
     # Read-only for the annotator, still editable by an admin.

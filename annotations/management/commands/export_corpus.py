@@ -1,13 +1,15 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from annotations.audit import AuditAction, audit_record
 from annotations.errors import ApplicationError
+from annotations.management.audited import AuditedCommand
 from annotations.models import Project
 from annotations.services.corpus_export import SOURCE_HELP, corpus_export
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Export a project's notes with one chosen annotation set each (directory, or .zip if OUT ends in .zip)."
 
     def add_arguments(self, parser):
@@ -32,4 +34,11 @@ class Command(BaseCommand):
             )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
+        # An export copies clinical text out of the database: one `export` record like the API's (besides
+        # the command's run record), as the command and the OS user (AuditedCommand sets the origin).
+        audit_record(
+            action=AuditAction.EXPORT, project=project, object_type="command", object_id="export_corpus",
+            details={"format": options["format"], "source": options["source"], "notes": written,
+                     "out": Path(options["out"]).name},
+        )
         self.stdout.write(f"exported {written} notes to {options['out']}")

@@ -1,13 +1,14 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from annotations.formats.document import FormatError
+from annotations.management.audited import AuditedCommand
 from annotations.models import AnnotationSetStatus
 from annotations.services.corpus_import import corpus_import, project_get_or_create
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Import a corpus (directory or .zip) into a project; creates the project if needed."
 
     def add_arguments(self, parser):

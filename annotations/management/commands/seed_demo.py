@@ -6,11 +6,11 @@ import tempfile
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
 
 from annotations.demo_corpus import ANNOTATION_CONF, VISUAL_CONF, demo_documents
 from annotations.errors import ApplicationError
 from annotations.formats import registry
+from annotations.management.demo import DemoCommand
 from annotations.models import AnnotationSetStatus, ProjectMembership, ProjectRole
 from annotations.services.corpus_import import corpus_import, project_get_or_create
 from annotations.services.notes import note_create
@@ -19,7 +19,7 @@ GOLD_NOTES = 28
 DEMO_USERS = [("admin", ProjectRole.ADMIN), ("reviewer", ProjectRole.REVIEWER), ("annotator", ProjectRole.ANNOTATOR)]
 
 
-class Command(BaseCommand):
+class Command(DemoCommand):
     help = "Create demo users and import a synthetic demo corpus (idempotent)."
 
     def handle(self, *args, **options):
@@ -69,4 +69,18 @@ class Command(BaseCommand):
                 if exc.code != "note_exists":
                     raise
         self.stdout.write(f"{added} unlabelled notes added ({len(unlabelled) - added} already present)")
+        self._first_model(project)
         self.stdout.write(f"demo users: {', '.join(u for u, _ in DEMO_USERS)} (password: {password})")
+
+    def _first_model(self, project) -> None:
+        """A newcomer sees the product's main job from the first page: the CRF + RF baseline trains on the
+        gold in seconds and pre-annotates, scores and flags the bare notes (the transformer replaces it
+        after the first retrain, Models -> Retrain)."""
+        from inference.models import ModelVersion
+        from inference.services.baselines import baseline_version_create
+
+        if ModelVersion.objects.filter(project=project).exists():
+            return
+        version = baseline_version_create(project=project)
+        flagged = project.notes.filter(flagged=True).count()
+        self.stdout.write(f"first model: {version.name} (pre-annotated the bare notes; {flagged} flagged)")

@@ -3,14 +3,15 @@
 import json
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
+from annotations.management.audited import AuditedCommand
 from annotations.models import Project
 from inference.models import ModelVersion
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Register a model directory as a model version of a project, optionally making it the active one."
 
     def add_arguments(self, parser):

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
 
 from annotations.formats import registry
 from annotations.formats.document import Document
+from annotations.management.demo import DemoCommand
 from annotations.models import Note, ProjectMembership, ProjectRole
 from annotations.services.corpus_import import corpus_import, project_get_or_create
 from inference.core.synthetic_cohort import CohortConfig, generate_cohort
@@ -47,10 +47,11 @@ def cohort_notes(patients, admitted: datetime) -> list[Document]:
     return documents
 
 
-class Command(BaseCommand):
+class Command(DemoCommand):
     help = "Create the synthetic nursing-notes demo project with a trained ADR risk model (idempotent)."
 
     def add_arguments(self, parser):
+        super().add_arguments(parser)
         parser.add_argument("--train-adr-patients", type=int, default=40)
         parser.add_argument("--monitored-adr-patients", type=int, default=5)
 

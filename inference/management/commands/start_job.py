@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from annotations.errors import ApplicationError
+from annotations.management.audited import AuditedCommand
 from annotations.models import Project
 from inference.models import Job, JobKind, ModelVersion
 from inference.selectors import SELECTIONS, job_error_list
 from inference.services.jobs import job_create, job_progress
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Start a pre_annotate, classify, import, export or train job on a project."
 
     def add_arguments(self, parser):

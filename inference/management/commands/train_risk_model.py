@@ -1,8 +1,9 @@
 """Train and activate a project's ADR risk model from its phrase-state annotations (method 2)."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from annotations.errors import ApplicationError
+from annotations.management.audited import AuditedCommand
 from annotations.models import Note, Project
 from inference.core.phrase_classifier import PHRASE_MODELS
 from inference.core.td_lambda import TRACES
@@ -10,7 +11,7 @@ from inference.risk_tasks import patient_risk_update_task
 from inference.services.risk_training import risk_model_train_from_annotations
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = (
         "Train a risk model from the project's gold/submitted phrase-state annotations (entities of the state "
         "types), make it the active one and update every patient's risk with it."

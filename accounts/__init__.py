@@ -1,0 +1,1 @@
+"""Accounts: API tokens (hashed, expiring, revocable), login throttling, session timeouts, password reset."""
