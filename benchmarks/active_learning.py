@@ -2,7 +2,7 @@
 
 The gold standard plays the annotator. Per seed: a random seed set (the first fraction, 2 % of the fold's
 training sentences) is "labelled", the learner is trained on it and scored on the fold's test set; then
-each strategy (inference/core/active_learning.py) picks the next batch from the unlabelled rest with the
+each strategy (inference/core/extraction/active_learning.py) picks the next batch from the unlabelled rest with the
 model of that round, the batch is labelled, the learner retrained from scratch, and so on up to 100 %.
 Every strategy starts from the same seed set for a seed; the 100 % point is the full-data score.
 
@@ -13,7 +13,7 @@ labelled tokens (uncertain sentences tend to be longer).
 Learner: `--learner crf` (default) = the CRF NER + Random Forest RE baselines; the CRF's Viterbi
 probability and forward-backward marginals give the sequence scores, the RF's best P(ADE relation) over
 the CRF's entities gives the note-level ADE probability. `--learner transformer` = the transformer span
-NER (inference/core/ner.py, fine-tuned from scratch each round; entity confidences as per-span
+NER (inference/core/extraction/ner.py, fine-tuned from scratch each round; entity confidences as per-span
 probabilities) + the same Random Forest RE; far too slow for this 2-core machine, not run by default.
 Diversity embeddings: TF-IDF (1-2 grams) -> 64-d truncated SVD of the pool sentences.
 
@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from annotations.formats.document import Document, Entity, Relation, Span  # noqa: E402
 from benchmarks._common import log  # noqa: E402
-from inference.core.active_learning import ItemScores, select  # noqa: E402
+from inference.core.extraction.active_learning import ItemScores, select  # noqa: E402
 from inference.core.text import tokenize  # noqa: E402
 
 NAME = "active_learning"
@@ -93,7 +93,7 @@ class _RfRe:
     """The Random Forest RE shared by both learners: fit on gold, predict over predicted entities."""
 
     def __init__(self, seed: int, trees: int):
-        from inference.core.baselines import RandomForestRe, RandomForestReConfig
+        from inference.core.extraction.baselines import RandomForestRe, RandomForestReConfig
 
         self.rf = RandomForestRe(RandomForestReConfig(seed=seed, n_estimators=trees))
         self.fitted = False
@@ -126,7 +126,7 @@ class _RfRe:
 
 
 def _score(ner_pred, re_pred, test) -> dict[str, float]:
-    from inference.core.evaluation import ner_scores, re_scores
+    from inference.core.extraction.evaluation import ner_scores, re_scores
 
     ner = ner_scores(test, ner_pred, types=_entity_types(test))
     rel = re_scores(test, re_pred, types=_relation_types(test))
@@ -134,14 +134,14 @@ def _score(ner_pred, re_pred, test) -> dict[str, float]:
 
 
 class CrfRfLearner:
-    """CRF NER + Random Forest RE (inference/core/baselines)."""
+    """CRF NER + Random Forest RE (inference/core/extraction/baselines)."""
 
     name = "crf"
 
     def __init__(
         self, seed: int, *, crf_iterations: int = 100, rf_trees: int = 100, embeddings=None, units: str = "ner"
     ):
-        from inference.core.baselines import CrfNer, CrfNerConfig
+        from inference.core.extraction.baselines import CrfNer, CrfNerConfig
 
         self.ner = CrfNer(CrfNerConfig(max_iterations=crf_iterations))
         self.re = _RfRe(seed, rf_trees)
@@ -189,7 +189,7 @@ class CrfRfLearner:
 
 
 class TransformerLearner:
-    """Transformer span NER (inference/core/ner.py) + the Random Forest RE. Slow: not run by default."""
+    """Transformer span NER (inference/core/extraction/ner.py) + the Random Forest RE. Slow: not run by default."""
 
     name = "transformer"
 
@@ -200,7 +200,7 @@ class TransformerLearner:
         self.embeddings = embeddings or {}
 
     def fit(self, docs: Sequence[Document]) -> None:
-        from inference.core.ner import NER, NERConfig
+        from inference.core.extraction.ner import NER, NERConfig
         from inference.core.training import TrainConfig, train_component
 
         self.ner = NER(NERConfig()).initialize(docs, encoder=self.encoder)
@@ -538,7 +538,7 @@ def load_data(args) -> tuple[list[Document], list[Document], str]:
         cut = len(docs) * 3 // 4
         train, test, split = docs[:cut], docs[cut:], "synthetic (generated, 3:1)"
     else:
-        from inference.core.datasets import ade_fold, ade_folds_dir
+        from inference.core.extraction.datasets import ade_fold, ade_folds_dir
 
         train, test = ade_fold(args.data or ade_folds_dir(), args.fold)
         split = f"ADE-Corpus-V2 fold {args.fold} of the standard 10-fold split (SpERT/PFN)"
@@ -571,12 +571,12 @@ def main(argv=None) -> dict:
     if args.learner == "crf":
         learner_desc = (
             f"CRF NER (sklearn-crfsuite, {args.crf_iterations} L-BFGS iterations) + Random Forest RE "
-            f"({args.rf_trees} trees) from inference/core/baselines, retrained from scratch each round; "
+            f"({args.rf_trees} trees) from inference/core/extraction/baselines, retrained from scratch each round; "
             f"uncertainty over {'NER tokens and candidate pairs' if args.units == 'joint' else 'NER tokens'}"
         )
     else:
         learner_desc = (
-            f"transformer span NER (inference/core/ner.py, encoder {args.encoder or 'default'}, {args.epochs} "
+            f"transformer span NER (inference/core/extraction/ner.py, encoder {args.encoder or 'default'}, {args.epochs} "
             f"epochs) + Random Forest RE ({args.rf_trees} trees), retrained from scratch each round"
         )
     log(f"learner: {learner_desc}")

@@ -20,8 +20,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _common import write_result  # noqa: E402
 
-from inference.core.baselines import crf_rf_baselines  # noqa: E402
-from inference.core.datasets import ADE_FOLDS, ade_fold, ade_folds_dir  # noqa: E402
+from inference.core.extraction.baselines import crf_rf_baselines  # noqa: E402
+from inference.core.extraction.datasets import ADE_FOLDS, ade_fold, ade_folds_dir  # noqa: E402
 
 KEYS = ("crf_ner_macro_f1_strict", "crf_ner_macro_f1_relaxed", "rf_re_f1_strict", "rf_re_f1_strict_gold_entities")
 

@@ -133,7 +133,7 @@ def stratified_subset(docs, n: int | None, seed: int):
 
 
 def binary_f1(gold: list[str], pred: list[str], pos: str = "ade") -> dict[str, float]:
-    from inference.core.evaluation import prf
+    from inference.core.extraction.evaluation import prf
 
     tp = sum(g == pos and p == pos for g, p in zip(gold, pred, strict=True))
     fp = sum(g != pos and p == pos for g, p in zip(gold, pred, strict=True))
@@ -155,14 +155,14 @@ def best_threshold(gold: list[str], probs: list[float]) -> tuple[float, float]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from inference.core.baselines import tfidf_baselines
-    from inference.core.datasets import data_dir
     from inference.core.encoder import encoder_name, resolve_encoder
-    from inference.core.evaluation import note_scores
-    from inference.core.ner import NER, NERConfig
-    from inference.core.note_classifier import NoteClassifier
-    from inference.core.pipeline import Pipeline, PipelineConfig
-    from inference.core.relations import RelationExtractor, infer_relation_types
+    from inference.core.extraction.baselines import tfidf_baselines
+    from inference.core.extraction.datasets import data_dir
+    from inference.core.extraction.evaluation import note_scores
+    from inference.core.extraction.ner import NER, NERConfig
+    from inference.core.extraction.note_classifier import NoteClassifier
+    from inference.core.extraction.pipeline import Pipeline, PipelineConfig
+    from inference.core.extraction.relations import RelationExtractor, infer_relation_types
     from inference.core.training import TrainConfig, train_component
 
     enc = resolve_encoder(args.encoder)

@@ -82,10 +82,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def run_fold(k: int, args, encoder_path) -> dict:
-    from inference.core.datasets import ADE_DRUG, ADE_EFFECT, ade_fold, ade_folds_dir
-    from inference.core.evaluation import ner_scores, re_scores
-    from inference.core.ner import NER, NERConfig
-    from inference.core.relations import RelationExtractor, infer_relation_types
+    from inference.core.extraction.datasets import ADE_DRUG, ADE_EFFECT, ade_fold, ade_folds_dir
+    from inference.core.extraction.evaluation import ner_scores, re_scores
+    from inference.core.extraction.ner import NER, NERConfig
+    from inference.core.extraction.relations import RelationExtractor, infer_relation_types
     from inference.core.training import TrainConfig, train_component
 
     train, test = ade_fold(args.data or ade_folds_dir(), k)
@@ -156,7 +156,7 @@ def run_fold(k: int, args, encoder_path) -> dict:
     )
     if not args.no_baselines:
         try:
-            from inference.core.baselines import crf_rf_baselines
+            from inference.core.extraction.baselines import crf_rf_baselines
 
             t0 = time.perf_counter()
             base = crf_rf_baselines(train, test, seed=args.seed)

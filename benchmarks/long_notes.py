@@ -83,10 +83,10 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     from annotations.formats.document import Document
     from benchmarks.ade_classification import load_corpus
-    from inference.core.datasets import data_dir
     from inference.core.encoder import encoder_name, resolve_encoder
-    from inference.core.pipeline import Pipeline
-    from inference.core.pipeline_training import PipelineTrainConfig, train_pipeline
+    from inference.core.extraction.datasets import data_dir
+    from inference.core.extraction.pipeline import Pipeline
+    from inference.core.extraction.pipeline_training import PipelineTrainConfig, train_pipeline
     from inference.core.training import set_threads
 
     threads = set_threads(args.threads)

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._common import command_line, write_result  # noqa: E402
-from inference.core.td_lambda import TRACES, td_lambda_step  # noqa: E402
+from inference.core.risk.td_lambda import TRACES, td_lambda_step  # noqa: E402
 
 N_STATES = 19
 LAMBDAS = (0.0, 0.4, 0.8, 0.9, 0.95, 0.975, 0.99, 1.0)

@@ -54,7 +54,7 @@ def read_documents(path: str, fmt: str | None, *, limit: int | None = None):
     fmt = fmt or guess_format(p)
     schema = None
     if fmt == "ade-spert":
-        from inference.core.datasets import load_ade_spert
+        from inference.core.extraction.datasets import load_ade_spert
 
         docs = load_ade_spert(p / "ade_full.json" if p.is_dir() else p)
     else:
@@ -82,7 +82,7 @@ def read_documents(path: str, fmt: str | None, *, limit: int | None = None):
 
 
 def _train(args) -> int:
-    from inference.core.pipeline_training import PipelineTrainConfig, train_pipeline
+    from inference.core.extraction.pipeline_training import PipelineTrainConfig, train_pipeline
 
     docs, schema = read_documents(args.data, args.format, limit=args.max_docs)
     config = PipelineTrainConfig(
@@ -123,7 +123,7 @@ def _train(args) -> int:
 
 
 def _predictions(args):
-    from inference.core.pipeline import Pipeline
+    from inference.core.extraction.pipeline import Pipeline
 
     docs, _ = read_documents(args.data, args.format, limit=args.max_docs)
     try:
@@ -139,7 +139,8 @@ def _predictions(args):
 
 
 def _evaluate(args) -> int:
-    from inference.core.evaluation import error_report, ner_scores, note_scores, re_scores
+    from inference.core.extraction.error_report import error_report
+    from inference.core.extraction.evaluation import ner_scores, note_scores, re_scores
 
     pipe, docs, preds, secs = _predictions(args)
     pred_docs = [p.document for p in preds]
@@ -195,7 +196,7 @@ def _predict(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from inference.core.pipeline_training import DEFAULT_MAX_CHAR_DISTANCE
+    from inference.core.extraction.pipeline_training import DEFAULT_MAX_CHAR_DISTANCE
 
     ap = argparse.ArgumentParser(prog="ade-review", description="ADE Review models on files (no database).")
     sub = ap.add_subparsers(dest="command", required=True)

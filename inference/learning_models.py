@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from inference.core.active_learning import STRATEGIES
-from inference.core.pipeline_training import GATE_METRICS
+from inference.core.extraction.active_learning import STRATEGIES
+from inference.core.extraction.pipeline_training import GATE_METRICS
 
 
 class StartFrom(models.TextChoices):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db.models import F, QuerySet
 
 from annotations.models import Patient, Project
-from inference.core.phrase_labels import STATE_COLOURS
+from inference.core.risk.phrase_labels import STATE_COLOURS
 
 from .risk_models import RiskModel, RiskPoint
 

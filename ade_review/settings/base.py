@@ -235,7 +235,7 @@ ADE_REVIEW_DATA = Path(os.environ.get("ADE_REVIEW_DATA", BASE_DIR.parent / "shar
 # Encoder directory (any local Hugging Face encoder); empty means the shipped MiniLM-L6.
 ADE_REVIEW_ENCODER = os.environ.get("ADE_REVIEW_ENCODER", "")
 ADE_REVIEW_MODEL_DIR = Path(os.environ.get("ADE_REVIEW_MODEL_DIR", VAR_DIR / "models"))
-# Retrain jobs: settings of inference.core.pipeline_training.PipelineTrainConfig (head, lr, head_lr,
+# Retrain jobs: settings of inference.core.extraction.pipeline_training.PipelineTrainConfig (head, lr, head_lr,
 # batch_size, max_length, note_epochs, threads, ...), as JSON; epochs and the start come from the
 # project's retrain policy, the encoder from the project.
 # Demo only (local settings, no broker): run training jobs in a thread of the web process.

@@ -681,7 +681,7 @@ def evidence_relation_types(schema) -> frozenset[str] | None:
     """The relation types that can be a note verdict's evidence: the schema's ADE relation types, by the
     rule inference uses to find a note's ADE relations (`ADE_RELATION_NAMES`); None (any type) when the
     schema has none, as inference then counts every relation type."""
-    from inference.core.pipeline_training import ADE_RELATION_NAMES
+    from inference.core.extraction.pipeline_training import ADE_RELATION_NAMES
 
     names = frozenset(r.name for r in schema.relation_types if r.name in ADE_RELATION_NAMES) if schema else frozenset()
     return names or None

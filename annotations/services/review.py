@@ -161,7 +161,7 @@ def note_decide_from_model(
 
     Errors: as `note_sign_off`, and not_found when the set is not a model set of this note.
     """
-    from inference.core.pipeline_training import ADE_RELATION_NAMES
+    from inference.core.extraction.pipeline_training import ADE_RELATION_NAMES
 
     if decision not in SignOffDecision.values:
         raise ApplicationError("bad_decision", "Choose to confirm or to overturn the model's flag.")

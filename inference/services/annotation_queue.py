@@ -4,7 +4,7 @@ the unlabelled notes (not reviewed, no gold) by the project's query strategy.
 A model job (pre-annotate or classify) stores every strategy's score and the note's embedding per note
 (`note_scores_write`, inside the chunk's transaction). When the job finishes, `annotation_queue_rank`
 orders the project's unlabelled notes: the first `batch_size` by the chosen strategy, spread over the
-embedding space when `diversity` is on (inference.core.active_learning.diverse_batch), the rest by the
+embedding space when `diversity` is on (inference.core.extraction.active_learning.diverse_batch), the rest by the
 score alone; notes without a score (no model has seen them) come last, in a seeded random order. Below
 `cold_start` gold notes the whole queue is random: the model's uncertainty means little yet.
 """
@@ -17,8 +17,8 @@ import numpy as np
 from django.db import connection, transaction
 
 from annotations.models import Note, Project
-from inference.core.active_learning import ItemScores as _Item
-from inference.core.active_learning import diverse_batch, uncertainty
+from inference.core.extraction.active_learning import ItemScores as _Item
+from inference.core.extraction.active_learning import diverse_batch, uncertainty
 
 from ..learning_models import NoteScore
 from ..learning_selectors import retrain_policy_of, training_examples

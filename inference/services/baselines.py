@@ -13,8 +13,8 @@ from django.db import transaction
 
 from annotations.errors import ApplicationError
 from annotations.models import Project
-from inference.core.baselines.crf_rf_pipeline import CrfRfPipeline
-from inference.core.pipeline_training import ADE_RELATION_NAMES
+from inference.core.extraction.baselines.crf_rf_pipeline import CrfRfPipeline
+from inference.core.extraction.pipeline_training import ADE_RELATION_NAMES
 
 from ..learning_selectors import examples_documents, training_examples
 from ..models import ModelVersion

@@ -5,7 +5,7 @@ worker process reads the weights once and every chunk task after the first reuse
 picked automatically (CUDA when available, for workers on the `gpu` queue); on CPU, `quantize="int8"`
 applies torch dynamic quantization to the Linear layers.
 
-When the artifact directory holds a model-core pipeline (`inference.core.pipeline.Pipeline`), that is
+When the artifact directory holds a model-core pipeline (`inference.core.extraction.pipeline.Pipeline`), that is
 used. Otherwise the directory (or its `encoder`) must be a Hugging Face encoder, and a small
 note-level ADE scorer is built on it: mean-pooled encoder states -> a linear head (read from
 `ade_head.pt` when present, else initialised from a fixed seed: untrained, fine for throughput runs and
@@ -146,10 +146,10 @@ class EncoderScorer:
 
 
 class PipelinePredictor:
-    """The model-core pipeline (inference.core.pipeline: NER -> RE -> note decision) behind the same interface."""
+    """The model-core pipeline (inference.core.extraction.pipeline: NER -> RE -> note decision) behind the same interface."""
 
     def __init__(self, path: Path, *, device: str, quantize: str | None):
-        from inference.core.pipeline import Pipeline
+        from inference.core.extraction.pipeline import Pipeline
 
         if quantize == "int8" and device != "cpu":
             raise ValueError("int8 dynamic quantization is a CPU option")
@@ -178,11 +178,11 @@ class PipelinePredictor:
 
 
 class BaselinePredictor:
-    """The CRF + Random Forest baseline (inference.core.baselines.crf_rf_pipeline) behind the same interface:
+    """The CRF + Random Forest baseline (inference.core.extraction.baselines.crf_rf_pipeline) behind the same interface:
     what the demo and a new project pre-annotate with before their first transformer retrain."""
 
     def __init__(self, path: Path):
-        from inference.core.baselines.crf_rf_pipeline import CrfRfPipeline
+        from inference.core.extraction.baselines.crf_rf_pipeline import CrfRfPipeline
 
         self.pipeline = CrfRfPipeline.load(path)
         self.lock = threading.Lock()
@@ -203,7 +203,7 @@ def _is_pipeline_dir(path: Path) -> bool:
     if not (path / "pipeline.json").is_file():
         return False
     try:
-        import inference.core.pipeline  # noqa: F401
+        import inference.core.extraction.pipeline  # noqa: F401
     except ImportError:
         return False
     return True
@@ -212,7 +212,7 @@ def _is_pipeline_dir(path: Path) -> bool:
 @functools.lru_cache(maxsize=4)
 def _predictor_cached(path: str, encoder: str, device: str, quantize: str | None):
     directory = Path(path)
-    from inference.core.baselines.crf_rf_pipeline import is_baseline_dir
+    from inference.core.extraction.baselines.crf_rf_pipeline import is_baseline_dir
 
     if is_baseline_dir(directory):
         logger.info("loading CRF + RF baseline %s", directory.name)

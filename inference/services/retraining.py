@@ -7,7 +7,7 @@ gate, promoted or refused, and after a promotion the unreviewed notes are pre-an
 - `retrain_request` is an admin asking for one now (page, API, command).
 - `train_job_run` is the job: snapshot the gold (training and held-out notes; the snapshot's time is
   where "new gold" starts counting for the next retrain), train from the current model or the base
-  encoder (inference.core.pipeline_training), score the candidate and the current model on the same
+  encoder (inference.core.extraction.pipeline_training), score the candidate and the current model on the same
   held-out notes, apply the gate, store the version (metrics, parent, training and held-out notes, the
   gate's decision) and promote it or not, all in the transaction that finishes the job. A promoted
   version then pre-annotates and scores the unreviewed notes, after which the queue is re-ranked.
@@ -29,7 +29,7 @@ from annotations.audit import AuditAction, audit_record
 from annotations.errors import ApplicationError
 from annotations.models import Project
 from annotations.services.schemas import project_schema_get
-from inference.core.pipeline_training import (
+from inference.core.extraction.pipeline_training import (
     GateDecision,
     PipelineTrainConfig,
     TrainingStopped,
@@ -218,7 +218,7 @@ class _Progress:
 
 def train_job_run(*, job: Job) -> None:
     """The training job (see the module docstring). Called by jobs.job_single_run with the job RUNNING."""
-    from inference.core.pipeline import Pipeline
+    from inference.core.extraction.pipeline import Pipeline
 
     from .jobs import _finish, job_fail
 

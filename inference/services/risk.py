@@ -17,10 +17,10 @@ from django.conf import settings
 from django.db import transaction
 
 from annotations.models import Note, Patient, Project
-from inference.core.patient_risk import RiskMonitor
-from inference.core.phrase_classifier import STUDY_STATES
-from inference.core.phrases import NursingNote, split_note
-from inference.core.risk_bundle import RiskBundle, train_risk_bundle
+from inference.core.risk.patient_risk import RiskMonitor
+from inference.core.risk.phrase_classifier import STUDY_STATES
+from inference.core.risk.phrases import NursingNote, split_note
+from inference.core.risk.risk_bundle import RiskBundle, train_risk_bundle
 from inference.risk_models import PatientRisk, RiskModel, RiskPoint
 
 logger = logging.getLogger(__name__)
@@ -45,10 +45,10 @@ def risk_model_train(
 ) -> RiskModel:
     """Train a risk model on patients with annotated phrase states, store it and make it the active one.
 
-    Args: the project; the patients (`inference.core.risk_bundle.train_risk_bundle`'s records); the model's
+    Args: the project; the patients (`inference.core.risk.risk_bundle.train_risk_bundle`'s records); the model's
     name; the TD trace; the seed; the state names; the phrase classifier kind (`tfidf`, `cnn`,
     `transformer`) and its options.
-    Errors: `inference.core.risk_bundle.InsufficientData` when there are too few patients or labels.
+    Errors: `inference.core.risk.risk_bundle.InsufficientData` when there are too few patients or labels.
     """
     bundle, classifier = train_risk_bundle(
         patients, states=states, phrase_model=phrase_model, phrase_options=phrase_options, trace=trace, seed=seed

@@ -1,7 +1,7 @@
 """Train a project's ADR risk model from its annotations: phrase states labelled in the editor.
 
 A phrase label is an entity whose type is one of the project's state types (the children of
-`Phrase_state` in its schema, see `inference.core.phrase_labels`; the study's 7 when the schema has none),
+`Phrase_state` in its schema, see `inference.core.risk.phrase_labels`; the study's 7 when the schema has none),
 in a gold or submitted annotation set. No table of its own.
 """
 
@@ -31,8 +31,8 @@ from annotations.models import (
     Project,
 )
 from annotations.services.schemas import project_schema_get, project_schema_set, schema_merge
-from inference.core.phrase_classifier import PHRASE_MODELS, STUDY_STATES
-from inference.core.phrase_labels import (
+from inference.core.risk.phrase_classifier import PHRASE_MODELS, STUDY_STATES
+from inference.core.risk.phrase_labels import (
     LabelledNote,
     LabelledPatient,
     StateTypes,
@@ -41,8 +41,8 @@ from inference.core.phrase_labels import (
     state_types,
     state_types_from_schema,
 )
-from inference.core.phrases import NursingNote
-from inference.core.risk_bundle import InsufficientData
+from inference.core.risk.phrases import NursingNote
+from inference.core.risk.risk_bundle import InsufficientData
 from inference.risk_models import RiskModel
 
 from .risk import risk_model_train
@@ -96,7 +96,7 @@ def risk_training_patients(*, project: Project) -> RiskTrainingData:
 
     Phrases are the notes' phrases (the monitor's rules). Per note, the phrase labels are the state
     entities of its gold set (the one gold rule, `annotations.gold`: the same set training and
-    `export_corpus --source gold` read); rejected and undecided model pre-labels do not count. They label the phrases they cover (`inference.core.phrase_labels.
+    `export_corpus --source gold` read); rejected and undecided model pre-labels do not count. They label the phrases they cover (`inference.core.risk.phrase_labels.
     phrase_states`). A phrase nobody labelled is walked by TD(lambda) but is no example for the phrase
     classifier.
 

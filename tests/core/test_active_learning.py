@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # `pytest -p no:django` does not put the project root on sys.path
     sys.path.insert(0, str(ROOT))
 
-from inference.core.active_learning import (  # noqa: E402
+from inference.core.extraction.active_learning import (  # noqa: E402
     STRATEGIES,
     ItemScores,
     kmeans,
@@ -278,7 +278,7 @@ def test_quick_benchmark_runs_end_to_end_on_a_synthetic_corpus(bench, tmp_path):
 
 
 def test_module_imports_with_django_absent():
-    code = "import sys; sys.modules['django'] = None; import inference.core.active_learning"
+    code = "import sys; sys.modules['django'] = None; import inference.core.extraction.active_learning"
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
     )

@@ -54,9 +54,9 @@ def test_tfidf_baselines_import_without_the_crf_library():
     # The GPU machine has scikit-learn but not sklearn-crfsuite; the classification benchmark needs only TF-IDF.
     code = (
         "import sys; sys.modules['sklearn_crfsuite'] = None\n"
-        "from inference.core.baselines import tfidf_baselines\n"
+        "from inference.core.extraction.baselines import tfidf_baselines\n"
         "try:\n"
-        "    from inference.core.baselines import CrfNer\n"
+        "    from inference.core.extraction.baselines import CrfNer\n"
         "except ImportError:\n"
         "    print('crf needs its library')\n"
     )
@@ -65,7 +65,7 @@ def test_tfidf_baselines_import_without_the_crf_library():
 
 
 def test_tiny_run_chooses_thresholds_on_dev_and_writes_every_decision(corpus_dir, tmp_path):
-    from inference.core.encoder import tiny_encoder
+    from tests.factories import tiny_encoder
 
     enc = tiny_encoder(tmp_path / "tiny", hidden_size=32, num_layers=1)
     out = tmp_path / "c.json"

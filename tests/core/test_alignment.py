@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from inference.core import alignment as al
-from inference.core.encoder import load_tokenizer, tiny_encoder
+from inference.core.encoder import load_tokenizer
+from inference.core.extraction import alignment as al
+from tests.factories import tiny_encoder
 
 # (text, gold entities as (surface, occurrence, type)); overlapping gold entities in every script
 CASES = {

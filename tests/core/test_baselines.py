@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from annotations.formats.document import Document, Entity, Relation, Span
-from inference.core.baselines import (
+from inference.core.extraction.baselines import (
     CrfNer,
     CrfNerConfig,
     RandomForestRe,
@@ -19,8 +19,8 @@ from inference.core.baselines import (
     crf_rf_baselines,
     tfidf_baselines,
 )
-from inference.core.baselines.crf_ner import bio_tags, bio_to_spans
-from inference.core.evaluation import ner_scores, re_scores
+from inference.core.extraction.baselines.crf_ner import bio_tags, bio_to_spans
+from inference.core.extraction.evaluation import ner_scores, re_scores
 from inference.core.text import tokenize
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -188,13 +188,13 @@ def test_tfidf_baselines():
 
 MODULES = [
     "inference.core.text",
-    "inference.core.datasets",
-    "inference.core.evaluation",
-    "inference.core.baselines",
-    "inference.core.baselines.crf_ner",
-    "inference.core.baselines.rf_re",
-    "inference.core.baselines.text_classifiers",
-    "inference.core.baselines.crf_rf",
+    "inference.core.extraction.datasets",
+    "inference.core.extraction.evaluation",
+    "inference.core.extraction.baselines",
+    "inference.core.extraction.baselines.crf_ner",
+    "inference.core.extraction.baselines.rf_re",
+    "inference.core.extraction.baselines.text_classifiers",
+    "inference.core.extraction.baselines.crf_rf",
 ]
 
 

@@ -9,7 +9,7 @@ import pytest
 from annotations.formats import registry
 from annotations.formats.document import Document, Entity, Relation, Span
 from inference.cli import main
-from inference.core.encoder import tiny_encoder
+from tests.factories import tiny_encoder
 
 
 def make_doc(doc_id, text, ents, rels, label):

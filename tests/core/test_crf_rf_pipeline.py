@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from annotations.demo_corpus import demo_documents
-from inference.core.baselines.crf_rf_pipeline import MODEL_FILE, CrfRfPipeline, is_baseline_dir
+from inference.core.extraction.baselines.crf_rf_pipeline import MODEL_FILE, CrfRfPipeline, is_baseline_dir
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from inference.core import datasets
-from inference.core.datasets import ade_fold, ade_folds_dir, data_dir, load_ade_spert
+from inference.core.extraction import datasets
+from inference.core.extraction.datasets import ade_fold, ade_folds_dir, data_dir, load_ade_spert
 
 RECORDS = [
     {

@@ -11,13 +11,14 @@ import pytest
 import torch
 
 from inference.core import encoder as enc
+from tests.factories import tiny_encoder
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
-    return enc.tiny_encoder(tmp_path_factory.mktemp("tiny"))
+    return tiny_encoder(tmp_path_factory.mktemp("tiny"))
 
 
 def test_tiny_encoder_writes_a_loadable_offline_directory(tiny):
@@ -33,9 +34,9 @@ def test_tiny_encoder_writes_a_loadable_offline_directory(tiny):
 
 
 def test_tiny_encoder_is_deterministic_per_seed(tmp_path):
-    a = enc.tiny_encoder(tmp_path / "a", seed=3)
-    b = enc.tiny_encoder(tmp_path / "b", seed=3)
-    c = enc.tiny_encoder(tmp_path / "c", seed=4)
+    a = tiny_encoder(tmp_path / "a", seed=3)
+    b = tiny_encoder(tmp_path / "b", seed=3)
+    c = tiny_encoder(tmp_path / "c", seed=4)
     assert (a / "model.safetensors").read_bytes() == (b / "model.safetensors").read_bytes()
     assert (a / "model.safetensors").read_bytes() != (c / "model.safetensors").read_bytes()
 
@@ -69,9 +70,9 @@ def test_ml_core_imports_without_django():
     code = (
         "import sys\n"
         "sys.modules['django'] = None\n"  # any `import django` now fails
-        "import inference.core.encoder, inference.core.alignment, inference.core.ner, inference.core.relations\n"
-        "import inference.core.note_classifier, inference.core.pipeline, inference.core.training\n"
-        "import inference.core.artifacts, inference.cli\n"
+        "import inference.core.encoder, inference.core.extraction.alignment, inference.core.extraction.ner, inference.core.extraction.relations\n"
+        "import inference.core.extraction.note_classifier, inference.core.extraction.pipeline, inference.core.training\n"
+        "import inference.core.extraction.artifacts, inference.cli\n"
         "print('ok')\n"
     )
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)

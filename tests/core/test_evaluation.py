@@ -7,7 +7,8 @@ import json
 import pytest
 
 from annotations.formats.document import Document, Entity, Event, Relation, Span
-from inference.core.evaluation import error_report, ner_scores, note_scores, prf, re_scores
+from inference.core.extraction.error_report import error_report
+from inference.core.extraction.evaluation import ner_scores, note_scores, prf, re_scores
 
 TEXT = "Aspirin caused severe gastric bleeding and rash."
 
@@ -301,7 +302,7 @@ def test_relaxed_matching_is_maximum_on_random_cases():
     import itertools
     import random
 
-    from inference.core.evaluation import _max_match
+    from inference.core.extraction.evaluation import _max_match
 
     rng = random.Random(0)
     for _ in range(300):

@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from annotations.formats.document import Document, Entity, Span
-from inference.core.artifacts import clear_cache, load_component, save_component
-from inference.core.encoder import tiny_encoder
-from inference.core.ner import CRF, NER, NERConfig, bio_constraints
+from inference.core.extraction.artifacts import clear_cache, load_component, save_component
+from inference.core.extraction.ner import NER, NERConfig
+from inference.core.layers import CRF, bio_constraints
 from inference.core.training import TrainConfig, train_component
+from tests.factories import tiny_encoder
 
 
 def make_doc(doc_id: str, text: str, ents: list[tuple[str, str]]) -> Document:
@@ -180,7 +181,7 @@ def test_bad_config_is_refused():
 
 
 def test_sentence_context_reads_a_long_note_as_it_reads_each_sentence(trained):
-    from inference.core.ner import context_for
+    from inference.core.extraction.ner import context_for
 
     ner, _ = trained
     by_sentence = NER(dataclasses.replace(ner.config, context="sentence")).build(

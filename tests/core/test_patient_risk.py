@@ -10,24 +10,17 @@ import sys
 import numpy as np
 import pytest
 
-from inference.core.encoder import tiny_encoder
-from inference.core.patient_risk import (
-    LSTMConfig,
-    NaiveBayesIG,
-    PatientTextCNN,
-    PhraseLSTM,
+from inference.core.risk.patient_risk import (
     RiskMonitor,
     Stay,
     TDRiskModel,
-    TfidfSVM,
     binary_metrics,
-    information_gain,
     mean_state_value,
     risk_curve,
     split_stays,
     stays_from_patients,
 )
-from inference.core.phrase_classifier import (
+from inference.core.risk.phrase_classifier import (
     STUDY_STATES,
     TextCNNConfig,
     TextCNNPhraseClassifier,
@@ -38,8 +31,17 @@ from inference.core.phrase_classifier import (
     phrase_classifier_load,
     tokenize,
 )
-from inference.core.synthetic_cohort import CohortConfig, generate_cohort
-from inference.core.td_lambda import TDConfig
+from inference.core.risk.research_baselines import (
+    LSTMConfig,
+    NaiveBayesIG,
+    PatientTextCNN,
+    PhraseLSTM,
+    TfidfSVM,
+    information_gain,
+)
+from inference.core.risk.synthetic_cohort import CohortConfig, generate_cohort
+from inference.core.risk.td_lambda import TDConfig
+from tests.factories import tiny_encoder
 
 
 @pytest.fixture(scope="module")
@@ -294,9 +296,9 @@ def test_phrase_classifiers_are_created_by_name() -> None:
 def test_core_modules_import_without_django() -> None:
     code = (
         "import sys; sys.modules['django'] = None\n"
-        "import inference.core.td_lambda, inference.core.phrases, inference.core.synthetic_cohort\n"
-        "import inference.core.phrase_classifier, inference.core.patient_risk, inference.core.risk_bundle\n"
-        "import inference.core.phrase_labels\n"
+        "import inference.core.risk.td_lambda, inference.core.risk.phrases, inference.core.risk.synthetic_cohort\n"
+        "import inference.core.risk.phrase_classifier, inference.core.risk.patient_risk, inference.core.risk.risk_bundle\n"
+        "import inference.core.risk.phrase_labels\n"
         "assert 'torch' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=str(_root()))

@@ -9,8 +9,8 @@ import pytest
 from annotations.formats.brat_conf import load_schema, write_annotation_conf, write_visual_conf
 from annotations.formats.document import Document, Entity, Span
 from annotations.formats.validation import document_problems
-from inference.core.phrase_classifier import STUDY_STATES
-from inference.core.phrase_labels import (
+from inference.core.risk.phrase_classifier import STUDY_STATES
+from inference.core.risk.phrase_labels import (
     STATE_GROUP,
     LabelledNote,
     labelled_patient,
@@ -20,8 +20,8 @@ from inference.core.phrase_labels import (
     state_types,
     state_types_from_schema,
 )
-from inference.core.phrases import NursingNote, phrase_spans
-from inference.core.risk_bundle import UNLABELLED
+from inference.core.risk.phrases import NursingNote, phrase_spans
+from inference.core.risk.risk_bundle import UNLABELLED
 
 T0 = datetime(2026, 5, 1, 7, 0, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from inference.core.phrases import NursingNote, PhraseConfig, phrase_spans, split_note, split_notes
+from inference.core.risk.phrases import NursingNote, PhraseConfig, phrase_spans, split_note, split_notes
 
 NOTE = (
     "08:30 pt c/o nausea; BP 100/60. iv fluids started.\n"

@@ -7,12 +7,12 @@ import dataclasses
 import pytest
 
 from annotations.formats.document import Document, Entity, Relation, Span
-from inference.core.encoder import tiny_encoder
-from inference.core.ner import NER, NERConfig
-from inference.core.note_classifier import NoteClassifier
-from inference.core.pipeline import NotePrediction, Pipeline, PipelineConfig, uncertainty
-from inference.core.relations import Candidate, RelationExtractor
+from inference.core.extraction.ner import NER, NERConfig
+from inference.core.extraction.note_classifier import NoteClassifier
+from inference.core.extraction.pipeline import NotePrediction, Pipeline, PipelineConfig, uncertainty
+from inference.core.extraction.relations import Candidate, RelationExtractor
 from inference.core.training import TrainConfig, train_component
+from tests.factories import tiny_encoder
 
 
 def make_doc(doc_id, text, ents, rels, label):
@@ -103,7 +103,7 @@ def test_note_decision_follows_the_relation_threshold():
 
 
 def test_a_fitted_temperature_softens_saturated_note_probabilities_and_is_saved():
-    from inference.core.pipeline_training import pipeline_calibrate
+    from inference.core.extraction.pipeline_training import pipeline_calibrate
 
     # An overconfident pipeline: 0.999 on every note, yet half of them are no ADE.
     docs = [dataclasses.replace(DOCS[i % len(DOCS)], id=str(i)) for i in range(12)]

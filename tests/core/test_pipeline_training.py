@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 
 from annotations.formats.document import Document, Entity, Relation, Span
-from inference.core.active_learning import SEQUENCE_STRATEGIES, STRATEGIES, ItemScores, uncertainty
-from inference.core.encoder import tiny_encoder
-from inference.core.ner import NER, NERConfig
-from inference.core.pipeline import Pipeline
-from inference.core.pipeline_training import (
+from inference.core.extraction.active_learning import SEQUENCE_STRATEGIES, STRATEGIES, ItemScores, uncertainty
+from inference.core.extraction.ner import NER, NERConfig
+from inference.core.extraction.pipeline import Pipeline
+from inference.core.extraction.pipeline_training import (
     GATE_METRICS,
     PipelineTrainConfig,
     TrainingStopped,
@@ -21,6 +20,7 @@ from inference.core.pipeline_training import (
     gate_decide,
     train_pipeline,
 )
+from tests.factories import tiny_encoder
 
 DRUGS = ("aspirin", "warfarin", "ibuprofen", "metformin")
 EFFECTS = ("rash", "bleeding", "nausea", "dizziness")

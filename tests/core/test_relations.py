@@ -6,10 +6,15 @@ import pytest
 
 from annotations.formats.document import Document, Entity, Relation, Span
 from annotations.formats.schema import RelationType
-from inference.core.artifacts import clear_cache, load_component, save_component
-from inference.core.encoder import tiny_encoder
-from inference.core.relations import REConfig, RelationExtractor, candidate_pairs, infer_relation_types
+from inference.core.extraction.artifacts import clear_cache, load_component, save_component
+from inference.core.extraction.relations import (
+    REConfig,
+    RelationExtractor,
+    candidate_pairs,
+    infer_relation_types,
+)
 from inference.core.training import TrainConfig, train_component
+from tests.factories import tiny_encoder
 
 ADE = RelationType("ADE", arg1_types=("Drug",), arg2_types=("AE",))
 
@@ -161,7 +166,7 @@ def test_long_texts_are_cropped_around_the_pair(trained):
 def test_pairs_in_a_long_note_encode_as_if_the_whole_note_were_tokenised(trained):
     import random
 
-    from inference.core.relations import CHARS_PER_SUBWORD
+    from inference.core.extraction.relations import CHARS_PER_SUBWORD
 
     rex, _ = trained
     rng = random.Random(3)

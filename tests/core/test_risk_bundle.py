@@ -8,18 +8,18 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from inference.core.encoder import tiny_encoder
-from inference.core.patient_risk import split_stays, stays_from_patients
-from inference.core.phrase_classifier import TextCNNPhraseClassifier, TransformerPhraseClassifier
-from inference.core.phrase_labels import LabelledPatient
-from inference.core.risk_bundle import (
+from inference.core.risk.patient_risk import split_stays, stays_from_patients
+from inference.core.risk.phrase_classifier import TextCNNPhraseClassifier, TransformerPhraseClassifier
+from inference.core.risk.phrase_labels import LabelledPatient
+from inference.core.risk.risk_bundle import (
     UNLABELLED,
     InsufficientData,
     RiskBundle,
     min_patients_per_class,
     train_risk_bundle,
 )
-from inference.core.synthetic_cohort import CohortConfig, generate_cohort
+from inference.core.risk.synthetic_cohort import CohortConfig, generate_cohort
+from tests.factories import tiny_encoder
 
 
 def as_labelled(patients, keep=lambda k: True, states=None) -> list[LabelledPatient]:

@@ -7,8 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from inference.core.phrase_classifier import STUDY_STATES
-from inference.core.synthetic_cohort import TEMPLATES, CohortConfig, cohort_summary, generate_cohort
+from inference.core.risk.phrase_classifier import STUDY_STATES
+from inference.core.risk.synthetic_cohort import TEMPLATES, CohortConfig, cohort_summary, generate_cohort
 
 
 @pytest.fixture(scope="module")

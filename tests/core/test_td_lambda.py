@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from inference.core.td_lambda import (
+from inference.core.risk.td_lambda import (
     TRACES,
     Episode,
     LinearFeatures,

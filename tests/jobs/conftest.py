@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 
 from annotations.models import Note, ProjectMembership, ProjectRole
 from annotations.services.corpus_import import project_get_or_create, text_hash
-from inference.core.encoder import tiny_encoder
 from inference.models import ModelVersion
+from tests.factories import tiny_encoder
 
 SENTENCES = (
     "Patient started on warfarin 5 mg daily for atrial fibrillation.",
@@ -83,10 +83,10 @@ def seed_documents():
 @pytest.fixture(scope="session")
 def pipeline_dir(tmp_path_factory, tiny_encoder_dir):
     """An untrained model-core pipeline (NER -> RE -> note) on the tiny encoder: real code, random weights."""
-    from inference.core.ner import NER, NERConfig
-    from inference.core.note_classifier import NoteClassifier
-    from inference.core.pipeline import Pipeline, PipelineConfig
-    from inference.core.relations import RelationExtractor
+    from inference.core.extraction.ner import NER, NERConfig
+    from inference.core.extraction.note_classifier import NoteClassifier
+    from inference.core.extraction.pipeline import Pipeline, PipelineConfig
+    from inference.core.extraction.relations import RelationExtractor
 
     docs = seed_documents()
     ner = NER(NERConfig(max_length=64)).initialize(docs, encoder=tiny_encoder_dir)

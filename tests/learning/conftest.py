@@ -16,10 +16,10 @@ from annotations.formats import registry
 from annotations.formats.document import Document, Entity, Relation, Span
 from annotations.models import Note, Project, ProjectMembership, ProjectRole
 from annotations.services.corpus_import import corpus_import, project_get_or_create, text_hash
-from inference.core.encoder import tiny_encoder
 from inference.learning_models import RetrainPolicy
 from inference.models import JobState, ModelVersion
 from inference.services.retraining import retrain_request
+from tests.factories import tiny_encoder
 
 DRUGS = ("aspirin", "warfarin", "ibuprofen", "metformin", "lisinopril", "amoxicillin")
 EFFECTS = ("rash", "bleeding", "nausea", "dizziness", "cough", "diarrhoea")

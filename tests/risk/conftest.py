@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from inference.core.risk_bundle import train_risk_bundle
-from inference.core.synthetic_cohort import CohortConfig, generate_cohort
+from inference.core.risk.risk_bundle import train_risk_bundle
+from inference.core.risk.synthetic_cohort import CohortConfig, generate_cohort
 
 
 @pytest.fixture(scope="session")

@@ -19,16 +19,16 @@ from annotations.models import AnnotationSet, Decision, Note, Origin, Patient
 from annotations.models import Entity as EntityRow
 from annotations.services.corpus_import import corpus_import, project_get_or_create
 from annotations.services.schemas import project_schema_get
-from inference.core.encoder import tiny_encoder
-from inference.core.phrase_labels import state_types, state_types_from_schema
-from inference.core.risk_bundle import UNLABELLED
-from inference.core.synthetic_cohort import CohortConfig, generate_cohort
+from inference.core.risk.phrase_labels import state_types, state_types_from_schema
+from inference.core.risk.risk_bundle import UNLABELLED
+from inference.core.risk.synthetic_cohort import CohortConfig, generate_cohort
 from inference.risk_models import PatientRisk, RiskModel
 from inference.services.risk_training import (
     MIN_LABELLED_PHRASES,
     project_state_types_add,
     risk_training_patients,
 )
+from tests.factories import tiny_encoder
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 """The embedded demo of live ADR risk: a synthetic nursing-notes project with a trained risk model.
 
-Everything here is synthetic (inference.core.synthetic_cohort) and labelled so in the UI. The project's
+Everything here is synthetic (inference.core.risk.synthetic_cohort) and labelled so in the UI. The project's
 schema holds the phrase-state entity types, so annotators can label phrase states in the editor (and
 `train_risk_model` can learn from them).
 """
@@ -16,7 +16,7 @@ from annotations.formats.document import Document
 from annotations.management.demo import DemoCommand
 from annotations.models import Note, ProjectMembership, ProjectRole
 from annotations.services.corpus_import import corpus_import, project_get_or_create
-from inference.core.synthetic_cohort import CohortConfig, generate_cohort
+from inference.core.risk.synthetic_cohort import CohortConfig, generate_cohort
 from inference.services.risk import risk_model_active, risk_model_train
 from inference.services.risk_training import project_state_types_add
 

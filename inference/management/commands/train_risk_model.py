@@ -5,8 +5,8 @@ from django.core.management.base import CommandError
 from annotations.errors import ApplicationError
 from annotations.management.audited import AuditedCommand
 from annotations.models import Note, Project
-from inference.core.phrase_classifier import PHRASE_MODELS
-from inference.core.td_lambda import TRACES
+from inference.core.risk.phrase_classifier import PHRASE_MODELS
+from inference.core.risk.td_lambda import TRACES
 from inference.risk_tasks import patient_risk_update_task
 from inference.services.risk_training import risk_model_train_from_annotations
 

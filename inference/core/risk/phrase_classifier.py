@@ -385,7 +385,7 @@ class TransformerPhraseConfig:
 class TransformerPhraseClassifier:
     """Phrase-state classifier on the shared encoder: mean-pooled encoder states + a linear layer.
 
-    The module is the note classifier's (:class:`inference.core.note_classifier.NoteModule`); training is
+    The module is the shared :class:`inference.core.layers.MeanPoolClassifier` (as the note classifier's); training is
     the shared loop (:func:`inference.core.training.train_component`: length-bucketed batches, AdamW with
     warm-up, a larger learning rate for the new head, gradient clipping, seeded). Phrases longer than
     ``max_length`` subwords are cut (nursing phrases rarely are).
@@ -423,7 +423,7 @@ class TransformerPhraseClassifier:
         state index; FileNotFoundError when the encoder directory is missing.
         """
         from inference.core.encoder import encoder_name, load_encoder_model, load_tokenizer, resolve_encoder
-        from inference.core.note_classifier import NoteModule
+        from inference.core.layers import MeanPoolClassifier
         from inference.core.training import TrainConfig, set_seed, train_component
 
         y = _check_labels(labels, self.states)
@@ -435,7 +435,7 @@ class TransformerPhraseClassifier:
         path = resolve_encoder(cfg.encoder)
         self.tokenizer = load_tokenizer(path)
         set_seed(cfg.seed)  # the head's initial weights
-        self.module = NoteModule(load_encoder_model(path), len(self.states), cfg.dropout)
+        self.module = MeanPoolClassifier(load_encoder_model(path), len(self.states), cfg.dropout)
         self.encoder_name = encoder_name(path)
         self.fingerprint = phrase_fingerprint(texts, y)
         examples = [{**ex, "label": int(label)} for ex, label in zip(self._featurize(texts), y, strict=True)]
@@ -547,13 +547,13 @@ class TransformerPhraseClassifier:
         from safetensors.torch import load_model
 
         from inference.core.encoder import encoder_from_config, load_tokenizer
-        from inference.core.note_classifier import NoteModule
+        from inference.core.layers import MeanPoolClassifier
 
         path = Path(path)
         meta = json.loads((path / cls.META).read_text(encoding="utf-8"))
         model = cls(tuple(meta["states"]), TransformerPhraseConfig.from_dict(meta["config"]))
         model.tokenizer = load_tokenizer(path / cls.TOKENIZER)
-        model.module = NoteModule(
+        model.module = MeanPoolClassifier(
             encoder_from_config(meta["encoder"]["config"]), len(model.states), model.config.dropout
         )
         load_model(model.module, str(path / cls.WEIGHTS), strict=True)

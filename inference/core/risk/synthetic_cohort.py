@@ -37,7 +37,7 @@ Generative process (all draws from one ``numpy.random.Generator`` seeded by ``Co
    (at discharge at the latest), except with probability ``under_reporting``: then ``report_time`` is
    ``None`` although ``adr`` is true. Non-ADR patients never have a report.
 
-The state numbering is the study's (:data:`inference.core.phrase_classifier.STUDY_STATES`): 0 unknown,
+The state numbering is the study's (:data:`inference.core.risk.phrase_classifier.STUDY_STATES`): 0 unknown,
 1 drug-related, 2 abnormal reaction, 3 doctor related, 4 subjective response, 5 drug-related + abnormal
 reaction, 6 subjective response + drug-related.
 """
@@ -49,7 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inference.core.phrase_classifier import STUDY_STATES
+from inference.core.risk.phrase_classifier import STUDY_STATES
 
 __all__ = ["CohortConfig", "Patient", "Phrase", "TEMPLATES", "generate_cohort", "cohort_summary"]
 

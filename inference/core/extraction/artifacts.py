@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from annotations.formats.document import Document
+from inference.core.component import Component
 
 FORMAT_VERSION = 1
 META = "component.json"
@@ -47,15 +48,20 @@ def data_fingerprint(docs: Iterable[Document]) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def _kind(component) -> str:
-    from inference.core.ner import NER
-    from inference.core.note_classifier import NoteClassifier
-    from inference.core.relations import RelationExtractor
+def _components() -> dict[str, type[Component]]:
+    """The trainable components by kind (component.json's "kind" is the class's `name`)."""
+    from inference.core.extraction.ner import NER
+    from inference.core.extraction.note_classifier import NoteClassifier
+    from inference.core.extraction.relations import RelationExtractor
 
-    for cls, kind in ((NER, "ner"), (RelationExtractor, "re"), (NoteClassifier, "note")):
-        if isinstance(component, cls):
-            return kind
-    raise TypeError(f"not a trainable component: {type(component).__name__}")
+    return {cls.name: cls for cls in (NER, RelationExtractor, NoteClassifier)}
+
+
+def _kind(component) -> str:
+    kind = getattr(type(component), "name", None)
+    if _components().get(kind) is not type(component):
+        raise TypeError(f"not a trainable component: {type(component).__name__}")
+    return kind
 
 
 def _versions() -> dict[str, str]:
@@ -68,21 +74,6 @@ def _versions() -> dict[str, str]:
         "transformers": transformers.__version__,
         "tokenizers": tokenizers.__version__,
     }
-
-
-def _component_state(component, kind: str) -> dict[str, Any]:
-    if kind == "ner":
-        return {"config": component.config.to_dict(), "labels": list(component.labels)}
-    if kind == "re":
-        from dataclasses import asdict
-
-        return {
-            "config": component.config.to_dict(),
-            "labels": component.labels,
-            "relation_types": [asdict(rt) for rt in component.relation_types],
-            "entity_types": list(component.entity_types),
-        }
-    return {"config": component.config.to_dict(), "labels": list(component.labels)}
 
 
 def save_component(
@@ -117,7 +108,7 @@ def save_component(
     meta = {
         "format_version": FORMAT_VERSION,
         "kind": kind,
-        **_component_state(component, kind),
+        **component.state(),
         "encoder": {"name": encoder_name, "config": module.encoder.config.to_dict()},
         "training": {"config": train_config or {}, "report": train_report or {}, "started_from": started_from},
         "seed": seed,
@@ -165,29 +156,10 @@ def _load_cached(path: str, mtime: float, quantized: bool):
     meta = read_meta(path)
     tokenizer = AutoTokenizer.from_pretrained(str(Path(path) / TOKENIZER), local_files_only=True)
     encoder = encoder_from_config(meta["encoder"]["config"])
-    kind = meta["kind"]
-    if kind == "ner":
-        from inference.core.ner import NER, NERConfig
-
-        comp = NER(NERConfig.from_dict(meta["config"])).build(encoder, tokenizer, meta["labels"])
-    elif kind == "re":
-        from annotations.formats.schema import RelationType
-        from inference.core.relations import REConfig, RelationExtractor
-
-        rtypes = []
-        for rt in meta["relation_types"]:
-            rt = {k: (tuple(v) if isinstance(v, list) else v) for k, v in rt.items()}
-            fields = set(RelationType.__dataclass_fields__)
-            rtypes.append(RelationType(**{k: v for k, v in rt.items() if k in fields}))
-        comp = RelationExtractor(REConfig.from_dict(meta["config"])).build(
-            encoder, tokenizer, rtypes, meta["entity_types"]
-        )
-    elif kind == "note":
-        from inference.core.note_classifier import NoteClassifier, NoteConfig
-
-        comp = NoteClassifier(NoteConfig.from_dict(meta["config"])).build(encoder, tokenizer)
-    else:
-        raise ValueError(f"{path}: unknown component kind {kind!r}")
+    component_class = _components().get(meta["kind"])
+    if component_class is None:
+        raise ValueError(f"{path}: unknown component kind {meta['kind']!r}")
+    comp = component_class.from_state(meta, encoder, tokenizer)
     load_model(comp.module, str(Path(path) / WEIGHTS), strict=True)
     comp.module.eval()
     comp.meta = meta

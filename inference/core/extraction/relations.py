@@ -161,6 +161,25 @@ class RelationExtractor:
 
     name = "re"
 
+
+    def state(self) -> dict[str, Any]:
+        """What `from_state` needs besides the encoder and tokenizer (saved in component.json)."""
+        return {
+            "config": self.config.to_dict(),
+            "labels": self.labels,
+            "relation_types": [asdict(rt) for rt in self.relation_types],
+            "entity_types": list(self.entity_types),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], encoder_module: nn.Module, tokenizer) -> RelationExtractor:
+        fields = set(RelationType.__dataclass_fields__)
+        rtypes = [
+            RelationType(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in rt.items() if k in fields})
+            for rt in state["relation_types"]
+        ]
+        return cls(REConfig.from_dict(state["config"])).build(encoder_module, tokenizer, rtypes, state["entity_types"])
+
     def __init__(self, config: REConfig | None = None):
         self.config = config or REConfig()
         self.relation_types: list[RelationType] = []
@@ -432,7 +451,7 @@ class RelationExtractor:
         self, docs: Sequence[Document], predicted: Sequence[Document] | None = None
     ) -> dict[str, float]:
         """Flat RE metrics of `predicted` (relations predicted on the gold entities when None)."""
-        from inference.core.evaluation import re_scores
+        from inference.core.extraction.evaluation import re_scores
 
         predicted = self.predict(docs) if predicted is None else predicted
         return {

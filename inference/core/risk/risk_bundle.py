@@ -17,14 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from inference.core.patient_risk import TDRiskModel, split_stays, stays_from_patients
-from inference.core.phrase_classifier import (
+from inference.core.risk.patient_risk import TDRiskModel, split_stays, stays_from_patients
+from inference.core.risk.phrase_classifier import (
     STUDY_STATES,
     PhraseClassifier,
     phrase_classifier_create,
     phrase_classifier_load,
 )
-from inference.core.td_lambda import RewardShaping, TDConfig
+from inference.core.risk.td_lambda import RewardShaping, TDConfig
 
 __all__ = [
     "InsufficientData",
@@ -93,7 +93,7 @@ class RiskBundle:
 def min_patients_per_class(ratios: tuple[int, int, int] = SPLIT) -> int:
     """The fewest patients of one class (ADR or not) that give every part of the split at least one.
 
-    Mirrors the rounding of :func:`inference.core.patient_risk.split_stays` (8:1:1: 8).
+    Mirrors the rounding of :func:`inference.core.risk.patient_risk.split_stays` (8:1:1: 8).
     """
     total = sum(ratios)
     n = 1

@@ -18,7 +18,8 @@ import torch
 from torch import nn
 
 from annotations.formats.document import Document
-from inference.core import alignment as al
+from inference.core.extraction import alignment as al
+from inference.core.layers import MeanPoolClassifier
 from inference.core.training import pad
 
 
@@ -46,29 +47,24 @@ class NoteConfig:
         return cls(**d)
 
 
-class NoteModule(nn.Module):
-    def __init__(self, encoder: nn.Module, n_labels: int, dropout: float = 0.1):
-        super().__init__()
-        self.encoder = encoder
-        self.drop = nn.Dropout(dropout)
-        self.out = nn.Linear(encoder.config.hidden_size, n_labels)
-
-    def forward(self, input_ids, attention_mask) -> torch.Tensor:
-        h = self.encoder(input_ids=input_ids, attention_mask=attention_mask.long()).last_hidden_state
-        m = attention_mask.unsqueeze(2).to(h.dtype)
-        pooled = (h * m).sum(1) / m.sum(1).clamp(min=1.0)
-        return self.out(self.drop(pooled))
-
-
 class NoteClassifier:
     """Trainable note-level classifier (the pipeline's "direct" ADE classifier)."""
 
     name = "note"
 
+
+    def state(self) -> dict[str, Any]:
+        """What `from_state` needs besides the encoder and tokenizer (saved in component.json)."""
+        return {"config": self.config.to_dict(), "labels": list(self.labels)}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], encoder_module: nn.Module, tokenizer) -> NoteClassifier:
+        return cls(NoteConfig.from_dict(state["config"])).build(encoder_module, tokenizer)
+
     def __init__(self, config: NoteConfig | None = None):
         self.config = config or NoteConfig()
         self.tokenizer = None
-        self.module: NoteModule | None = None
+        self.module: MeanPoolClassifier | None = None
 
     @property
     def labels(self) -> list[str]:
@@ -90,13 +86,13 @@ class NoteClassifier:
         found |= {self.config.positive_label, self.config.negative_label}
         self.config.labels = sorted(found)
         self.tokenizer = load_tokenizer(path)
-        self.module = NoteModule(load_encoder_model(path), len(self.labels), self.config.dropout)
+        self.module = MeanPoolClassifier(load_encoder_model(path), len(self.labels), self.config.dropout)
         self.module.eval()
         return self
 
     def build(self, encoder_module, tokenizer) -> NoteClassifier:
         self.tokenizer = tokenizer
-        self.module = NoteModule(encoder_module, len(self.labels), self.config.dropout)
+        self.module = MeanPoolClassifier(encoder_module, len(self.labels), self.config.dropout)
         self.module.eval()
         return self
 
@@ -181,7 +177,7 @@ class NoteClassifier:
         self, docs: Sequence[Document], predicted: Sequence[Document] | None = None
     ) -> dict[str, float]:
         """Label-only P/R/F1 of the positive label."""
-        from inference.core.evaluation import prf
+        from inference.core.extraction.evaluation import prf
 
         predicted = self.predict(docs) if predicted is None else predicted
         pos = self.config.positive_label

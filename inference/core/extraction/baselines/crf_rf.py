@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from annotations.formats.document import Document
-from inference.core.baselines.crf_ner import CrfNer, CrfNerConfig
-from inference.core.baselines.rf_re import RandomForestRe, RandomForestReConfig
-from inference.core.evaluation import ner_scores, note_scores, re_scores
+from inference.core.extraction.baselines.crf_ner import CrfNer, CrfNerConfig
+from inference.core.extraction.baselines.rf_re import RandomForestRe, RandomForestReConfig
+from inference.core.extraction.evaluation import ner_scores, note_scores, re_scores
 
 __all__ = ["crf_rf_baselines"]
 

@@ -13,10 +13,10 @@ drawing an entity of that type over it (or over a word of it). No table of its o
   by at least half of the shorter of the two (so a word labelled inside a phrase labels the phrase, an
   entity spanning several phrases labels each, and a selection that spills a few characters into the
   next phrase does not label it); when several qualify, the largest overlap wins, then the first given.
-  A phrase no state entity covers is :data:`~inference.core.risk_bundle.UNLABELLED`.
+  A phrase no state entity covers is :data:`~inference.core.risk.risk_bundle.UNLABELLED`.
 - **Patients.** :func:`labelled_patient` splits a patient's notes into phrases
-  (:func:`inference.core.phrases.split_notes`, the monitor's rules), labels them and measures times in
-  hours since the first phrase: the record :func:`inference.core.risk_bundle.train_risk_bundle` takes.
+  (:func:`inference.core.risk.phrases.split_notes`, the monitor's rules), labels them and measures times in
+  hours since the first phrase: the record :func:`inference.core.risk.risk_bundle.train_risk_bundle` takes.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from annotations.formats.schema import EntityType, Schema, VisualStyle
-from inference.core.phrase_classifier import STUDY_STATES
-from inference.core.phrases import NursingNote, PhraseConfig, split_notes
-from inference.core.risk_bundle import UNLABELLED
+from inference.core.risk.phrase_classifier import STUDY_STATES
+from inference.core.risk.phrases import NursingNote, PhraseConfig, split_notes
+from inference.core.risk.risk_bundle import UNLABELLED
 
 __all__ = [
     "STATE_COLOURS",
@@ -152,7 +152,7 @@ class LabelledNote:
 
 @dataclass(frozen=True, slots=True)
 class LabelledPatient:
-    """A patient for :func:`inference.core.risk_bundle.train_risk_bundle`: phrases in time order, their
+    """A patient for :func:`inference.core.risk.risk_bundle.train_risk_bundle`: phrases in time order, their
     states (:data:`UNLABELLED` where nobody labelled one), times in hours since the first phrase, the ADR
     outcome and when it was recorded (hours, None if unknown)."""
 

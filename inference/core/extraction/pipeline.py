@@ -87,7 +87,7 @@ class Pipeline:
 
         Errors: FileNotFoundError when pipeline.json or a component is missing; ValueError for a newer format.
         """
-        from inference.core.artifacts import load_component
+        from inference.core.extraction.artifacts import load_component
 
         root = Path(path)
         meta = json.loads((root / PIPELINE_META).read_text(encoding="utf-8"))
@@ -107,7 +107,7 @@ class Pipeline:
         self, path: str | os.PathLike, *, component_meta: dict[str, dict] | None = None, **extra
     ) -> Path:
         """Write the pipeline directory; `component_meta[name]` are save_component keyword arguments."""
-        from inference.core.artifacts import save_component
+        from inference.core.extraction.artifacts import save_component
 
         root = Path(path)
         root.mkdir(parents=True, exist_ok=True)
@@ -143,7 +143,7 @@ class Pipeline:
         """
         import torch
 
-        from inference.core.active_learning import ItemScores, note_scores
+        from inference.core.extraction.active_learning import ItemScores, note_scores
 
         docs = list(documents)
         if not docs:

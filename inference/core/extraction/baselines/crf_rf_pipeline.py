@@ -21,8 +21,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from annotations.formats.document import Document
-from inference.core.baselines.crf_ner import CrfNer, CrfNerConfig
-from inference.core.baselines.rf_re import RandomForestRe, RandomForestReConfig
+from inference.core.extraction.baselines.crf_ner import CrfNer, CrfNerConfig
+from inference.core.extraction.baselines.rf_re import RandomForestRe, RandomForestReConfig
 
 FORMAT = "crf_rf_baseline"
 MANIFEST = "baseline.json"

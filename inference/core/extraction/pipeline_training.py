@@ -69,7 +69,7 @@ class PipelineTrainConfig:
 class PipelineTrainResult:
     """The trained pipeline and what to save with it."""
 
-    pipeline: Any  # inference.core.pipeline.Pipeline
+    pipeline: Any  # inference.core.extraction.pipeline.Pipeline
     component_meta: dict[str, dict] = field(default_factory=dict)
     encoder_name: str = ""
     fingerprint: str = ""
@@ -119,12 +119,12 @@ def train_pipeline(
     """
     import time
 
-    from inference.core.artifacts import data_fingerprint
     from inference.core.encoder import encoder_name, resolve_encoder
-    from inference.core.ner import NER, NERConfig, context_for
-    from inference.core.note_classifier import NoteClassifier, NoteConfig
-    from inference.core.pipeline import Pipeline, PipelineConfig
-    from inference.core.relations import REConfig, RelationExtractor, infer_relation_types
+    from inference.core.extraction.artifacts import data_fingerprint
+    from inference.core.extraction.ner import NER, NERConfig, context_for
+    from inference.core.extraction.note_classifier import NoteClassifier, NoteConfig
+    from inference.core.extraction.pipeline import Pipeline, PipelineConfig
+    from inference.core.extraction.relations import REConfig, RelationExtractor, infer_relation_types
     from inference.core.training import TrainConfig, train_component
 
     config = config or PipelineTrainConfig()
@@ -237,7 +237,7 @@ def evaluate_pipeline(pipeline, documents: Sequence[Document], *, batch_size: in
     Keys: every GATE_METRICS key, plus micro/relaxed variants and `documents`. Empty input gives
     {"documents": 0}.
     """
-    from inference.core.evaluation import ner_scores, note_scores, re_scores
+    from inference.core.extraction.evaluation import ner_scores, note_scores, re_scores
 
     docs = list(documents)
     if not docs:

