@@ -7,7 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("annotations.api.urls")),
     path("audit/", include("annotations.api.audit_urls")),
-    path("projects/<slug:slug>/risk/", include("inference.risk_urls")),
+    path("projects/<slug:slug>/risk/", include("inference.risk.urls")),
     path("", include("inference.urls")),
     path("", include("annotations.urls")),
 ]

@@ -45,7 +45,7 @@ SENTENCES = [
     "Reports myalgia and weakness after simvastatin was restarted, CK requested.",
 ]
 BROKER = "redis://127.0.0.1:6379/4"
-MAX_LENGTH = 256  # the truncation of inference.services.predictor.EncoderScorer
+MAX_LENGTH = 256  # the truncation of inference.serving.predictor.EncoderScorer
 
 
 def synthetic_notes(n: int, seed: int = 0) -> list[str]:
@@ -111,9 +111,9 @@ def naive(encoder_dir: Path, texts: list[str], max_length: int) -> float:
 
 def end_to_end(project, version, quantize: str | None, chunk_size: int, batch_size: int) -> float:
     """Seconds for a classify job over every note (eager tasks: plan, chunks, DB reads and writes)."""
+    from inference.jobs.engine import job_create
     from inference.models import Job
-    from inference.services.jobs import job_create
-    from inference.services.predictor import predictor_for_model_version
+    from inference.serving.predictor import predictor_for_model_version
 
     predictor_for_model_version(version, quantize=quantize)  # loaded once per worker process, as in Celery
     params = {"selection": "all", "chunk_size": chunk_size, "batch_size": batch_size}
@@ -135,8 +135,8 @@ def with_workers(
     import redis
     from django.db import connections
 
+    from inference.jobs.engine import job_create
     from inference.models import Job
-    from inference.services.jobs import job_create
 
     redis.Redis.from_url(BROKER).flushdb()
     threads = max(1, (os.cpu_count() or 1) // n_workers)
@@ -342,7 +342,7 @@ def main() -> None:
                 "chunk_size": args.chunk_size,
             },
             "definitions": {
-                "end_to_end": "classify job via inference.services.jobs (plan, chunks sorted by length, read notes "
+                "end_to_end": "classify job via inference.jobs.engine (plan, chunks sorted by length, read notes "
                 "from PostgreSQL, predict, bulk-write probability/uncertainty/flag), tasks in-process",
                 "naive": "transformers pipeline('text-classification') called once per note, same encoder",
                 "ceiling": "bare batched encoder forward pass on the same texts sorted by length, no DB, no head",

@@ -8,4 +8,5 @@ class InferenceConfig(AppConfig):
     def ready(self) -> None:
         # Registers the tasks and their signal listeners: the risk monitor's (imported notes) and the
         # retrain loop's (gold changed).
-        from . import risk_tasks, tasks  # noqa: F401
+        from inference import tasks  # noqa: F401
+        from inference.risk import tasks as risk_tasks  # noqa: F401

@@ -15,8 +15,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from annotations.signals import gold_changed
-
-from .services import jobs
+from inference.jobs import engine as jobs
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +61,7 @@ def train_task(job_id: int) -> None:
 def annotation_queue_rank_task(project_id: int) -> dict:
     """Re-rank a project's unreviewed notes for annotation (after a model job or a policy change)."""
     from annotations.models import Project
-
-    from .services.annotation_queue import annotation_queue_rank
+    from inference.learning.annotation_queue import annotation_queue_rank
 
     project = Project.objects.filter(pk=project_id).first()
     return annotation_queue_rank(project=project) if project is not None else {}
@@ -72,7 +70,7 @@ def annotation_queue_rank_task(project_id: int) -> dict:
 @shared_task(name="inference.retrain_maybe", **RETRY)
 def retrain_maybe_task(project_id: int) -> int | None:
     """After gold changed: queue a retrain when the project's policy says enough new gold has arrived."""
-    from .services.retraining import retrain_maybe
+    from inference.learning.retraining import retrain_maybe
 
     job = retrain_maybe(project_id=project_id)
     return job.pk if job is not None else None
@@ -93,7 +91,7 @@ def jobs_reap_stale_task() -> list[int]:
 @shared_task(name="inference.stored_files_expire", **RETRY)
 def stored_files_expire_task() -> int:
     """Beat: delete uploads and export files older than ADE_REVIEW_FILE_RETENTION_DAYS."""
-    from .services.file_retention import stored_files_expire
+    from inference.jobs.file_retention import stored_files_expire
 
     return stored_files_expire()
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import learning_views, views
+from inference.jobs import views
+from inference.learning import views as learning_views
 
 app_name = "inference"
 

@@ -381,7 +381,7 @@ class JobOutput(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
 
     def get_parameters(self, job) -> dict:
-        from inference.selectors import job_parameters_shown
+        from inference.jobs.selectors import job_parameters_shown
 
         return job_parameters_shown(job=job)
 

@@ -178,7 +178,7 @@ class ModelVersionListView(ProjectAPIView):
     @extend_schema(responses={200: s.ModelVersionOutput(many=True), **ERRORS})
     def get(self, request, slug):
         """The project's model versions, newest first, with their held-out metrics, lineage and gate decision."""
-        from inference.learning_selectors import model_version_history
+        from inference.learning.selectors import model_version_history
 
         versions = model_version_history(project=self.project).order_by("-created_at", "-pk")
         return Response(s.ModelVersionOutput(versions, many=True).data)
@@ -190,9 +190,9 @@ class ModelVersionActivateView(ProjectAPIView):
     @extend_schema(request=None, responses={200: s.ModelVersionOutput, **ERRORS})
     def post(self, request, slug, version_id):
         """Make a version the active one (a rollback); the unlabelled notes are pre-annotated again. Audited."""
-        from inference.learning_selectors import model_version_get
+        from inference.learning.retraining import model_version_activate
+        from inference.learning.selectors import model_version_get
         from inference.models import ModelVersion
-        from inference.services.retraining import model_version_activate
 
         try:
             version = model_version_get(project=self.project, version_id=version_id)
@@ -203,7 +203,7 @@ class ModelVersionActivateView(ProjectAPIView):
 
 
 def _policy_data(project) -> dict:
-    from inference.learning_selectors import retrain_queue_state
+    from inference.learning.selectors import retrain_queue_state
 
     state = retrain_queue_state(project=project)
     p = state.policy
@@ -229,7 +229,7 @@ class RetrainPolicyView(ProjectAPIView):
     @extend_schema(request=s.RetrainPolicyInput, responses={200: s.RetrainPolicyOutput, **ERRORS})
     def put(self, request, slug):
         """Change some of the policy's settings (the others stay). Audited."""
-        from inference.services.retraining import retrain_policy_update
+        from inference.learning.retraining import retrain_policy_update
 
         values = validated(s.RetrainPolicyInput, request.data)
         retrain_policy_update(project=self.project, actor=request.user, **values)
@@ -242,7 +242,7 @@ class AnnotationQueueView(ProjectAPIView):
     @extend_schema(responses={200: s.AnnotationQueueOutput(many=True), **ERRORS})
     def get(self, request, slug):
         """Unlabelled notes in the order the project's query strategy proposes them (rank 1 first), without text."""
-        from inference.learning_selectors import annotation_queue_queryset
+        from inference.learning.selectors import annotation_queue_queryset
 
         page = self.paginate_queryset(annotation_queue_queryset(project=self.project))
         return self.get_paginated_response(s.AnnotationQueueOutput(page, many=True).data)
@@ -584,8 +584,8 @@ class JobListView(ProjectAPIView):
     @extend_schema(request=s.JobCreateInput, responses={201: s.JobOutput, **ERRORS})
     def post(self, request, slug):
         """Start a job: pre_annotate or classify (with the active or a given model version) or export. Audited."""
+        from inference.jobs.engine import job_create
         from inference.models import ModelVersion
-        from inference.services.jobs import job_create
 
         v = validated(s.JobCreateInput, request.data)
         model_version = None
@@ -612,7 +612,7 @@ class ImportUploadView(ProjectAPIView):
     def post(self, request, slug):
         """Upload a corpus (a .zip of a brat or ADE-Corpus folder, or one JSONL / PubTator file) and start its
         import job; the job's errors name the file, line and reason. Audited."""
-        from inference.services.import_uploads import import_upload_start
+        from inference.jobs.import_uploads import import_upload_start
 
         v = validated(s.ImportUploadInput, request.data)
         job = import_upload_start(project=self.project, upload=v["file"], fmt=v["format"], created_by=request.user)
@@ -641,7 +641,7 @@ class JobCancelView(ProjectAPIView):
     @extend_schema(request=None, responses={200: s.JobOutput, **ERRORS})
     def post(self, request, slug, job_id):
         """Cancel a queued or running job. Audited."""
-        from inference.services.jobs import job_cancel
+        from inference.jobs.engine import job_cancel
 
         job = job_cancel(job=_job(self.project, job_id), user=request.user)
         return Response(s.JobOutput(job).data)

@@ -151,7 +151,7 @@ def test_the_flagged_queue_and_the_lists_tell_confirmed_from_overturned(world):
 
 def test_a_decided_note_is_not_flagged_again_by_a_later_classification(world):
     from inference.models import Job
-    from inference.services.classification import classifications_write
+    from inference.serving.classification import classifications_write
 
     aset = submitted(world, verdict="ade")
     review.note_sign_off(note=world.note_a1, user=world.users["reviewer"], decision="overturn", comment="no",

@@ -16,7 +16,7 @@ from annotations.gold import gold_sets
 from annotations.models import AnnotationSet, Entity, Note, NoteLabel, Project, ProjectMembership
 from annotations.services.corpus_import import text_hash
 from annotations.services.schemas import project_schema_set
-from inference.learning_selectors import training_examples
+from inference.learning.selectors import training_examples
 from inference.models import ModelVersion
 
 pytestmark = pytest.mark.django_db

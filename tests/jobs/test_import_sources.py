@@ -15,9 +15,9 @@ from rest_framework.test import APIClient
 from annotations.errors import ApplicationError
 from annotations.models import Note, ProjectMembership, ProjectRole
 from annotations.services.corpus_import import project_get_or_create
+from inference.jobs.engine import job_create
+from inference.jobs.import_uploads import import_source_check, import_upload_root
 from inference.models import Job
-from inference.services.import_uploads import import_source_check, import_upload_root
-from inference.services.jobs import job_create
 
 pytestmark = pytest.mark.django_db
 

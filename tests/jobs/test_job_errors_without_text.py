@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from annotations.services.corpus_import import project_get_or_create
+from inference.jobs.engine import job_create, job_single_run
 from inference.models import JobError
-from inference.services.jobs import job_create, job_single_run
 
 pytestmark = pytest.mark.django_db
 

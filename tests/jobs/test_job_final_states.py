@@ -16,9 +16,9 @@ from django.utils import timezone
 from annotations.errors import ApplicationError
 from annotations.models import Note
 from annotations.services.corpus_import import text_hash
+from inference.jobs.engine import job_create, jobs_reap_stale
+from inference.jobs.import_uploads import import_upload_root
 from inference.models import Job, JobChunk, JobError, JobState, ModelVersion
-from inference.services.import_uploads import import_upload_root
-from inference.services.jobs import job_create, jobs_reap_stale
 
 from .conftest import make_notes
 

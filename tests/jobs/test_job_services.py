@@ -6,8 +6,8 @@ import pytest
 
 from annotations.errors import ApplicationError
 from annotations.models import AnnotationSet, Note, NoteLabel, ReviewStatus
+from inference.jobs.engine import job_cancel, job_chunk_run, job_create, job_plan
 from inference.models import Job, JobChunk, JobError, JobState, ModelVersion
-from inference.services.jobs import job_cancel, job_chunk_run, job_create, job_plan
 
 from .conftest import make_notes
 
@@ -205,7 +205,7 @@ def test_import_job_reports_the_broken_lines_and_refuses_paths_outside_the_proje
     import shutil
     from pathlib import Path
 
-    from inference.services.import_uploads import import_upload_root
+    from inference.jobs.import_uploads import import_upload_root
 
     fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "formats" / "jsonl"
     settings.MEDIA_ROOT = tmp_path

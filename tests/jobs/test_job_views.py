@@ -97,7 +97,7 @@ def test_admin_uploads_a_corpus_file_and_the_import_job_reads_it(
 ):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from inference.services.import_uploads import import_upload_root
+    from inference.jobs.import_uploads import import_upload_root
 
     settings.MEDIA_ROOT = tmp_path
     client.force_login(admin_user)

@@ -12,8 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from inference.jobs.file_retention import stored_files_expire
 from inference.models import Job, JobState
-from inference.services.file_retention import stored_files_expire
 
 from .conftest import make_notes
 

@@ -18,8 +18,8 @@ import redis
 from django.db import connection
 
 from annotations.models import AnnotationSet, NoteLabel
+from inference.jobs.engine import job_create
 from inference.models import Job, JobChunk, JobError, JobState
-from inference.services.jobs import job_create
 
 from .conftest import make_notes
 
@@ -194,7 +194,7 @@ def test_an_import_whose_worker_is_killed_is_failed_by_the_reaper_once_its_lease
     project, broker, workers, settings, tmp_path
 ):
     """No worker comes back: nothing would ever finish the job but the reaper (finding 5 of issue 13)."""
-    from inference.services.jobs import jobs_reap_stale
+    from inference.jobs.engine import jobs_reap_stale
 
     corpus = tmp_path / "big.jsonl"
     corpus.write_text(

@@ -16,9 +16,9 @@ from annotations.formats import registry
 from annotations.formats.document import Document, Entity, Relation, Span
 from annotations.models import Note, Project, ProjectMembership, ProjectRole
 from annotations.services.corpus_import import corpus_import, project_get_or_create, text_hash
-from inference.learning_models import RetrainPolicy
+from inference.learning.retraining import retrain_request
 from inference.models import JobState, ModelVersion
-from inference.services.retraining import retrain_request
+from inference.models.learning import RetrainPolicy
 from tests.factories import tiny_encoder
 
 DRUGS = ("aspirin", "warfarin", "ibuprofen", "metformin", "lisinopril", "amoxicillin")

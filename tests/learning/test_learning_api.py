@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from inference.learning_models import NoteScore
 from inference.models import Job, JobKind, ModelVersion
+from inference.models.learning import NoteScore
 
 from .test_retrain_loop import annotate_through_the_api
 

@@ -10,9 +10,9 @@ from django.test import Client
 from django.urls import reverse
 
 from annotations.models import Note
-from inference.learning_models import NoteScore, RetrainPolicy
-from inference.learning_selectors import annotation_queue
+from inference.learning.selectors import annotation_queue
 from inference.models import Job, JobKind, ModelVersion
+from inference.models.learning import NoteScore, RetrainPolicy
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -90,7 +90,7 @@ def test_policy_form_saves_and_refuses_bad_values(loop):
 
 
 def test_making_an_older_version_active_pre_annotates_again(loop):
-    from inference.services.retraining import retrain_request
+    from inference.learning.retraining import retrain_request
 
     v2 = ModelVersion.objects.get(training_job=retrain_request(project=loop.project, epochs=2))
     assert v2.is_active or v2.gate_outcome == "refused"

@@ -14,10 +14,10 @@ from annotations.errors import ApplicationError
 from annotations.models import AnnotationSet, AnnotationSetStatus, Note, ReviewStatus
 from annotations.services import editing
 from annotations.services.review import note_sign_off
-from inference.learning_models import NoteScore
-from inference.learning_selectors import annotation_queue, is_heldout, training_examples
+from inference.learning.retraining import retrain_maybe, retrain_request
+from inference.learning.selectors import annotation_queue, is_heldout, training_examples
 from inference.models import GateOutcome, Job, JobKind, JobState, ModelVersion
-from inference.services.retraining import retrain_maybe, retrain_request
+from inference.models.learning import NoteScore
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -18,7 +18,7 @@ def risk_bundle_dir(tmp_path_factory):
 @pytest.fixture
 def monitored_project(db, risk_bundle_dir):
     from annotations.services.corpus_import import project_get_or_create
-    from inference.risk_models import RiskModel
+    from inference.models.risk import RiskModel
 
     directory, bundle = risk_bundle_dir
     project = project_get_or_create(slug="ward")

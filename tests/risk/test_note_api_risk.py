@@ -10,8 +10,8 @@ from rest_framework.test import APIClient
 
 from annotations.models import Patient, ProjectMembership
 from annotations.services.notes import note_create
-from inference.risk_models import PatientRisk, RiskPoint
-from inference.services.risk import patient_risk_recompute, patient_risk_update
+from inference.models.risk import PatientRisk, RiskPoint
+from inference.risk.monitor import patient_risk_recompute, patient_risk_update
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from annotations.formats import registry
 from annotations.formats.document import Document
 from annotations.models import Note, Patient, ProjectMembership
 from annotations.services.corpus_import import corpus_import, project_get_or_create, text_hash
-from inference.risk_models import PatientRisk, RiskPoint
-from inference.services.risk import patient_risk_recompute, patient_risk_update
+from inference.models.risk import PatientRisk, RiskPoint
+from inference.risk.monitor import patient_risk_recompute, patient_risk_update
 
 pytestmark = pytest.mark.django_db
 

@@ -22,8 +22,8 @@ from annotations.services.schemas import project_schema_get
 from inference.core.risk.phrase_labels import state_types, state_types_from_schema
 from inference.core.risk.risk_bundle import UNLABELLED
 from inference.core.risk.synthetic_cohort import CohortConfig, generate_cohort
-from inference.risk_models import PatientRisk, RiskModel
-from inference.services.risk_training import (
+from inference.models.risk import PatientRisk, RiskModel
+from inference.risk.training import (
     MIN_LABELLED_PHRASES,
     project_state_types_add,
     risk_training_patients,

@@ -10,7 +10,7 @@ from django.test import Client
 
 from annotations.audit import AuditAction, AuditEvent
 from annotations.models import Patient, ProjectMembership
-from inference.services.risk import patient_risk_update
+from inference.risk.monitor import patient_risk_update
 
 from .test_patient_risk import SHIFTS, add_note
 

@@ -8,7 +8,7 @@ import pytest
 
 from annotations.models import Note, Patient, ProjectMembership
 from annotations.services.corpus_import import text_hash
-from inference.services.risk import patient_risk_update
+from inference.risk.monitor import patient_risk_update
 from tests.conftest import browser_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -76,8 +76,8 @@ class Command(DemoCommand):
         """A newcomer sees the product's main job from the first page: the CRF + RF baseline trains on the
         gold in seconds and pre-annotates, scores and flags the bare notes (the transformer replaces it
         after the first retrain, Models -> Retrain)."""
+        from inference.learning.baselines import baseline_version_create
         from inference.models import ModelVersion
-        from inference.services.baselines import baseline_version_create
 
         if ModelVersion.objects.filter(project=project).exists():
             return

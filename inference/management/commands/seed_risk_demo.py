@@ -17,8 +17,8 @@ from annotations.management.demo import DemoCommand
 from annotations.models import Note, ProjectMembership, ProjectRole
 from annotations.services.corpus_import import corpus_import, project_get_or_create
 from inference.core.risk.synthetic_cohort import CohortConfig, generate_cohort
-from inference.services.risk import risk_model_active, risk_model_train
-from inference.services.risk_training import project_state_types_add
+from inference.risk.monitor import risk_model_active, risk_model_train
+from inference.risk.training import project_state_types_add
 
 SHIFT_HOURS = 8
 

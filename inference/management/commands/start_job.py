@@ -19,9 +19,9 @@ from django.core.management.base import CommandError
 from annotations.errors import ApplicationError
 from annotations.management.audited import AuditedCommand
 from annotations.models import Project
+from inference.jobs.engine import job_create, job_progress
+from inference.jobs.selectors import SELECTIONS, job_error_list
 from inference.models import Job, JobKind, ModelVersion
-from inference.selectors import SELECTIONS, job_error_list
-from inference.services.jobs import job_create, job_progress
 
 
 class Command(AuditedCommand):

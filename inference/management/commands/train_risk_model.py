@@ -7,8 +7,8 @@ from annotations.management.audited import AuditedCommand
 from annotations.models import Note, Project
 from inference.core.risk.phrase_classifier import PHRASE_MODELS
 from inference.core.risk.td_lambda import TRACES
-from inference.risk_tasks import patient_risk_update_task
-from inference.services.risk_training import risk_model_train_from_annotations
+from inference.risk.tasks import patient_risk_update_task
+from inference.risk.training import risk_model_train_from_annotations
 
 
 class Command(AuditedCommand):

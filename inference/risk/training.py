@@ -43,9 +43,8 @@ from inference.core.risk.phrase_labels import (
 )
 from inference.core.risk.phrases import NursingNote
 from inference.core.risk.risk_bundle import InsufficientData
-from inference.risk_models import RiskModel
-
-from .risk import risk_model_train
+from inference.models.risk import RiskModel
+from inference.risk.monitor import risk_model_train
 
 logger = logging.getLogger(__name__)
 

@@ -107,7 +107,7 @@ def import_upload_discard(path: Path) -> None:
 def import_upload_start(*, project: Project, upload: UploadedFile, fmt: str, created_by=None):
     """Store the upload and create its import job (the Job); the stored file is removed again when the job
     cannot be created. Errors: those of import_upload_save and job_create (e.g. an unknown format)."""
-    from .jobs import job_create
+    from inference.jobs.engine import job_create
 
     path = import_upload_save(project=project, upload=upload)
     try:

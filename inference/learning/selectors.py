@@ -27,10 +27,9 @@ from annotations.models import (
     Project,
 )
 from annotations.services.document_store import annotation_sets_to_documents
-
-from .learning_models import NoteScore, RetrainPolicy
-from .models import Job, JobKind, JobState, ModelVersion
-from .selectors import notes_unlabelled
+from inference.jobs.selectors import notes_unlabelled
+from inference.models import Job, JobKind, JobState, ModelVersion
+from inference.models.learning import NoteScore, RetrainPolicy
 
 
 def is_heldout(*, project_id: int, external_id: str, fraction: float) -> bool:

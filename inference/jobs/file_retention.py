@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from ..models import FINISHED_STATES, Job
+from inference.models import FINISHED_STATES, Job
 
 logger = logging.getLogger(__name__)
 

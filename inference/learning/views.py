@@ -12,11 +12,10 @@ from django.views.decorators.http import require_POST
 
 from annotations.errors import ApplicationError
 from annotations.permissions import Capability, project_get_for_user, user_can
-
-from . import learning_selectors as sel
-from .learning_models import RetrainPolicy, StartFrom
-from .models import ModelVersion
-from .services.retraining import model_version_activate, retrain_policy_update, retrain_request
+from inference.learning import selectors as sel
+from inference.learning.retraining import model_version_activate, retrain_policy_update, retrain_request
+from inference.models import ModelVersion
+from inference.models.learning import RetrainPolicy, StartFrom
 
 
 class RetrainForm(forms.Form):

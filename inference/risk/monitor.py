@@ -21,7 +21,7 @@ from inference.core.risk.patient_risk import RiskMonitor
 from inference.core.risk.phrase_classifier import STUDY_STATES
 from inference.core.risk.phrases import NursingNote, split_note
 from inference.core.risk.risk_bundle import RiskBundle, train_risk_bundle
-from inference.risk_models import PatientRisk, RiskModel, RiskPoint
+from inference.models.risk import PatientRisk, RiskModel, RiskPoint
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import risk_views
+from inference.risk import views as risk_views
 
 urlpatterns = [
     path("", risk_views.patient_risk_list, name="risk-patient-list"),

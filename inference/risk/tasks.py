@@ -7,8 +7,7 @@ from django.db import OperationalError
 from django.dispatch import receiver
 
 from annotations.signals import notes_imported
-
-from .services.risk import patient_risk_update, risk_model_active
+from inference.risk.monitor import patient_risk_update, risk_model_active
 
 
 @shared_task(

@@ -10,9 +10,8 @@ from django.shortcuts import render
 from annotations.audit import audit_phi_read
 from annotations.models import Patient
 from annotations.permissions import Capability, project_get_for_user
-
-from .risk_selectors import patient_list_by_risk, patient_risk_chart
-from .services.risk import risk_model_active
+from inference.risk.monitor import risk_model_active
+from inference.risk.selectors import patient_list_by_risk, patient_risk_chart
 
 
 @login_required

@@ -14,8 +14,7 @@ from annotations.models import (
     Project,
     ReviewStatus,
 )
-
-from .models import Job, JobError, ModelVersion
+from inference.models import Job, JobError, ModelVersion
 
 SELECTIONS = ("all", "unreviewed", "unlabelled", "unscored", "filter")
 FILTER_FIELDS = ("unit", "note_type", "author_role", "external_id__startswith")

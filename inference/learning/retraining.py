@@ -38,16 +38,15 @@ from inference.core.extraction.pipeline_training import (
     pipeline_calibrate,
     train_pipeline,
 )
-
-from ..learning_models import RetrainPolicy, StartFrom
-from ..learning_selectors import (
+from inference.learning.selectors import (
     data_cutoff,
     examples_documents,
     last_training_job,
     training_examples,
     training_in_progress,
 )
-from ..models import FINISHED_STATES, GateOutcome, Job, JobKind, JobState, ModelVersion
+from inference.models import FINISHED_STATES, GateOutcome, Job, JobKind, JobState, ModelVersion
+from inference.models.learning import RetrainPolicy, StartFrom
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +112,7 @@ def retrain_request(
 ) -> Job:
     """Queue a training job now (an admin's request). Errors: ApplicationError from job_create
     ("training_busy" when one is queued or running, "not_enough_gold", "bad_parameters")."""
-    from .jobs import job_create
+    from inference.jobs.engine import job_create
 
     parameters: dict = {"reason": reason or "requested"}
     if start_from:
@@ -125,7 +124,7 @@ def retrain_request(
 
 def retrain_maybe(*, project_id: int) -> Job | None:
     """Queue a retrain when the policy's count of new gold notes is reached; returns the job or None."""
-    from .jobs import job_create, jobs_reap_stale
+    from inference.jobs.engine import job_create, jobs_reap_stale
 
     project = Project.objects.filter(pk=project_id).first()
     if project is None:
@@ -219,8 +218,7 @@ class _Progress:
 def train_job_run(*, job: Job) -> None:
     """The training job (see the module docstring). Called by jobs.job_single_run with the job RUNNING."""
     from inference.core.extraction.pipeline import Pipeline
-
-    from .jobs import _finish, job_fail
+    from inference.jobs.engine import _finish, job_fail
 
     project = job.project
     params = job.parameters
@@ -332,7 +330,7 @@ def _notes_record(version: ModelVersion, field: str, note_ids: list[int]) -> Non
 def _after_promotion(version_id: int) -> None:
     """Pre-annotate and score the unlabelled notes with the promoted version (the queue is re-ranked when
     that job finishes)."""
-    from .jobs import job_create
+    from inference.jobs.engine import job_create
 
     version = ModelVersion.objects.select_related("project").get(pk=version_id)
     try:

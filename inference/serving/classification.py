@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from annotations.models import Note
-
-from ..models import Job, JobKind
+from inference.models import Job, JobKind
 
 
 def classifications_write(*, job: Job, notes: list[Note], predictions: dict) -> dict[int, str]:
@@ -23,7 +22,7 @@ def classifications_write(*, job: Job, notes: list[Note], predictions: dict) -> 
         note.flagged = note.ade_probability >= threshold and not note.final_verdict
     Note.objects.bulk_update(notes, ["ade_probability", "ade_uncertainty", "flagged"], batch_size=500)
     if job.kind == JobKind.CLASSIFY:
-        from .annotation_queue import note_scores_write
+        from inference.learning.annotation_queue import note_scores_write
 
         note_scores_write(job=job, notes=notes, predictions=predictions)
     return {}

@@ -1,56 +1,9 @@
-"""Model versions and the jobs that run them."""
+"""Jobs: long operations over a project, split into chunks, with their errors."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-
-
-class GateOutcome(models.TextChoices):
-    PROMOTED = "promoted", "Promoted"
-    REFUSED = "refused", "Refused by the gate"
-
-
-class ModelVersion(models.Model):
-    """A model a project can run. Versions made by a retrain keep their lineage (parent), the notes they
-    were trained and evaluated on, their held-out metrics and the gate's decision; versions registered
-    by hand (`register_model`) have none of that."""
-
-    project = models.ForeignKey(
-        "annotations.Project", on_delete=models.CASCADE, related_name="model_versions"
-    )
-    name = models.CharField(max_length=100)
-    path = models.CharField(max_length=500, help_text="Model artifact directory.")
-    encoder = models.CharField(max_length=500, blank=True)
-    metrics = models.JSONField(default=dict, blank=True, help_text="Held-out metrics (retrained versions).")
-    is_active = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children",
-        help_text="The version this one was compared against (and fine-tuned from, unless trained from the base).",
-    )
-    training_job = models.ForeignKey(
-        "Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    gate_outcome = models.CharField(max_length=10, choices=GateOutcome.choices, blank=True)
-    gate = models.JSONField(
-        default=dict, blank=True,
-        help_text="metric, candidate, incumbent (scored on the same held-out notes), reason.",
-    )
-    train_config = models.JSONField(default=dict, blank=True)
-    training_notes = models.ManyToManyField("annotations.Note", blank=True, related_name="+")
-    heldout_notes = models.ManyToManyField("annotations.Note", blank=True, related_name="+")
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["project", "name"], name="model_version_unique_name"),
-            models.UniqueConstraint(
-                fields=["project"], condition=models.Q(is_active=True), name="model_version_one_active"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class JobKind(models.TextChoices):
@@ -74,7 +27,7 @@ FINISHED_STATES = (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobS
 
 
 class Job(models.Model):
-    """One long operation over a project. Only `inference.services.jobs` changes `state` and the counts.
+    """One long operation over a project. Only `inference.jobs.engine` changes `state` and the counts.
 
     `done` and `failed` count notes and are only ever incremented in the transaction that marks a chunk
     complete (under the job's row lock), so a redelivered chunk cannot count twice.
@@ -83,7 +36,7 @@ class Job(models.Model):
     project = models.ForeignKey("annotations.Project", on_delete=models.CASCADE, related_name="jobs")
     kind = models.CharField(max_length=20, choices=JobKind.choices)
     model_version = models.ForeignKey(
-        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs"
+        "inference.ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="jobs"
     )
     parameters = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=20, choices=JobState.choices, default=JobState.QUEUED)
@@ -160,7 +113,3 @@ class JobError(models.Model):
                 fields=["job", "note"], condition=models.Q(note__isnull=False), name="job_error_unique_note"
             )
         ]
-
-
-from .learning_models import NoteScore, RetrainPolicy  # noqa: E402,F401
-from .risk_models import PatientRisk, RiskModel, RiskPoint  # noqa: E402,F401

@@ -19,11 +19,10 @@ from django.db import connection, transaction
 from annotations.models import Note, Project
 from inference.core.extraction.active_learning import ItemScores as _Item
 from inference.core.extraction.active_learning import diverse_batch, uncertainty
-
-from ..learning_models import NoteScore
-from ..learning_selectors import retrain_policy_of, training_examples
-from ..models import Job
-from ..selectors import notes_unlabelled
+from inference.jobs.selectors import notes_unlabelled
+from inference.learning.selectors import retrain_policy_of, training_examples
+from inference.models import Job
+from inference.models.learning import NoteScore
 
 logger = logging.getLogger(__name__)
 

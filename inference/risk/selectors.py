@@ -8,8 +8,7 @@ from django.db.models import F, QuerySet
 
 from annotations.models import Patient, Project
 from inference.core.risk.phrase_labels import STATE_COLOURS
-
-from .risk_models import RiskModel, RiskPoint
+from inference.models.risk import RiskModel, RiskPoint
 
 
 def patient_list_by_risk(*, project: Project) -> QuerySet[Patient]:

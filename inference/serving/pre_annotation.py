@@ -16,10 +16,9 @@ from annotations.models import (
 from annotations.services.annotation_sets import annotation_set_check
 from annotations.services.document_store import annotation_sets_clear, annotation_sets_write
 from annotations.services.schemas import project_schema_get
-
-from ..models import Job
-from .annotation_queue import note_scores_write
-from .classification import classifications_write
+from inference.learning.annotation_queue import note_scores_write
+from inference.models import Job
+from inference.serving.classification import classifications_write
 
 
 def pre_annotations_write(*, job: Job, notes: list[Note], predictions: dict) -> dict[int, str]:

@@ -15,12 +15,11 @@ from annotations.audit import AuditAction, audit_record
 from annotations.errors import ApplicationError
 from annotations.formats import registry
 from annotations.permissions import Capability, project_get_for_user, user_can
-
-from . import selectors
-from .models import Job, JobKind
-from .selectors import SELECTIONS
-from .services.import_uploads import import_upload_start
-from .services.jobs import job_cancel, job_create
+from inference.jobs import selectors
+from inference.jobs.engine import job_cancel, job_create
+from inference.jobs.import_uploads import import_upload_start
+from inference.jobs.selectors import SELECTIONS
+from inference.models import Job, JobKind
 
 STARTABLE_KINDS = [(k, label) for k, label in JobKind.choices if k != JobKind.TRAIN]
 

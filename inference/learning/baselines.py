@@ -15,10 +15,9 @@ from annotations.errors import ApplicationError
 from annotations.models import Project
 from inference.core.extraction.baselines.crf_rf_pipeline import CrfRfPipeline
 from inference.core.extraction.pipeline_training import ADE_RELATION_NAMES
-
-from ..learning_selectors import examples_documents, training_examples
-from ..models import ModelVersion
-from .jobs import job_create
+from inference.jobs.engine import job_create
+from inference.learning.selectors import examples_documents, training_examples
+from inference.models import ModelVersion
 
 logger = logging.getLogger(__name__)
 MIN_GOLD = 5

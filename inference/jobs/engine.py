@@ -40,10 +40,9 @@ from annotations.errors import ApplicationError
 from annotations.formats.document import Document
 from annotations.models import Note, Project
 from annotations.services.document_store import note_metadata
-
-from ..models import FINISHED_STATES, Job, JobChunk, JobError, JobKind, JobState, ModelVersion
-from ..selectors import SELECTIONS, note_ids_by_length, note_selection
-from .predictor import MalformedNote, predictor_for_model_version
+from inference.jobs.selectors import SELECTIONS, note_ids_by_length, note_selection
+from inference.models import FINISHED_STATES, Job, JobChunk, JobError, JobKind, JobState, ModelVersion
+from inference.serving.predictor import MalformedNote, predictor_for_model_version
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +179,7 @@ def job_create(
     `filter`), `chunk_size`, `batch_size`, `quantize` ("int8"), `queue` ("gpu"); the project's active model
     version is used when none is given; pre_annotate with `score` also stores the ADE probability and
     flag. Import takes `path`, `format`; export takes `format`, `source`; train takes `start_from`
-    (current | base), `epochs`, `reason` (see inference.services.retraining).
+    (current | base), `epochs`, `reason` (see inference.learning.retraining).
     An import reads only a file uploaded to the project unless `any_import_path` (the command line):
     `import_uploads.import_source_check`. Jobs of the project whose worker stopped are reaped first, so
     a dead training job does not block the next.
@@ -192,7 +191,7 @@ def job_create(
         raise ApplicationError("bad_kind", f"Unknown job kind {str(kind)[:40]!r}.")
     jobs_reap_stale(project=project)
     if kind == JobKind.TRAIN:
-        from .retraining import train_parameters_check
+        from inference.learning.retraining import train_parameters_check
 
         parameters = train_parameters_check(project=project, parameters=parameters)
     if kind in MODEL_KINDS:
@@ -219,8 +218,7 @@ def job_create(
                 "bad_parameters", "An import needs an uploaded file (from the command line: a path) and a format."
             )
         from annotations.formats.registry import READERS
-
-        from .import_uploads import import_source_check
+        from inference.jobs.import_uploads import import_source_check
 
         if parameters["format"] not in READERS:
             raise ApplicationError(
@@ -425,10 +423,10 @@ def _chunk_run(job_id: int, index: int) -> bool:
 
 def _writer(kind: str) -> Callable:
     if kind == JobKind.PRE_ANNOTATE:
-        from .pre_annotation import pre_annotations_write
+        from inference.serving.pre_annotation import pre_annotations_write
 
         return pre_annotations_write
-    from .classification import classifications_write
+    from inference.serving.classification import classifications_write
 
     return classifications_write
 
@@ -615,7 +613,7 @@ def _single_run(job_id: int) -> None:
 
 
 def _train_run(job: Job) -> None:
-    from .retraining import train_job_run
+    from inference.learning.retraining import train_job_run
 
     try:
         train_job_run(job=job)
@@ -719,7 +717,7 @@ def _export_run(job: Job) -> None:
 
 def classify_new_notes() -> list[Job]:
     """Start a classify job over unscored notes for every project with an active model and none running."""
-    from ..selectors import projects_with_unscored_notes
+    from inference.jobs.selectors import projects_with_unscored_notes
 
     started = []
     for project in projects_with_unscored_notes():
