@@ -9,7 +9,7 @@ _REQUEST_LINE = re.compile(r"^(\S+ [^?\s]*)\?\S*")
 
 
 def strip_query(request_line: str) -> str:
-    """'GET /p/x/queue/?q=rash HTTP/1.1' -> 'GET /p/x/queue/ HTTP/1.1'."""
+    """'GET /projects/x/queue/?q=rash HTTP/1.1' -> 'GET /projects/x/queue/ HTTP/1.1'."""
     return _REQUEST_LINE.sub(r"\1", request_line)
 
 

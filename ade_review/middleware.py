@@ -42,8 +42,8 @@ class AuditOriginMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from annotations.audit import client_address
-        from annotations.audit_origin import AuditOrigin, audit_origin_set
+        from annotations.audit.origin import AuditOrigin, audit_origin_set
+        from annotations.audit.services import client_address
 
         door = "api" if request.path.startswith("/api/") else "web"
         with audit_origin_set(AuditOrigin(door=door, client_address=client_address(request))):
@@ -61,7 +61,7 @@ class AccessDeniedAuditMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if response.status_code in (403, 404):
-            from annotations.audit import audit_access_denied
+            from annotations.audit.services import audit_access_denied
 
             audit_access_denied(request=request, status=response.status_code)
         return response

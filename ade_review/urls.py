@@ -1,12 +1,17 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from annotations.api.base import api_not_found
 
 urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("api/auth/", include("accounts.api_urls")),
     path("admin/", admin.site.urls),
     path("api/", include("annotations.api.urls")),
-    path("audit/", include("annotations.api.audit_urls")),
+    path("api/", include("inference.api_urls")),
+    # Anything else under /api/ is a JSON 404 (not Django's HTML page).
+    re_path(r"^api/[\s\S]*$", api_not_found, name="api-not-found"),
+    path("audit/", include("annotations.audit_urls")),
     path("projects/<slug:slug>/risk/", include("inference.risk.urls")),
     path("", include("inference.urls")),
     path("", include("annotations.urls")),

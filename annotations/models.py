@@ -369,7 +369,7 @@ class NoteLabel(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     labelled_at = models.DateTimeField(auto_now=True)
-from .audit import AuditEvent  # noqa: E402,F401
+from annotations.audit.models import AuditEvent  # noqa: E402,F401
 
 
 class AnnotationEdit(models.Model):

@@ -270,7 +270,7 @@ def main() -> None:
 
     client = Client(HTTP_HOST="localhost")
     client.force_login(data["user"])
-    note_path = f"/p/{project.slug}/notes/{note.pk}/"
+    note_path = f"/projects/{project.slug}/notes/{note.pk}/"
     t0 = time.perf_counter()
     assert client.get(note_path).status_code == 200
     first_open_ms = (time.perf_counter() - t0) * 1000  # opening writes nothing but its audit record
@@ -297,7 +297,7 @@ def main() -> None:
         s, e = rng.choice(words)
         t0 = time.perf_counter()
         response = client.post(
-            f"/p/{project.slug}/notes/{note.pk}/edit/entity-create/",
+            f"/projects/{project.slug}/notes/{note.pk}/edit/entity-create/",
             {"set": aset.pk, "version": version, "type": TYPES[i % 3], "spans": f"{s}-{e}"},
             HTTP_HX_REQUEST="true",
         )
@@ -308,7 +308,7 @@ def main() -> None:
     print(f"edit_server_ms p50 {percentile(edit_ms, 0.5):.1f} p95 {percentile(edit_ms, 0.95):.1f} max {max(edit_ms):.1f}")
 
     # The queue at --notes notes.
-    queue = f"/p/{project.slug}/queue/"
+    queue = f"/projects/{project.slug}/queue/"
     cursor = ""
     from annotations import selectors
 
@@ -323,7 +323,7 @@ def main() -> None:
         # Search text and patient ids go by POST and come back as a session token in the URL (issue 13).
         "queue_search_ms": timed_get(client, client.post(queue, {"q": "rash"})["Location"], 10),
         "queue_patient_filter_ms": timed_get(client, client.post(queue, {"patient": "p17", "all": "1"})["Location"], 10),
-        "dashboard_ms": timed_get(client, f"/p/{project.slug}/", 10),
+        "dashboard_ms": timed_get(client, f"/projects/{project.slug}/", 10),
     }
     print(" ".join(f"{k} {v:.1f}" for k, v in queue_metrics.items()))
 

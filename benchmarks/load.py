@@ -188,7 +188,7 @@ class Client:
             raise RuntimeError(f"login failed for {self.info['username']}: {status}")
 
     def queue_page(self):
-        self.request("GET", f"/p/{SLUG}/queue/", api=False, kind="queue_html")
+        self.request("GET", f"/projects/{SLUG}/queue/", api=False, kind="queue_html")
 
     def note_list(self):
         page = self.rng.randint(1, max(1, min(10, len(self.note_ids) // 2 // 50)))  # ~half the notes are flagged

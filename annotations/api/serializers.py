@@ -332,61 +332,12 @@ class SignOffOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class JobParametersInput(serializers.Serializer):
-    selection = serializers.ChoiceField(choices=["all", "unreviewed", "unlabelled", "unscored", "filter"], required=False)
-    score = serializers.BooleanField(required=False, help_text="pre_annotate: also store the ADE probability and flag.")
-    start_from = serializers.ChoiceField(choices=["current", "base"], required=False,
-                                         help_text="train: fine-tune the active model, or start from the encoder.")
-    epochs = serializers.IntegerField(min_value=1, max_value=100, required=False, help_text="train: epochs.")
-    filter = serializers.DictField(child=serializers.CharField(max_length=200), required=False)
-    chunk_size = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
-    batch_size = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
-    format = serializers.ChoiceField(choices=sorted(registry.WRITERS), required=False)
-    source = serializers.RegexField(
-        r"^(gold|submitted|latest-submitted|(user|model|import):[^\x00/\\]{1,200})$", max_length=210,
-        required=False,
-    )
-    only_annotated = serializers.BooleanField(required=False)
 
 
-class ImportUploadInput(serializers.Serializer):
-    file = serializers.FileField(help_text="A .zip of a brat or ADE-Corpus folder, or one JSONL / PubTator file.")
-    format = serializers.ChoiceField(choices=sorted(registry.READERS))
 
 
-class JobCreateInput(serializers.Serializer):
-    kind = serializers.ChoiceField(
-        choices=["pre_annotate", "classify", "export", "train"],
-        help_text="Imports: POST the file to imports/ (or start_job from the command line for a server path). A train job's new version "
-        "is promoted only if the gate finds it not worse on the held-out gold.")
-    model_version = serializers.IntegerField(min_value=1, max_value=2**62, required=False, allow_null=True)
-    parameters = JobParametersInput(default=dict)
 
 
-class JobOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    kind = serializers.CharField()
-    state = serializers.CharField()
-    model_version = serializers.CharField(source="model_version.name", allow_null=True, default=None)
-    parameters = serializers.SerializerMethodField(
-        help_text="The job's parameters; an import shows its uploaded file's name (`file`), never a server path."
-    )
-    total = serializers.IntegerField()
-    done = serializers.IntegerField()
-    failed = serializers.IntegerField()
-    message = serializers.CharField()
-    has_result = serializers.SerializerMethodField()
-    created_at = serializers.DateTimeField()
-    started_at = serializers.DateTimeField(allow_null=True)
-    finished_at = serializers.DateTimeField(allow_null=True)
-
-    def get_parameters(self, job) -> dict:
-        from inference.jobs.selectors import job_parameters_shown
-
-        return job_parameters_shown(job=job)
-
-    def get_has_result(self, job) -> bool:
-        return bool(job.result_path)
 
 
 class EditOutput(serializers.Serializer):
@@ -424,50 +375,12 @@ class NoteListFilterInput(serializers.Serializer):
     )
 
 
-class ModelVersionOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    encoder = serializers.CharField()
-    metrics = serializers.JSONField(help_text="Held-out metrics (versions made by a retrain).")
-    is_active = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
-    parent = serializers.CharField(source="parent.name", allow_null=True, default=None)
-    training_job = serializers.IntegerField(source="training_job_id", allow_null=True)
-    gate_outcome = serializers.CharField(help_text="promoted | refused | empty (registered by hand)")
-    gate = serializers.JSONField(help_text="metric, candidate, incumbent (same held-out notes), reason.")
-    training_notes = serializers.IntegerField(source="n_training", required=False)
-    heldout_notes = serializers.IntegerField(source="n_heldout", required=False)
 
 
-class RetrainPolicyInput(serializers.Serializer):
-    retrain_every = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
-    gate_metric = serializers.ChoiceField(
-        choices=["ner_macro_f1_strict", "re_f1_strict", "note_f1", "note_evidence_f1"], required=False)
-    gate_tolerance = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
-    heldout_fraction = serializers.FloatField(min_value=0.01, max_value=0.9, required=False)
-    epochs = serializers.IntegerField(min_value=1, max_value=100, required=False)
-    start_from = serializers.ChoiceField(choices=["current", "base"], required=False)
-    query_strategy = serializers.ChoiceField(
-        choices=["random", "least_confidence", "margin", "entropy", "mnlp", "ade"], required=False)
-    diversity = serializers.BooleanField(required=False)
-    batch_size = serializers.IntegerField(min_value=1, max_value=500, required=False)
-    cold_start = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
 
 
-class RetrainPolicyOutput(RetrainPolicyInput):
-    new_gold = serializers.IntegerField(help_text="Gold notes for training that arrived since the last retrain.")
-    train_notes = serializers.IntegerField()
-    heldout_notes = serializers.IntegerField()
-    awaiting_adjudication = serializers.IntegerField(help_text="Notes two people submitted, not yet signed off.")
-    training_job = serializers.IntegerField(allow_null=True, help_text="The queued or running retrain, if any.")
 
 
-class AnnotationQueueOutput(serializers.Serializer):
-    rank = serializers.IntegerField(source="al_score.rank")
-    id = serializers.IntegerField()
-    external_id = serializers.CharField()
-    scores = serializers.JSONField(source="al_score.scores", help_text="Every query strategy's score (higher: less sure).")
-    ade_probability = serializers.FloatField(allow_null=True)
 
 
 class ExportCreateInput(serializers.Serializer):

@@ -1,38 +1,11 @@
-"""API routes, included at /api/. Ids are bounded digit strings so no lookup can overflow the database."""
+"""The annotations app's API routes, included at /api/ (ids: the converters of annotations.api.base)."""
 
-from django.urls import path, re_path, register_converter
+from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from annotations.api import base  # noqa: F401  (registers the id converters)
+
 from . import views
-
-
-class DbIdConverter:
-    regex = "[0-9]{1,18}"
-
-    def to_python(self, value: str) -> int:
-        return int(value)
-
-    def to_url(self, value) -> str:
-        return str(value)
-
-
-class LocalIdConverter:
-    regex = "[A-Za-z0-9_#*.-]{1,32}"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value) -> str:
-        return str(value)
-
-
-class HexIdConverter(LocalIdConverter):
-    regex = "[0-9a-f]{32}"
-
-
-register_converter(DbIdConverter, "dbid")
-register_converter(HexIdConverter, "hexid")
-register_converter(LocalIdConverter, "localid")
 
 P = "projects/<slug:slug>/"
 S = P + "annotation-sets/<dbid:pk>/"
@@ -44,11 +17,6 @@ urlpatterns = [
     path("projects/", views.ProjectListView.as_view(), name="api-project-list"),
     path(P, views.ProjectDetailView.as_view(), name="api-project-detail"),
     path(P + "schema/", views.SchemaView.as_view(), name="api-project-schema"),
-    path(P + "model-versions/", views.ModelVersionListView.as_view(), name="api-model-version-list"),
-    path(P + "model-versions/<dbid:version_id>/activate/", views.ModelVersionActivateView.as_view(),
-         name="api-model-version-activate"),
-    path(P + "retrain-policy/", views.RetrainPolicyView.as_view(), name="api-retrain-policy"),
-    path(P + "annotation-queue/", views.AnnotationQueueView.as_view(), name="api-annotation-queue"),
     path(P + "notes/", views.NoteListView.as_view(), name="api-note-list"),
     path(P + "notes/<dbid:note_id>/", views.NoteDetailView.as_view(), name="api-note-detail"),
     path(P + "notes/<dbid:note_id>/annotation-sets/", views.NoteAnnotationSetListView.as_view(),
@@ -68,13 +36,6 @@ urlpatterns = [
     path(S + "submit/", views.SubmitView.as_view(), name="api-submit"),
     path(S + "undo/", views.UndoView.as_view(), name="api-undo"),
     path(P + "notes/<dbid:note_id>/sign-offs/", views.SignOffView.as_view(), name="api-note-sign-offs"),
-    path(P + "jobs/", views.JobListView.as_view(), name="api-job-list"),
-    path(P + "imports/", views.ImportUploadView.as_view(), name="api-import-upload"),
-    path(P + "jobs/<dbid:job_id>/", views.JobDetailView.as_view(), name="api-job-detail"),
-    path(P + "jobs/<dbid:job_id>/cancel/", views.JobCancelView.as_view(), name="api-job-cancel"),
-    path(P + "jobs/<dbid:job_id>/download/", views.JobDownloadView.as_view(), name="api-job-download"),
     path(P + "exports/", views.ExportCreateView.as_view(), name="api-export-create"),
     path(P + "exports/<hexid:export_id>/download/", views.ExportDownloadView.as_view(), name="api-export-download"),
-    # Anything else under /api/ is a JSON 404 (not Django's HTML page).
-    re_path(r"^[\s\S]*$", views.api_not_found, name="api-not-found"),
 ]

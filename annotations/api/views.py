@@ -6,25 +6,31 @@ the capability: 403) and scopes every object lookup to that project, so ids from
 
 from __future__ import annotations
 
-import re
 import uuid
 from pathlib import Path
 
 from django.conf import settings
-from django.http import FileResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
+from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.authentication import SessionAuthentication
-from rest_framework.generics import GenericAPIView
-from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.authentication import HashedTokenAuthentication
-from annotations.audit import AuditAction, audit_phi_read, audit_record
+from annotations.api import edits, selectors
+from annotations.api import serializers as s
+from annotations.api.base import (
+    ERRORS,
+    IF_MATCH,
+    VERSION_QUERY,
+    WRITE_ERRORS,
+    APIView,
+    Pagination,
+    ProjectAPIView,
+    requested_version,
+    validated,
+)
+from annotations.audit.models import AuditAction
+from annotations.audit.services import audit_phi_read, audit_record
 from annotations.errors import ApplicationError, ConflictError
 from annotations.models import (
     AnnotationSchema,
@@ -32,118 +38,10 @@ from annotations.models import (
     Note,
 )
 from annotations.models import Attribute as AttributeRow
-from annotations.permissions import Capability, annotation_set_check_editable
+from annotations.permissions import Capability
 from annotations.services import editing, review
 from annotations.services.corpus_export import corpus_export
 from annotations.services.notes import note_create
-
-from . import edits, selectors
-from . import serializers as s
-from .exceptions import error_body
-from .metadata import EndpointMetadata
-from .permissions import ProjectRole
-
-ERRORS = {
-    400: OpenApiResponse(s.ErrorOutput, description="Invalid input or annotations that break a rule."),
-    401: OpenApiResponse(s.ErrorOutput, description="Not authenticated."),
-    403: OpenApiResponse(s.ErrorOutput, description="Your role lacks the capability."),
-    404: OpenApiResponse(s.ErrorOutput, description="No such object in a project of yours."),
-}
-WRITE_ERRORS = {
-    **ERRORS,
-    409: OpenApiResponse(s.ErrorOutput, description="Version conflict: someone else wrote first."),
-    412: OpenApiResponse(s.ErrorOutput, description="If-Match does not match the current version."),
-    428: OpenApiResponse(s.ErrorOutput, description="No version given (body `version`, `?version=` or If-Match)."),
-}
-IF_MATCH = OpenApiParameter(
-    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
-    description='The ETag of the annotation set you read, e.g. "3" (alternative to `version`).',
-)
-VERSION_QUERY = OpenApiParameter(
-    "version", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False, description="The version you read."
-)
-
-
-class Pagination(PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
-
-class APIView(GenericAPIView):
-    # Token first: an anonymous request gets 401 with `WWW-Authenticate: Token`.
-    authentication_classes = [HashedTokenAuthentication, SessionAuthentication]
-    permission_classes = [IsAuthenticated]
-    pagination_class = None
-    metadata_class = EndpointMetadata  # OPTIONS
-
-    def initial(self, request, *args, **kwargs):
-        # DRF's parsers read the body without Django's DATA_UPLOAD_MAX_MEMORY_SIZE check: apply it here.
-        length = request.META.get("CONTENT_LENGTH") or "0"
-        limit = self.body_limit()
-        if limit is not None and (not length.isdigit() or int(length) > limit):
-            raise ApplicationError("request_too_large", f"Request bodies are limited to {limit} bytes.", status=413)
-        super().initial(request, *args, **kwargs)
-
-    def body_limit(self) -> int | None:
-        return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-
-
-class ProjectAPIView(APIView):
-    """Base of every project-scoped endpoint; `capabilities` maps HTTP methods to what the role needs."""
-
-    permission_classes = [IsAuthenticated, ProjectRole]
-    capabilities: dict[str, Capability] = {}
-
-    def annotation_set(self, pk: int) -> AnnotationSet:
-        return selectors.annotation_set_get(project=self.project, annotation_set_id=pk)
-
-    def editable_annotation_set(self, pk: int) -> AnnotationSet:
-        """The set if the caller may edit it (the one rule: annotations.permissions)."""
-        aset = self.annotation_set(pk)
-        annotation_set_check_editable(user=self.request.user, annotation_set=aset, role=self.role)
-        return aset
-
-
-def validated(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-# --- version handling -------------------------------------------------------------------------------
-
-_ETAG = re.compile(r'^(?:W/)?"?(\d{1,10})"?$')
-
-
-def requested_version(request, body_version: int | None) -> tuple[int, bool]:
-    """The version the client read: from If-Match, the body or `?version=`; (version, from_if_match)."""
-    if_match = request.headers.get("If-Match")
-    if if_match:
-        match = _ETAG.match(if_match.strip())
-        if not match:
-            raise ApplicationError("bad_if_match", 'If-Match must be an ETag of this API, e.g. "3".')
-        version = int(match.group(1))
-        if body_version is not None and body_version != version:
-            raise ApplicationError("version_mismatch", "If-Match and the body's version disagree.")
-        return version, True
-    if body_version is None:
-        raw = request.query_params.get("version", "")
-        if raw.isdigit() and len(raw) <= 10:
-            body_version = int(raw)
-    if body_version is None:
-        raise ApplicationError(
-            "version_required",
-            "Send the version you read (body `version`, `?version=` or If-Match) so that nobody's edit is lost.",
-            status=428,
-        )
-    return body_version, False
-
-
-@csrf_exempt  # it changes nothing; a CSRF refusal would answer HTML instead of the JSON 404
-def api_not_found(request, *args, **kwargs) -> JsonResponse:
-    return JsonResponse(error_body("not_found", "No such API endpoint."), status=404)
-
 
 # --- projects, schema, model versions ----------------------------------------------------------------
 
@@ -174,78 +72,14 @@ class SchemaView(ProjectAPIView):
         return Response(s.SchemaOutput(stored).data)
 
 
-class ModelVersionListView(ProjectAPIView):
-    @extend_schema(responses={200: s.ModelVersionOutput(many=True), **ERRORS})
-    def get(self, request, slug):
-        """The project's model versions, newest first, with their held-out metrics, lineage and gate decision."""
-        from inference.learning.selectors import model_version_history
-
-        versions = model_version_history(project=self.project).order_by("-created_at", "-pk")
-        return Response(s.ModelVersionOutput(versions, many=True).data)
 
 
-class ModelVersionActivateView(ProjectAPIView):
-    capabilities = {"POST": Capability.MANAGE}
-
-    @extend_schema(request=None, responses={200: s.ModelVersionOutput, **ERRORS})
-    def post(self, request, slug, version_id):
-        """Make a version the active one (a rollback); the unlabelled notes are pre-annotated again. Audited."""
-        from inference.learning.retraining import model_version_activate
-        from inference.learning.selectors import model_version_get
-        from inference.models import ModelVersion
-
-        try:
-            version = model_version_get(project=self.project, version_id=version_id)
-        except ModelVersion.DoesNotExist:
-            raise ApplicationError("not_found", "No such model version in this project.", status=404) from None
-        version = model_version_activate(version=version, actor=request.user)
-        return Response(s.ModelVersionOutput(version).data)
 
 
-def _policy_data(project) -> dict:
-    from inference.learning.selectors import retrain_queue_state
-
-    state = retrain_queue_state(project=project)
-    p = state.policy
-    return {
-        **{f: getattr(p, f) for f in s.RetrainPolicyInput().fields},
-        "new_gold": state.new_gold,
-        "train_notes": state.train_notes,
-        "heldout_notes": state.heldout_notes,
-        "awaiting_adjudication": state.awaiting_adjudication,
-        "training_job": state.running.pk if state.running else None,
-    }
 
 
-class RetrainPolicyView(ProjectAPIView):
-    capabilities = {"PUT": Capability.MANAGE}
-
-    @extend_schema(responses={200: s.RetrainPolicyOutput, **ERRORS})
-    def get(self, request, slug):
-        """When the project retrains, how versions are judged, how the annotation queue is ordered, and the
-        retrain queue's state."""
-        return Response(s.RetrainPolicyOutput(_policy_data(self.project)).data)
-
-    @extend_schema(request=s.RetrainPolicyInput, responses={200: s.RetrainPolicyOutput, **ERRORS})
-    def put(self, request, slug):
-        """Change some of the policy's settings (the others stay). Audited."""
-        from inference.learning.retraining import retrain_policy_update
-
-        values = validated(s.RetrainPolicyInput, request.data)
-        retrain_policy_update(project=self.project, actor=request.user, **values)
-        return Response(s.RetrainPolicyOutput(_policy_data(self.project)).data)
 
 
-class AnnotationQueueView(ProjectAPIView):
-    pagination_class = Pagination
-
-    @extend_schema(responses={200: s.AnnotationQueueOutput(many=True), **ERRORS})
-    def get(self, request, slug):
-        """Unlabelled notes in the order the project's query strategy proposes them (rank 1 first), without text."""
-        from inference.learning.selectors import annotation_queue_queryset
-
-        page = self.paginate_queryset(annotation_queue_queryset(project=self.project))
-        return self.get_paginated_response(s.AnnotationQueueOutput(page, many=True).data)
 
 
 # --- notes ------------------------------------------------------------------------------------------
@@ -568,102 +402,16 @@ class SignOffView(ProjectAPIView):
 # --- jobs -------------------------------------------------------------------------------------------
 
 
-class JobListView(ProjectAPIView):
-    capabilities = {"POST": Capability.MANAGE}
-    pagination_class = Pagination
-
-    @extend_schema(responses={200: s.JobOutput(many=True), **ERRORS})
-    def get(self, request, slug):
-        """The project's jobs, newest first."""
-        from inference.models import Job
-
-        jobs = Job.objects.filter(project=self.project).select_related("model_version").order_by("-created_at", "-pk")
-        page = self.paginate_queryset(jobs)
-        return self.get_paginated_response(s.JobOutput(page, many=True).data)
-
-    @extend_schema(request=s.JobCreateInput, responses={201: s.JobOutput, **ERRORS})
-    def post(self, request, slug):
-        """Start a job: pre_annotate or classify (with the active or a given model version) or export. Audited."""
-        from inference.jobs.engine import job_create
-        from inference.models import ModelVersion
-
-        v = validated(s.JobCreateInput, request.data)
-        model_version = None
-        if v.get("model_version"):
-            model_version = ModelVersion.objects.filter(project=self.project, pk=v["model_version"]).first()
-            if model_version is None:
-                raise ApplicationError("not_found", "No such model version in this project.", status=404)
-        job = job_create(project=self.project, kind=v["kind"], parameters=v["parameters"],
-                         model_version=model_version, created_by=request.user)
-        return Response(s.JobOutput(job).data, status=201)
 
 
-class ImportUploadView(ProjectAPIView):
-    """A corpus file sent with the request, imported by a job (the file is stored where import jobs read)."""
-
-    capabilities = {"POST": Capability.MANAGE}
-    parser_classes = [MultiPartParser]
-
-    def body_limit(self) -> int | None:
-        # The file itself is limited below; the rest of a multipart body is a few short fields.
-        return settings.ADE_REVIEW_MAX_IMPORT_BYTES + 64 * 1024
-
-    @extend_schema(request=s.ImportUploadInput, responses={201: s.JobOutput, **ERRORS})
-    def post(self, request, slug):
-        """Upload a corpus (a .zip of a brat or ADE-Corpus folder, or one JSONL / PubTator file) and start its
-        import job; the job's errors name the file, line and reason. Audited."""
-        from inference.jobs.import_uploads import import_upload_start
-
-        v = validated(s.ImportUploadInput, request.data)
-        job = import_upload_start(project=self.project, upload=v["file"], fmt=v["format"], created_by=request.user)
-        return Response(s.JobOutput(job).data, status=201)
 
 
-def _job(project, job_id: int):
-    from inference.models import Job
-
-    job = Job.objects.select_related("model_version").filter(project=project, pk=job_id).first()
-    if job is None:
-        raise ApplicationError("not_found", "No such job in this project.", status=404)
-    return job
 
 
-class JobDetailView(ProjectAPIView):
-    @extend_schema(responses={200: s.JobOutput, **ERRORS})
-    def get(self, request, slug, job_id):
-        """A job's state and progress."""
-        return Response(s.JobOutput(_job(self.project, job_id)).data)
 
 
-class JobCancelView(ProjectAPIView):
-    capabilities = {"POST": Capability.MANAGE}
-
-    @extend_schema(request=None, responses={200: s.JobOutput, **ERRORS})
-    def post(self, request, slug, job_id):
-        """Cancel a queued or running job. Audited."""
-        from inference.jobs.engine import job_cancel
-
-        job = job_cancel(job=_job(self.project, job_id), user=request.user)
-        return Response(s.JobOutput(job).data)
 
 
-class JobDownloadView(ProjectAPIView):
-    capabilities = {"GET": Capability.MANAGE}
-
-    def perform_content_negotiation(self, request, force=False):
-        return super().perform_content_negotiation(request, force=True)
-
-    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY, **ERRORS})
-    def get(self, request, slug, job_id):
-        """Download an export job's result. Audited (download)."""
-        job = _job(self.project, job_id)
-        root = (Path(settings.MEDIA_ROOT) / "exports").resolve()
-        path = Path(job.result_path).resolve() if job.result_path else None
-        if path is None or not path.is_file() or root not in path.parents:
-            raise ApplicationError("not_found", "This job has no result to download.", status=404)
-        audit_record(action=AuditAction.DOWNLOAD, request=request, project=self.project, object_type="job",
-                     object_id=job.pk)
-        return FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type="application/zip")
 
 
 # --- exports ----------------------------------------------------------------------------------------

@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+# Relation types that state an adverse drug event (drug -> reaction): a note's ADE evidence, what the note
+# classifier learns as positive, and what a reviewer may cite. A project's schema may name either.
+ADE_RELATION_NAMES = ("Adverse-Effect", "ADE")
+
 # The 148 named colours of CSS Color Module Level 4 (lower case; CSS names are case-insensitive).
 CSS_NAMED_COLOURS = frozenset(
     """

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from annotations.audit import AuditAction, audit_record
-from annotations.audit_origin import audit_origin_set, command_origin
+from annotations.audit.models import AuditAction
+from annotations.audit.origin import audit_origin_set, command_origin
+from annotations.audit.services import audit_record
 
 _SKIP = {"verbosity", "settings", "pythonpath", "traceback", "no_color", "force_color", "skip_checks"}
 

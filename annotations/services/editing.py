@@ -28,7 +28,9 @@ from django.db.models import F, Q
 from django.db.models.deletion import Collector
 from django.utils import timezone
 
-from annotations.audit import AuditAction, annotation_structure, audit_record, edit_changes_structure
+from annotations.audit.models import AuditAction
+from annotations.audit.services import audit_record
+from annotations.audit.structures import annotation_structure, edit_changes_structure
 from annotations.errors import ApplicationError
 from annotations.formats.document import Attribute as AttributeRecord
 from annotations.formats.document import Document, Span
@@ -681,7 +683,7 @@ def evidence_relation_types(schema) -> frozenset[str] | None:
     """The relation types that can be a note verdict's evidence: the schema's ADE relation types, by the
     rule inference uses to find a note's ADE relations (`ADE_RELATION_NAMES`); None (any type) when the
     schema has none, as inference then counts every relation type."""
-    from inference.core.extraction.pipeline_training import ADE_RELATION_NAMES
+    from annotations.formats.schema import ADE_RELATION_NAMES
 
     names = frozenset(r.name for r in schema.relation_types if r.name in ADE_RELATION_NAMES) if schema else frozenset()
     return names or None

@@ -11,7 +11,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from annotations.audit import AuditAction, audit_record
+from annotations.audit.models import AuditAction
+from annotations.audit.services import audit_record
 from annotations.errors import ApplicationError
 from annotations.models import Note, Patient, Project
 from annotations.signals import notes_imported

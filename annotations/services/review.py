@@ -16,7 +16,8 @@ import dataclasses
 from django.db import transaction
 from django.utils import timezone
 
-from annotations.audit import AuditAction, audit_record
+from annotations.audit.models import AuditAction
+from annotations.audit.services import audit_record
 from annotations.errors import ApplicationError, ConflictError
 from annotations.models import (
     AnnotationSet,
@@ -161,7 +162,7 @@ def note_decide_from_model(
 
     Errors: as `note_sign_off`, and not_found when the set is not a model set of this note.
     """
-    from inference.core.extraction.pipeline_training import ADE_RELATION_NAMES
+    from annotations.formats.schema import ADE_RELATION_NAMES
 
     if decision not in SignOffDecision.values:
         raise ApplicationError("bad_decision", "Choose to confirm or to overturn the model's flag.")

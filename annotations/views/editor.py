@@ -70,7 +70,7 @@ from .rendering import (
 logger = logging.getLogger(__name__)
 
 try:  # the audit trail is another engineer's module; the editor works without it
-    from annotations.audit import audit_record
+    from annotations.audit.services import audit_record
 except ImportError:  # pragma: no cover
     audit_record = None
 
@@ -82,7 +82,7 @@ def _audit(**kwargs) -> None:
 
 def _audit_read(request: HttpRequest, ed: Editor, view: str) -> None:
     """Every page or fragment of the editor that shows the note's text or annotations is a PHI read."""
-    from annotations.audit import audit_phi_read
+    from annotations.audit.services import audit_phi_read
 
     audit_phi_read(
         view=view, notes=[ed.note], request=request, project=ed.project,

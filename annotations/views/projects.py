@@ -14,7 +14,7 @@ from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_http_methods
 
 from annotations import selectors
-from annotations.audit import audit_phi_read
+from annotations.audit.services import audit_phi_read
 from annotations.errors import ApplicationError
 from annotations.permissions import ROLE_CAPABILITIES, Capability, project_get_for_user
 from annotations.services.notes import MAX_EXTERNAL_ID, MAX_FIELD, MAX_PATIENT_ID, note_create

@@ -35,7 +35,8 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from annotations.audit import AuditAction, audit_record
+from annotations.audit.models import AuditAction
+from annotations.audit.services import audit_record
 from annotations.errors import ApplicationError
 from annotations.formats.document import Document
 from annotations.models import Note, Project

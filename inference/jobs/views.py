@@ -11,7 +11,8 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from annotations.audit import AuditAction, audit_record
+from annotations.audit.models import AuditAction
+from annotations.audit.services import audit_record
 from annotations.errors import ApplicationError
 from annotations.formats import registry
 from annotations.permissions import Capability, project_get_for_user, user_can

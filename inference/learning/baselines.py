@@ -12,9 +12,9 @@ from django.conf import settings
 from django.db import transaction
 
 from annotations.errors import ApplicationError
+from annotations.formats.schema import ADE_RELATION_NAMES
 from annotations.models import Project
 from inference.core.extraction.baselines.crf_rf_pipeline import CrfRfPipeline
-from inference.core.extraction.pipeline_training import ADE_RELATION_NAMES
 from inference.jobs.engine import job_create
 from inference.learning.selectors import examples_documents, training_examples
 from inference.models import ModelVersion

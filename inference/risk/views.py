@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from annotations.audit import audit_phi_read
+from annotations.audit.services import audit_phi_read
 from annotations.models import Patient
 from annotations.permissions import Capability, project_get_for_user
 from inference.risk.monitor import risk_model_active

@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from annotations.audit import AuditAction, AuditEvent
+from annotations.audit.models import AuditAction, AuditEvent
 
 from .conftest import PASSWORD
 

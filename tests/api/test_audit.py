@@ -10,7 +10,8 @@ from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.urls import reverse
 
-from annotations.audit import AppendOnlyError, AuditAction, AuditEvent, audit_record
+from annotations.audit.models import AppendOnlyError, AuditAction, AuditEvent
+from annotations.audit.services import audit_record
 
 from .conftest import TEXT_A1
 

@@ -11,7 +11,8 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
-from annotations.audit import AuditAction, AuditEvent, audit_record
+from annotations.audit.models import AuditAction, AuditEvent
+from annotations.audit.services import audit_record
 
 pytestmark = [
     pytest.mark.django_db,

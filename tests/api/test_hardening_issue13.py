@@ -11,7 +11,9 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from annotations.audit import AuditAction, AuditEvent, audit_csv_rows, audit_record
+from annotations.audit.csv_export import audit_csv_rows
+from annotations.audit.models import AuditAction, AuditEvent
+from annotations.audit.services import audit_record
 
 pytestmark = pytest.mark.django_db
 
@@ -24,10 +26,12 @@ def session_client(world, role: str) -> Client:
 
 
 def api_paths(world) -> list[str]:
-    """One concrete path per URL pattern under /api/, its parameters filled with ids of project alpha."""
+    """One concrete path per URL pattern under /api/ (every app's), its parameters filled with ids of project
+    alpha."""
     values = {"slug": "alpha", "pk": str(world.annotator_set.pk), "note_id": str(world.note_a1.pk),
               "local_id": "T1", "version_id": str(world.model_version.pk), "job_id": "1", "export_id": "0" * 32}
-    [api] = [p for p in get_resolver().url_patterns if isinstance(p, URLResolver) and str(p.pattern) == "api/"]
+    apis = [p for p in get_resolver().url_patterns if isinstance(p, URLResolver) and str(p.pattern) == "api/"]
+    assert len(apis) >= 2  # each app includes its own API routes under /api/
     paths = []
 
     def walk(patterns, prefix):
@@ -40,7 +44,8 @@ def api_paths(world) -> list[str]:
                     continue
                 paths.append("/api/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], route))
 
-    walk(api.url_patterns, "")
+    for api in apis:
+        walk(api.url_patterns, "")
     return paths
 
 

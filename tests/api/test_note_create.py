@@ -7,7 +7,7 @@ import logging
 import pytest
 from django.urls import reverse
 
-from annotations.audit import AuditAction, AuditEvent
+from annotations.audit.models import AuditAction, AuditEvent
 from annotations.models import Note
 from annotations.services.corpus_import import text_hash
 

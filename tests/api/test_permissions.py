@@ -201,9 +201,10 @@ def test_every_api_endpoint_and_audit_page_is_in_the_matrix():
     assert names <= covered, f"endpoints missing from the permission matrix: {sorted(names - covered)}"
 
 
-# The only doors open to anonymous users (DELETE api-token needs the token it revokes).
+# The only doors open to anonymous users (DELETE api-token needs the token it revokes; old-project-path only
+# redirects /p/... to /projects/..., which then asks for the login).
 PAGES_ANON_OK = {"login", "api-token", "api-not-found", "password_reset", "password_reset_done",
-                 "password_reset_confirm", "password_reset_complete"}
+                 "password_reset_confirm", "password_reset_complete", "old-project-path"}
 
 
 def _fill(route: Route, w: World) -> dict:

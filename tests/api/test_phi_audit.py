@@ -8,7 +8,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from annotations.audit import AuditAction, AuditEvent
+from annotations.audit.models import AuditAction, AuditEvent
 
 from .conftest import TEXT_A1, TEXT_A2
 

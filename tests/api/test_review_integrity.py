@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from annotations.audit import AuditAction, AuditEvent
+from annotations.audit.models import AuditAction, AuditEvent
 from annotations.models import AnnotationSet, Note, NoteLabel, ReviewStatus, SignOff
 from annotations.services import editing, review
 from annotations.services.document_store import annotation_sets_to_documents
@@ -143,7 +143,7 @@ def test_the_flagged_queue_and_the_lists_tell_confirmed_from_overturned(world):
     client = Client()
     client.force_login(world.users["reviewer"])
     flagged = client.get(reverse("note-queue", args=["alpha"])).content.decode()
-    assert f'href="/p/alpha/notes/{world.note_a1.pk}/"' not in flagged  # decided: out of the flagged queue
+    assert f'href="/projects/alpha/notes/{world.note_a1.pk}/"' not in flagged  # decided: out of the flagged queue
     everything = client.get(reverse("note-queue", args=["alpha"]), {"all": "1", "status": "signed_off"})
     html = everything.content.decode()
     assert "ADE confirmed" in html and "ADE overturned" not in html

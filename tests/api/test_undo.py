@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from annotations.audit import AuditEvent
+from annotations.audit.models import AuditEvent
 from annotations.models import AnnotationSet, Attribute, Relation
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ import json
 import pytest
 from django.core.management import call_command
 
-from annotations.audit import AuditAction, AuditEvent
+from annotations.audit.models import AuditAction, AuditEvent
 
 pytestmark = pytest.mark.django_db
 

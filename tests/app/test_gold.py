@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from annotations.audit import AuditAction, AuditEvent
+from annotations.audit.models import AuditAction, AuditEvent
 from annotations.formats.schema import EntityType, Schema
 from annotations.gold import gold_sets
 from annotations.models import AnnotationSet, Entity, Note, NoteLabel, Project, ProjectMembership

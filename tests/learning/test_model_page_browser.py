@@ -43,7 +43,7 @@ def test_admin_retrains_from_the_model_page_and_sees_the_gate_decision(browser, 
 
 def test_annotator_opens_the_next_note_from_the_annotation_queue(browser, live_server, loop):
     page = login_as(browser, live_server, loop, "annotator")
-    page.goto(f"{live_server.url}/p/{loop.project.slug}/")
+    page.goto(f"{live_server.url}/projects/{loop.project.slug}/")
     page.click("#to-annotate")
     page.wait_for_selector('tr[data-rank="1"]')
     top = page.locator('tr[data-rank="1"] a.note-link').inner_text()

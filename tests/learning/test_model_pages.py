@@ -124,7 +124,7 @@ def test_annotation_queue_lists_notes_in_rank_order_and_next_opens_the_top_one(l
 
 
 def test_retrain_policy_rollback_and_job_pages_leave_an_audit_trail(loop, tmp_path):
-    from annotations.audit import AuditAction, AuditEvent
+    from annotations.audit.models import AuditAction, AuditEvent
 
     admin = client_for(loop, "admin")
     slug = loop.project.slug

@@ -8,7 +8,7 @@ import json
 import pytest
 from django.test import Client
 
-from annotations.audit import AuditAction, AuditEvent
+from annotations.audit.models import AuditAction, AuditEvent
 from annotations.models import Patient, ProjectMembership
 from inference.risk.monitor import patient_risk_update
 

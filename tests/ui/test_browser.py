@@ -49,7 +49,7 @@ def drag_select(page, start: int, end: int) -> None:
 
 
 def open_note(page, live_server, note):
-    page.goto(f"{live_server.url}/p/ui/notes/{note.pk}/")
+    page.goto(f"{live_server.url}/projects/ui/notes/{note.pk}/")
     page.wait_for_selector("html[data-editor-ready]")
 
 
@@ -92,7 +92,7 @@ EXPECTED = {
 def test_annotate_submit_sign_off_and_export_by_mouse(browser, live_server, ui, tmp_path):
     note, project = ui["note"], ui["project"]
     page = login(browser, live_server, "annotator")
-    page.goto(f"{live_server.url}/p/ui/queue/")
+    page.goto(f"{live_server.url}/projects/ui/queue/")
     page.wait_for_selector("#queue-results")
     assert page.locator("a.note-link").first.inner_text() == "note-ade"  # highest ADE probability first
     screenshot(page, "queue")

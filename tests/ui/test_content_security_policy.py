@@ -17,7 +17,7 @@ def directives(response) -> dict[str, str]:
 
 def test_the_policy_allows_no_inline_style_or_script_and_names_a_fresh_nonce(client, ui):
     client.force_login(ui["users"]["annotator"])
-    first, second = client.get("/p/ui/"), client.get("/p/ui/")
+    first, second = client.get("/projects/ui/"), client.get("/projects/ui/")
     assert "unsafe-inline" not in first["Content-Security-Policy"]
     assert "unsafe-eval" not in first["Content-Security-Policy"]
     nonce = re.fullmatch(r"'self' 'nonce-([A-Za-z0-9_-]{20,})'", directives(first)["style-src"]).group(1)
@@ -27,7 +27,7 @@ def test_the_policy_allows_no_inline_style_or_script_and_names_a_fresh_nonce(cli
 
 def test_the_editor_styles_types_only_through_its_nonced_stylesheet(client, ui):
     client.force_login(ui["users"]["annotator"])
-    response = client.get(f"/p/ui/notes/{ui['note'].pk}/")
+    response = client.get(f"/projects/ui/notes/{ui['note'].pk}/")
     html = response.content.decode()
     nonce = re.search(r"'nonce-([^']+)'", directives(response)["style-src"]).group(1)
     assert re.findall(r"<style[^>]*>", html) == [f'<style nonce="{nonce}">']
@@ -36,13 +36,13 @@ def test_the_editor_styles_types_only_through_its_nonced_stylesheet(client, ui):
 
 @pytest.mark.parametrize(
     "path",
-    ["/p/ui/", "/p/ui/queue/", "NOTE", "PATIENT", "/projects/ui/models/", "/projects/ui/annotate/", "RISK",
+    ["/projects/ui/", "/projects/ui/queue/", "NOTE", "PATIENT", "/projects/ui/models/", "/projects/ui/annotate/", "RISK",
      "/projects/ui/jobs/"],
 )
 def test_no_page_carries_a_style_attribute(client, ui, path):
     path = {
-        "NOTE": f"/p/ui/notes/{ui['note'].pk}/",
-        "PATIENT": f"/p/ui/patients/{ui['patient'].pk}/",
+        "NOTE": f"/projects/ui/notes/{ui['note'].pk}/",
+        "PATIENT": f"/projects/ui/patients/{ui['patient'].pk}/",
         "RISK": f"/projects/ui/risk/{ui['patient'].pk}/",
     }.get(path, path)
     client.force_login(ui["users"]["admin"])

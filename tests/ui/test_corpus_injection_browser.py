@@ -35,7 +35,7 @@ ADE\tArg1:Drug, Arg2:Adverse-Effect
 Negation\tArg:Adverse-Effect
 """
 # Labels are free text (shown escaped); colours and type names are checked on parse.
-HOSTILE = """"'<> <i hx-post="/p/other/models/1/activate/" hx-trigger="load" hx-vals='{"a":"b"}'>x</i>"""
+HOSTILE = """"'<> <i hx-post="/projects/other/models/1/activate/" hx-trigger="load" hx-vals='{"a":"b"}'>x</i>"""
 VISUAL_CONF = f"""[labels]
 Drug | Drug {HOSTILE} | D
 Adverse-Effect | AE {HOSTILE} | AE
@@ -130,7 +130,7 @@ def check_page(page, requests):
         assert name not in ("hx-vals", "hx-vars", "hx-on", "data-hx-vals"), (tag, el_id, name)
         assert "other" not in value and "load" not in value, (tag, el_id, name, value)
         if name in ("hx-post", "hx-get"):
-            assert value.startswith("/p/victim/") or value.startswith("?"), (tag, name, value)
+            assert value.startswith("/projects/victim/") or value.startswith("?"), (tag, name, value)
     assert "note-text{" not in found["style"] and "url(" not in found["style"]
     assert found["colour"] != "rgb(255, 0, 0)"
     assert page.evaluate("() => window.__csp") == []  # nothing the policy had to block
@@ -145,7 +145,7 @@ def test_a_hostile_corpus_adds_no_element_attribute_css_or_request_to_the_editor
     page.add_init_script(CSP_JS)
 
     # The imported annotations, read-only: every string field of the corpus is on this page.
-    page.goto(f"{live_server.url}/p/victim/notes/{note.pk}/?set={imported.pk}")
+    page.goto(f"{live_server.url}/projects/victim/notes/{note.pk}/?set={imported.pk}")
     page.wait_for_selector("html[data-editor-ready]")
     page.wait_for_timeout(500)  # a hx-trigger="load" would have fired by now
     text = page.inner_text("#note-text")
@@ -165,7 +165,7 @@ def test_a_hostile_corpus_adds_no_element_attribute_css_or_request_to_the_editor
     # The member's own editor (no set yet: a GET creates none), with the hostile labels on the type buttons;
     # the first edit still works from outside the hx-disabled text.
     sets = AnnotationSet.objects.count()
-    page.goto(f"{live_server.url}/p/victim/notes/{note.pk}/")
+    page.goto(f"{live_server.url}/projects/victim/notes/{note.pk}/")
     page.wait_for_selector("html[data-editor-ready]")
     assert AnnotationSet.objects.count() == sets
     assert HOSTILE in page.inner_text(".type-btn[data-type=Drug]")

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.django_db
 def _edit(client, ui, action, aset, **data):
     aset.refresh_from_db()
     return client.post(
-        f"/p/ui/notes/{ui['note'].pk}/edit/{action}/", {"set": aset.pk, "version": aset.version, **data},
+        f"/projects/ui/notes/{ui['note'].pk}/edit/{action}/", {"set": aset.pk, "version": aset.version, **data},
         HTTP_HX_REQUEST="true",
     )
 
@@ -76,7 +76,7 @@ def test_undoing_an_attribute_keeps_the_relations_of_its_entity(ui):
 
 
 def test_the_undo_audit_record_shows_the_relations_it_brings_back(client, ui):
-    from annotations.audit import AuditEvent
+    from annotations.audit.models import AuditEvent
 
     annotator = ui["users"]["annotator"]
     aset = editing.annotation_set_for_editor(note=ui["note"], user=annotator)
@@ -249,7 +249,7 @@ def test_only_an_ade_relation_can_be_the_verdicts_evidence(client, ui):
         editing.note_label_set(annotation_set=aset, expected_version=v, value="ade", evidence="R2", user=annotator)
     assert refused.value.code == "not_evidence"
     client.force_login(annotator)
-    html = client.get(f"/p/ui/notes/{ui['note'].pk}/").content.decode()
+    html = client.get(f"/projects/ui/notes/{ui['note'].pk}/").content.decode()
     options = re.search(r'<select name="evidence" id="evidence-select">(.*?)</select>', html, re.S).group(1)
     assert 'value="R1" selected' in options and 'value="R2"' not in options
 
@@ -261,7 +261,7 @@ def test_rejecting_a_prelabel_says_it_removes_its_relations_and_undo_brings_them
                                 tail="T3", user=annotator).version
     editing.note_label_set(annotation_set=aset, expected_version=v, value="ade", evidence="R1", user=annotator)
     client.force_login(annotator)
-    panel = client.get(f"/p/ui/notes/{ui['note'].pk}/entities/T1/", HTTP_HX_REQUEST="true").content.decode()
+    panel = client.get(f"/projects/ui/notes/{ui['note'].pk}/entities/T1/", HTTP_HX_REQUEST="true").content.decode()
     assert "also removes 1 relation" in panel
     assert _edit(client, ui, "prelabel-reject", aset, id="T1").status_code == 200
     assert Relation.objects.get(annotation_set=aset).decision == "rejected"
@@ -306,11 +306,11 @@ def test_a_submitted_set_refuses_edits_until_it_is_reopened(ui):
 
 
 def test_the_editor_shows_a_submitted_set_read_only_with_a_reopen_button(client, ui):
-    from annotations.audit import AuditEvent
+    from annotations.audit.models import AuditEvent
 
     aset, _ = _submitted(ui)
     client.force_login(ui["users"]["annotator"])
-    html = client.get(f"/p/ui/notes/{ui['note'].pk}/").content.decode()
+    html = client.get(f"/projects/ui/notes/{ui['note'].pk}/").content.decode()
     assert "Submitted — reopen to edit" in html and 'id="reopen-btn"' in html
     assert 'id="undo-btn"' not in html and 'id="create-form"' not in html
     refused = _edit(client, ui, "entity-delete", aset, entity="T3")
@@ -347,6 +347,6 @@ def test_the_submit_refusal_names_the_pending_relation_prelabels_the_panel_lists
     assert refused.value.code == "pending_prelabels"
     assert "R1 Adverse-Effect" in refused.value.message
     client.force_login(ui["users"]["annotator"])
-    html = client.get(f"/p/ui/notes/{ui['note'].pk}/").content.decode()
+    html = client.get(f"/projects/ui/notes/{ui['note'].pk}/").content.decode()
     panel = re.search(r'<section id="prelabels".*?</section>', html, re.S).group(0)
     assert 'data-prelabel="R1"' in panel and "Adverse-Effect" in panel

@@ -19,7 +19,7 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 
 def open_note(page, live_server, note):
-    page.goto(f"{live_server.url}/p/ui/notes/{note.pk}/")
+    page.goto(f"{live_server.url}/projects/ui/notes/{note.pk}/")
     page.wait_for_selector("html[data-editor-ready]")
 
 

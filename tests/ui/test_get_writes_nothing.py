@@ -24,9 +24,9 @@ def row_counts() -> dict[str, int]:
 def test_no_get_of_any_page_writes_a_row_but_the_audit_record(client, ui):
     note, patient = ui["note"], ui["patient"]
     pages = [
-        "/", "/p/ui/", "/p/ui/queue/", f"/p/ui/notes/{note.pk}/", f"/p/ui/notes/{note.pk}/?mine=1",
-        f"/p/ui/notes/{note.pk}/entities/T1/", f"/p/ui/notes/{note.pk}/relation-form/?head=T1&tail=T3",
-        f"/p/ui/patients/{patient.pk}/", "/projects/ui/models/", "/projects/ui/annotate/", "/projects/ui/annotate/next/",
+        "/", "/projects/ui/", "/projects/ui/queue/", f"/projects/ui/notes/{note.pk}/", f"/projects/ui/notes/{note.pk}/?mine=1",
+        f"/projects/ui/notes/{note.pk}/entities/T1/", f"/projects/ui/notes/{note.pk}/relation-form/?head=T1&tail=T3",
+        f"/projects/ui/patients/{patient.pk}/", "/projects/ui/models/", "/projects/ui/annotate/", "/projects/ui/annotate/next/",
         "/projects/ui/jobs/", "/projects/ui/risk/", f"/projects/ui/risk/{patient.pk}/", "/api/projects/",
         f"/api/projects/ui/notes/{note.pk}/", f"/api/projects/ui/notes/{note.pk}/annotation-sets/",
     ]

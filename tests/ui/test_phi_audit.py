@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from annotations.audit import AuditAction, AuditEvent
+from annotations.audit.models import AuditAction, AuditEvent
 from annotations.models import AnnotationSet, Entity, Relation
 
 from .conftest import TEXT
@@ -46,7 +46,7 @@ def model_set(ui):
 
 
 def note_url(ui, suffix=""):
-    return f"/p/ui/notes/{ui['note'].pk}/{suffix}"
+    return f"/projects/ui/notes/{ui['note'].pk}/{suffix}"
 
 
 @pytest.mark.parametrize(
@@ -72,25 +72,25 @@ def test_each_editor_page_and_fragment_is_recorded_once(client, ui, model_set, s
 def test_the_patient_page_is_recorded_with_the_patients_notes(client, ui):
     client.force_login(ui["users"]["reviewer"])
     before = last_pk()
-    assert client.get(f"/p/ui/patients/{ui['patient'].pk}/").status_code == 200
+    assert client.get(f"/projects/ui/patients/{ui['patient'].pk}/").status_code == 200
     notes = [ui["note"], *ui["others"][:2]]
     assert assert_one_read(before, notes, "patient").details["patient"] == ui["patient"].pk
 
 
 def test_a_queue_text_search_is_posted_recorded_once_and_kept_out_of_urls(client, ui):
     client.force_login(ui["users"]["annotator"])
-    page = client.get("/p/ui/queue/").content.decode()
+    page = client.get("/projects/ui/queue/").content.decode()
     assert re.search(r'<form id="queue-filters"[^>]*method="post"[^>]*hx-post=', page)
     assert "hx-get" not in re.search(r'<form id="queue-filters"[^>]*>', page).group(0)
     before = last_pk()
-    response = client.post("/p/ui/queue/", {"q": "bleeds", "patient": "patient-7", "status": ""},
+    response = client.post("/projects/ui/queue/", {"q": "bleeds", "patient": "patient-7", "status": ""},
                            HTTP_HX_REQUEST="true", HTTP_HX_TARGET="queue-results")
     assert response.status_code == 200
     assert re.findall(r'class="note-link" href="[^"]+">([^<]+)<', response.content.decode()) == ["note-ade"]
     event = assert_one_read(before, [ui["note"]], "queue_search")
     assert event.details["text_search"] and event.details["patient_filter"]
     pushed = response["HX-Push-Url"]
-    assert pushed.startswith("/p/ui/queue/?") and "search=" in pushed
+    assert pushed.startswith("/projects/ui/queue/?") and "search=" in pushed
     assert "bleeds" not in pushed and "patient-7" not in pushed
     # The pushed address shows the same search (from the session), again audited once.
     before = last_pk()
@@ -106,7 +106,7 @@ def test_a_queue_text_search_is_posted_recorded_once_and_kept_out_of_urls(client
 
 def test_a_plain_form_post_and_an_old_get_link_are_redirected_to_a_token_address(client, ui):
     client.force_login(ui["users"]["annotator"])
-    for response in (client.post("/p/ui/queue/", {"q": "bleeds", "all": "1"}), client.get("/p/ui/queue/?q=bleeds&all=1")):
+    for response in (client.post("/projects/ui/queue/", {"q": "bleeds", "all": "1"}), client.get("/projects/ui/queue/?q=bleeds&all=1")):
         assert response.status_code == 302
         location = response["Location"]
         assert "bleeds" not in location and "search=" in location and "all=1" in location
@@ -117,15 +117,15 @@ def test_a_plain_form_post_and_an_old_get_link_are_redirected_to_a_token_address
 def test_an_unfiltered_queue_writes_no_record(client, ui):
     client.force_login(ui["users"]["annotator"])
     before = last_pk()
-    assert client.get("/p/ui/queue/?status=unreviewed").status_code == 200
+    assert client.get("/projects/ui/queue/?status=unreviewed").status_code == 200
     assert not AuditEvent.objects.filter(pk__gt=before).exists()
 
 
 def test_nul_bytes_in_queue_filters_are_a_400(client, ui):
     client.force_login(ui["users"]["annotator"])
-    assert client.get("/p/ui/queue/?status=a%00b").status_code == 400
-    assert client.get("/p/ui/queue/?annotator=x%00").status_code == 400
-    assert client.post("/p/ui/queue/", {"q": "rash\x00"}).status_code == 400
+    assert client.get("/projects/ui/queue/?status=a%00b").status_code == 400
+    assert client.get("/projects/ui/queue/?annotator=x%00").status_code == 400
+    assert client.post("/projects/ui/queue/", {"q": "rash\x00"}).status_code == 400
 
 
 @pytest.mark.parametrize("value", ["abc", "1e3", "-1", "99999999999999999999999"])
@@ -147,4 +147,4 @@ def test_a_note_outside_the_users_projects_is_recorded_as_denied(client, ui):
 def test_pages_are_not_stored_by_caches(client, ui):
     client.force_login(ui["users"]["reviewer"])
     assert client.get(note_url(ui))["Cache-Control"] == "no-store"
-    assert "no-store" in client.get(f"/p/ui/patients/{ui['patient'].pk}/")["Cache-Control"]
+    assert "no-store" in client.get(f"/projects/ui/patients/{ui['patient'].pk}/")["Cache-Control"]

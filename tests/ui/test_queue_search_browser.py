@@ -14,7 +14,7 @@ def test_typing_a_search_never_puts_the_term_in_a_url(browser, live_server, ui):
     page = login(browser, live_server, "annotator")
     urls: list[str] = []
     page.on("request", lambda request: urls.append(request.url))
-    page.goto(f"{live_server.url}/p/ui/queue/")
+    page.goto(f"{live_server.url}/projects/ui/queue/")
     page.locator("#q").press_sequentially("bleeds")  # keyup: the form posts itself
     page.wait_for_function("() => location.search.includes('search=')")
     page.wait_for_selector("#queue-results a.note-link")

@@ -43,25 +43,25 @@ def test_a_reviewer_decides_two_flagged_notes_from_the_queue_with_the_keyboard(b
     first = flagged_note(ui, "journey-1", "carbamazepine", "hyponatraemia", 0.97)
     second = flagged_note(ui, "journey-2", "amoxicillin", "a macular rash", 0.95)
     page = login(browser, live_server, "reviewer")
-    page.goto(f"{live_server.url}/p/ui/queue/")
+    page.goto(f"{live_server.url}/projects/ui/queue/")
     row = page.locator("tr", has=page.locator("a.note-link", has_text="journey-1"))
     assert "carbamazepine → hyponatraemia" in row.locator("td.why").inner_text()
     assert "developed hyponatraemia" in row.locator("td.why .why-sentence").inner_text()
     screenshot(page, "review-queue-why-flagged")
     row.locator("a.note-link").click()
-    page.wait_for_url(f"{live_server.url}/p/ui/notes/{first.pk}/")  # "load": the deferred key script has run
+    page.wait_for_url(f"{live_server.url}/projects/ui/notes/{first.pk}/")  # "load": the deferred key script has run
     page.wait_for_selector("#decide-form")
     # Confirm with Shift+C: the next flagged note opens.
     page.keyboard.press("Shift+C")
-    page.wait_for_url(f"{live_server.url}/p/ui/notes/{second.pk}/")
+    page.wait_for_url(f"{live_server.url}/projects/ui/notes/{second.pk}/")
     # Overturn with Shift+O, type the reason, Ctrl+Enter.
     page.keyboard.press("Shift+O")
     assert page.evaluate("document.activeElement.id") == "sign-off-comment"
     page.keyboard.type("rash predates amoxicillin")
     page.keyboard.press("Control+Enter")
-    page.wait_for_url(f"{live_server.url}/p/ui/queue/")  # the flagged queue is empty now
+    page.wait_for_url(f"{live_server.url}/projects/ui/queue/")  # the flagged queue is empty now
     assert "No notes match." in page.locator("#queue-results").inner_text()
-    page.goto(f"{live_server.url}/p/ui/queue/?all=1&status=signed_off")
+    page.goto(f"{live_server.url}/projects/ui/queue/?all=1&status=signed_off")
     listing = page.locator("#queue-results").inner_text()
     assert "journey-1" in listing and "journey-2" in listing
     row1 = page.locator("tr", has=page.locator("a.note-link", has_text="journey-1")).inner_text()

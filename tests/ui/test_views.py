@@ -22,7 +22,7 @@ def spans(word, nth=0):
 
 
 def note_url(ui, suffix=""):
-    return f"/p/ui/notes/{ui['note'].pk}/{suffix}"
+    return f"/projects/ui/notes/{ui['note'].pk}/{suffix}"
 
 
 def open_editor(client, ui, user="annotator"):
@@ -45,9 +45,9 @@ def edit(client, ui, action, set_id, version, **data):
 # --- who may see what ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/p/ui/", "/p/ui/queue/", "NOTE", "PATIENT"])
+@pytest.mark.parametrize("path", ["/projects/ui/", "/projects/ui/queue/", "NOTE", "PATIENT"])
 def test_non_members_get_404_and_anonymous_users_the_login_page(client, ui, path):
-    path = note_url(ui) if path == "NOTE" else f"/p/ui/patients/{ui['patient'].pk}/" if path == "PATIENT" else path
+    path = note_url(ui) if path == "NOTE" else f"/projects/ui/patients/{ui['patient'].pk}/" if path == "PATIENT" else path
     assert client.get(path).status_code == 302
     client.force_login(ui["users"]["outsider"])
     assert client.get(path).status_code == 404
@@ -74,7 +74,7 @@ def test_nobody_edits_someone_elses_set(client, ui):
 def test_dashboard_counts_notes_by_status_in_a_fixed_number_of_queries(client, ui, django_assert_num_queries):
     client.force_login(ui["users"]["reviewer"])
     with django_assert_num_queries(7):  # session, user, membership, by-status, flagged, model, jobs
-        response = client.get("/p/ui/")
+        response = client.get("/projects/ui/")
     html = response.content.decode()
     assert 'id="flagged-count">5<' in html
     assert "ner-v1" in html and "ner_f1" in html
@@ -85,19 +85,19 @@ def test_queue_ranks_flagged_notes_by_probability_in_a_fixed_number_of_queries(c
     client.force_login(ui["users"]["reviewer"])
     # session, user, membership, one page of notes, schema, the page's ADE relations (why flagged)
     with django_assert_num_queries(6):
-        response = client.get("/p/ui/queue/")
+        response = client.get("/projects/ui/queue/")
     html = response.content.decode()
     order = re.findall(r'class="note-link" href="[^"]+">([^<]+)<', html)
     assert order == ["note-ade", "note-3", "note-2", "note-1", "note-0"]
     with django_assert_num_queries(6):  # the HTMX fragment skips the filter menus but not the schema
-        fragment = client.get("/p/ui/queue/?status=unreviewed", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="queue-results")
+        fragment = client.get("/projects/ui/queue/?status=unreviewed", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="queue-results")
     assert fragment.content.decode().lstrip().startswith('<section id="queue-results">')
 
 
 def test_the_queue_says_why_a_note_is_flagged_and_audits_the_sentences_it_shows(client, ui):
     import dataclasses
 
-    from annotations.audit import AuditAction, AuditEvent
+    from annotations.audit.models import AuditAction, AuditEvent
     from annotations.formats.document import Relation as RelationRecord
     from annotations.models import AnnotationSet
     from annotations.services.annotation_sets import annotation_set_replace
@@ -111,7 +111,7 @@ def test_the_queue_says_why_a_note_is_flagged_and_audits_the_sentences_it_shows(
                                                               confidence=0.87),))
     annotation_set_replace(annotation_set=model_set, document=doc, schema=None, expected_version=None, origin="model")
     client.force_login(ui["users"]["reviewer"])
-    html = client.get("/p/ui/queue/").content.decode()
+    html = client.get("/projects/ui/queue/").content.decode()
     row = html[html.index('>note-ade<'):]
     row = row[:row.index("</tr>")]
     assert f"<b>{drug.text}</b> → <b>{effect.text}</b>" in row and "0.87" in row
@@ -130,7 +130,7 @@ def test_queue_pages_by_keyset(client, ui):
     )
     assert [n.external_id for n in second.notes] == ["note-3", "note-2", "note-1"]
     client.force_login(ui["users"]["annotator"])
-    html = client.get(f"/p/ui/queue/?all=1&after={first.next_cursor}").content.decode()
+    html = client.get(f"/projects/ui/queue/?all=1&after={first.next_cursor}").content.decode()
     assert "note-3" in html and "note-ade" not in html
 
 
@@ -147,14 +147,14 @@ def test_queue_pages_by_keyset(client, ui):
 )
 def test_queue_filters(client, ui, query, expected):
     client.force_login(ui["users"]["annotator"])
-    html = client.get(f"/p/ui/queue/?{query}", follow=True).content.decode()  # q, patient: via a search token
+    html = client.get(f"/projects/ui/queue/?{query}", follow=True).content.decode()  # q, patient: via a search token
     assert re.findall(r'class="note-link" href="[^"]+">([^<]+)<', html) == expected
 
 
 def test_patient_page_lists_notes_in_time_order(client, ui, django_assert_num_queries):
     client.force_login(ui["users"]["reviewer"])
     with django_assert_num_queries(6):  # session, user, membership, patient, notes, the audit record
-        html = client.get(f"/p/ui/patients/{ui['patient'].pk}/").content.decode()
+        html = client.get(f"/projects/ui/patients/{ui['patient'].pk}/").content.decode()
     assert [m for m in re.findall(r">(note-[^<]+)</a>", html)] == ["note-0", "note-1", "note-ade"]
 
 
@@ -164,7 +164,7 @@ def test_patient_page_lists_notes_in_time_order(client, ui, django_assert_num_qu
 def test_opening_the_editor_creates_no_set_and_the_first_edit_copies_the_model_set(client, ui):
     """A GET writes nothing but its audit record (issue 13): the page shows the model's pre-labels at
     version 0, and the first edit creates the user's set from them and applies itself."""
-    from annotations.audit import AuditEvent
+    from annotations.audit.models import AuditEvent
 
     client.force_login(ui["users"]["annotator"])
     sets_before = AnnotationSet.objects.count()
@@ -205,7 +205,7 @@ def test_an_edit_returns_only_the_changed_fragments_and_bumps_the_version(client
 
 
 def test_an_editor_edit_is_audited_with_what_it_touched_before_and_after_and_no_text(client, ui):
-    from annotations.audit import AuditAction, AuditEvent
+    from annotations.audit.models import AuditAction, AuditEvent
 
     _, version, set_id = open_editor(client, ui)
     s, e = span("bleeding")
@@ -361,11 +361,11 @@ def test_queue_pager_links_have_hrefs_as_well_as_hx_get(client, ui, monkeypatch)
 
     monkeypatch.setattr(selectors, "QUEUE_PAGE", 2)
     client.force_login(ui["users"]["annotator"])
-    html = client.get("/p/ui/queue/?all=1").content.decode()
+    html = client.get("/projects/ui/queue/?all=1").content.decode()
     links = re.findall(r"<a [^>]*hx-get[^>]*>", html)
     assert links and all('href="' in tag for tag in links)
     next_href = re.search(r'id="next-page" href="([^"]+)"', html).group(1).replace("&amp;", "&")
-    second = client.get(f"/p/ui/queue/{next_href}").content.decode()
+    second = client.get(f"/projects/ui/queue/{next_href}").content.decode()
     assert re.findall(r'class="note-link" href="[^"]+">([^<]+)<', second) == ["note-4", "note-3"]
     assert "First page" in second
 
@@ -374,16 +374,16 @@ def test_queue_pager_links_have_hrefs_as_well_as_hx_get(client, ui, monkeypatch)
 
 
 def test_an_admin_adds_a_note_by_hand_and_it_is_audited_without_its_text(client, ui):
-    from annotations.audit import AuditEvent
+    from annotations.audit.models import AuditEvent
 
     client.force_login(ui["users"]["admin"])
-    assert 'id="add-note"' in client.get("/p/ui/").content.decode()
+    assert 'id="add-note"' in client.get("/projects/ui/").content.decode()
     text = "Pt started on amoxicillin.\nRash on day 3 →  stopped.\n"
     response = client.post(
-        "/p/ui/notes/new/", {"external_id": "ward-note-1", "text": text, "patient": "p-77", "unit": "ICU"}
+        "/projects/ui/notes/new/", {"external_id": "ward-note-1", "text": text, "patient": "p-77", "unit": "ICU"}
     )
     note = Note.objects.get(project=ui["project"], external_id="ward-note-1")
-    assert response.status_code == 302 and response.url == f"/p/ui/notes/{note.pk}/"
+    assert response.status_code == 302 and response.url == f"/projects/ui/notes/{note.pk}/"
     assert note.text == text  # exactly as typed: trailing newline and double space kept
     assert note.patient.external_id == "p-77" and note.unit == "ICU"
     event = AuditEvent.objects.get(action="note_create", object_id=str(note.pk))
@@ -393,11 +393,11 @@ def test_an_admin_adds_a_note_by_hand_and_it_is_audited_without_its_text(client,
 def test_a_duplicate_note_id_is_refused_with_the_reason_and_annotators_may_not_add_notes(client, ui):
     client.force_login(ui["users"]["admin"])
     taken = ui["note"].external_id
-    response = client.post("/p/ui/notes/new/", {"external_id": taken, "text": "Another text."})
+    response = client.post("/projects/ui/notes/new/", {"external_id": taken, "text": "Another text."})
     assert response.status_code == 400 and "already has a note" in response.content.decode()
     assert Note.objects.filter(project=ui["project"], external_id=taken).count() == 1
     client.force_login(ui["users"]["annotator"])
-    assert 'id="add-note"' not in client.get("/p/ui/").content.decode()
-    assert client.get("/p/ui/notes/new/").status_code == 403
-    assert client.post("/p/ui/notes/new/", {"external_id": "x", "text": "y"}).status_code == 403
+    assert 'id="add-note"' not in client.get("/projects/ui/").content.decode()
+    assert client.get("/projects/ui/notes/new/").status_code == 403
+    assert client.post("/projects/ui/notes/new/", {"external_id": "x", "text": "y"}).status_code == 403
     assert not Note.objects.filter(external_id="x").exists()

@@ -2,7 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from annotations.audit import AuditAction, audit_record
+from annotations.audit.models import AuditAction
+from annotations.audit.services import audit_record
 from annotations.errors import ApplicationError
 from annotations.management.audited import AuditedCommand
 from annotations.models import Project

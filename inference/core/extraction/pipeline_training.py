@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from annotations.formats.document import Document
+from annotations.formats.schema import ADE_RELATION_NAMES
 
 # The metrics a project may gate on (keys of `evaluate_pipeline`'s result), with what people read.
 GATE_METRICS = {
@@ -26,7 +27,6 @@ GATE_METRICS = {
     "note_f1": "note ADE label F1",
     "note_evidence_f1": "note ADE F1 with evidence (strict)",
 }
-ADE_RELATION_NAMES = ("Adverse-Effect", "ADE")
 # RE considers entity pairs at most this many characters apart. Every gold relation of the public corpora
 # is closer (MACCROBAT's farthest: 451), and without a limit a long note's pairs grow with the square of its
 # entities (measured in benchmarks/long_notes.py).

@@ -10,7 +10,9 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import render
 from django.utils.dateparse import parse_date
 
-from annotations.audit import AuditAction, audit_csv_rows, audit_event_list
+from annotations.audit.csv_export import audit_csv_rows
+from annotations.audit.models import AuditAction
+from annotations.audit.selectors import audit_event_list
 from annotations.permissions import Capability, project_get_for_user
 
 

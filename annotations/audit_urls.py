@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import audit_pages
+from annotations.views import audit as audit_pages
 
 urlpatterns = [
     path("", audit_pages.audit_event_browse, name="audit-site-event-list"),
