@@ -1,11 +1,11 @@
-from django.urls import path, re_path
+from django.urls import path
 
 from annotations import views
 from annotations.views.legacy import old_project_path
 
 urlpatterns = [
     # Pages lived under /p/<slug>/ before every page moved to /projects/<slug>/: old links and bookmarks redirect.
-    re_path(r"^p/(?P<rest>[\s\S]*)$", old_project_path, name="old-project-path"),
+    path("p/<path:rest>", old_project_path, name="old-project-path"),
     path("", views.project_list, name="project-list"),
     path("projects/<slug:slug>/", views.project_dashboard, name="project-dashboard"),
     path("projects/<slug:slug>/queue/", views.queue, name="note-queue"),

@@ -47,13 +47,14 @@ def job_chunk_task(job_id: int, index: int) -> bool:
 
 @shared_task(name="inference.job_single", **RETRY)
 def job_single_task(job_id: int) -> None:
-    """Run an import or export job."""
+    """Run a single-run job (import, export, ...)."""
     jobs.job_single_run(job_id=job_id)
 
 
 @shared_task(name="inference.train", **RETRY)
 def train_task(job_id: int) -> None:
-    """Run a training job (routed to the model queue, like the chunks)."""
+    """Run a single-run job of a kind that runs where models run (training; routed to the model queue, like
+    the chunks). The task keeps its historical name."""
     jobs.job_single_run(job_id=job_id)
 
 
@@ -79,7 +80,9 @@ def retrain_maybe_task(project_id: int) -> int | None:
 @shared_task(name="inference.classify_new_notes", **RETRY)
 def classify_new_notes_task() -> list[int]:
     """Beat: classify newly arrived (unscored) notes of projects that have an active model."""
-    return [job.pk for job in jobs.classify_new_notes()]
+    from inference.serving.classification import classify_new_notes
+
+    return [job.pk for job in classify_new_notes()]
 
 
 @shared_task(name="inference.jobs_reap_stale", **RETRY)

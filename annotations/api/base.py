@@ -12,12 +12,10 @@ from django.urls import register_converter
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 
-from accounts.authentication import HashedTokenAuthentication
 from annotations.api import selectors
 from annotations.api.exceptions import error_body
 from annotations.api.metadata import EndpointMetadata
@@ -55,8 +53,8 @@ class Pagination(PageNumberPagination):
 
 
 class APIView(GenericAPIView):
-    # Token first: an anonymous request gets 401 with `WWW-Authenticate: Token`.
-    authentication_classes = [HashedTokenAuthentication, SessionAuthentication]
+    # Authentication: REST_FRAMEWORK's defaults (settings), token first, so an anonymous request gets 401 with
+    # `WWW-Authenticate: Token`.
     permission_classes = [IsAuthenticated]
     pagination_class = None
     metadata_class = EndpointMetadata  # OPTIONS

@@ -1,6 +1,6 @@
 """brat standoff: parse and write `.ann` files against their `.txt`.
 
-Rules (see docs/domain.md, "brat standoff in one page"):
+Rules (brat standoff as brat itself reads it):
 
 - Offsets are Unicode code points of the strictly UTF-8-decoded `.txt`; no newline translation
   (`\\r` is a character) so CRLF text round-trips byte-identically.

@@ -45,7 +45,7 @@ class JobListView(ProjectAPIView):
             if model_version is None:
                 raise ApplicationError("not_found", "No such model version in this project.", status=404)
         job = job_create(project=self.project, kind=v["kind"], parameters=v["parameters"],
-                         model_version=model_version, created_by=request.user)
+                         model_version=model_version, created_by=request.user, door="api")
         return Response(s.JobOutput(job).data, status=201)
 
 

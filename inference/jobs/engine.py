@@ -41,13 +41,12 @@ from annotations.errors import ApplicationError
 from annotations.formats.document import Document
 from annotations.models import Note, Project
 from annotations.services.document_store import note_metadata
-from inference.jobs.selectors import SELECTIONS, note_ids_by_length, note_selection
-from inference.models import FINISHED_STATES, Job, JobChunk, JobError, JobKind, JobState, ModelVersion
-from inference.serving.predictor import MalformedNote, predictor_for_model_version
+from inference.jobs.registry import JobKindSpec, JobRequest, NoteError, kind_get
+from inference.jobs.selectors import note_ids_by_length, note_selection
+from inference.models import FINISHED_STATES, Job, JobChunk, JobError, JobState, ModelVersion
 
 logger = logging.getLogger(__name__)
 
-MODEL_KINDS = (JobKind.PRE_ANNOTATE, JobKind.CLASSIFY)
 DEFAULT_CHUNK_SIZE = 50
 DEFAULT_BATCH_SIZE = 16
 # Errors a task retries (the database went away for a moment); everything else fails the job.
@@ -66,7 +65,7 @@ class ChunkOutcome:
 
 def _safe_message(exc: BaseException) -> str:
     """An error message that cannot carry note text: our own errors say what they say, others their type."""
-    if isinstance(exc, MalformedNote):
+    if isinstance(exc, NoteError):
         return f"malformed note: {exc}"
     if isinstance(exc, ApplicationError):
         return f"{exc.code}: {exc.message}"[:500]
@@ -173,94 +172,48 @@ def job_create(
     model_version: ModelVersion | None = None,
     created_by=None,
     any_import_path: bool = False,
+    door: str | None = None,
 ) -> Job:
     """Create a queued job and enqueue its first task once the transaction commits.
 
-    Model jobs (pre_annotate, classify) take `selection` (all | unreviewed | unlabelled | unscored | filter, with
-    `filter`), `chunk_size`, `batch_size`, `quantize` ("int8"), `queue` ("gpu"); the project's active model
-    version is used when none is given; pre_annotate with `score` also stores the ADE probability and
-    flag. Import takes `path`, `format`; export takes `format`, `source`; train takes `start_from`
-    (current | base), `epochs`, `reason` (see inference.learning.retraining).
-    An import reads only a file uploaded to the project unless `any_import_path` (the command line):
-    `import_uploads.import_source_check`. Jobs of the project whose worker stopped are reaped first, so
-    a dead training job does not block the next.
-    Errors: ApplicationError with code bad_kind, no_model, bad_selection, bad_parameters, and for
-    training training_busy, not_enough_gold.
+    The kind (inference.jobs.registry) says which parameters it takes and checks the request: through
+    `door` ("web", "api", "cli") only the parameters that door offers, unknown ones refused; None (a
+    service starting a job) any of the kind's. A kind that runs a model version takes the project's active
+    one when none is given. An import reads only a file uploaded to the project unless `any_import_path`
+    (the command line). Jobs of the project whose worker stopped are reaped first, so a dead training job
+    does not block the next.
+    Errors: ApplicationError with code bad_kind, bad_parameters, and what the kind's check raises
+    (no_model, bad_selection, training_busy, not_enough_gold, ...).
     """
-    parameters = dict(parameters or {})
-    if kind not in JobKind.values:
-        raise ApplicationError("bad_kind", f"Unknown job kind {str(kind)[:40]!r}.")
+    spec = kind_get(kind)
+    if door is not None and door not in spec.doors:
+        raise ApplicationError("bad_kind", f"{spec.label} jobs cannot be started this way.")
+    checked = spec.clean_parameters(dict(parameters or {}), door=door)
     jobs_reap_stale(project=project)
-    if kind == JobKind.TRAIN:
-        from inference.learning.retraining import train_parameters_check
-
-        parameters = train_parameters_check(project=project, parameters=parameters)
-    if kind in MODEL_KINDS:
-        if model_version is None:
-            model_version = ModelVersion.objects.filter(project=project, is_active=True).first()
-        if model_version is None or model_version.project_id != project.pk:
-            raise ApplicationError(
-                "no_model", "This project has no model version to run; add or activate one."
-            )
-        parameters.setdefault("selection", "all")
-        if parameters["selection"] not in SELECTIONS:
-            raise ApplicationError("bad_selection", f"Unknown selection {parameters['selection']!r}.")
-        note_selection(project=project, selection=parameters["selection"], filters=parameters.get("filter"))
-        for key, default in (("chunk_size", DEFAULT_CHUNK_SIZE), ("batch_size", DEFAULT_BATCH_SIZE)):
-            value = int(parameters.get(key) or default)
-            if not 1 <= value <= 10_000:
-                raise ApplicationError("bad_parameters", f"{key} must be between 1 and 10000.")
-            parameters[key] = value
-        if parameters.get("quantize") not in (None, "", "int8"):
-            raise ApplicationError("bad_parameters", "quantize is int8 or nothing.")
-    elif kind == JobKind.IMPORT:
-        if not parameters.get("path") or not parameters.get("format"):
-            raise ApplicationError(
-                "bad_parameters", "An import needs an uploaded file (from the command line: a path) and a format."
-            )
-        from annotations.formats.registry import READERS
-        from inference.jobs.import_uploads import import_source_check
-
-        if parameters["format"] not in READERS:
-            raise ApplicationError(
-                "bad_parameters",
-                f"Unknown import format {str(parameters['format'])[:40]!r}; known: {', '.join(sorted(READERS))}.",
-            )
-        source = import_source_check(project=project, path=parameters["path"], any_path=any_import_path)
-        parameters["path"] = str(source)
-    elif kind == JobKind.EXPORT:
-        parameters.setdefault("format", "jsonl")
-        parameters.setdefault("source", "gold")
-        from annotations.formats.registry import WRITERS
-        from annotations.services.corpus_export import annotation_set_filter
-
-        if parameters["format"] not in WRITERS:
-            raise ApplicationError(
-                "bad_parameters",
-                f"Unknown export format {str(parameters['format'])[:40]!r}; known: {', '.join(sorted(WRITERS))}.",
-            )
-
-        annotation_set_filter(parameters["source"])
+    request = JobRequest(project=project, parameters=checked, model_version=model_version,
+                         any_import_path=any_import_path)
+    if spec.prepare is not None:
+        request = spec.prepare(request)
     with transaction.atomic():
         job = Job.objects.create(
             project=project,
-            kind=kind,
-            parameters=parameters,
-            model_version=model_version if kind in MODEL_KINDS else None,
+            kind=spec.name,
+            parameters=request.parameters,
+            model_version=request.model_version if spec.uses_model_version else None,
             created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
         )
         _audit_job(AuditAction.JOB_START, job, created_by)
-        transaction.on_commit(lambda: _enqueue_start(job.pk, kind))
-    logger.info("job %s created: %s on project %s", job.pk, kind, project.slug)
+        transaction.on_commit(lambda: _enqueue_start(job.pk, spec))
+    logger.info("job %s created: %s on project %s", job.pk, spec.name, project.slug)
     return job
 
 
-def _enqueue_start(job_id: int, kind: str) -> None:
+def _enqueue_start(job_id: int, spec: JobKindSpec) -> None:
     from inference import tasks
 
-    if kind in MODEL_KINDS:
+    if spec.chunked:
         tasks.job_plan_task.delay(job_id)
-    elif kind == JobKind.TRAIN:
+    elif spec.model_queue:
         if settings.ADE_REVIEW_TRAIN_IN_THREAD and tasks.train_task.app.conf.task_always_eager:
             # Not a daemon: a command that started the job (start_job) waits for it before exiting.
             threading.Thread(target=_train_in_thread, args=(job_id,), name=f"train-job-{job_id}").start()
@@ -303,9 +256,10 @@ def job_plan(*, job_id: int) -> list[int]:
 
 
 def _plan(job_id: int) -> list[int]:
-    version = ModelVersion.objects.filter(jobs__pk=job_id).first()
-    if version is not None:
-        model_version_files_check(version)
+    job = Job.objects.select_related("model_version", "project").get(pk=job_id)
+    spec = kind_get(job.kind)
+    if spec.before_plan is not None:
+        spec.before_plan(job)  # e.g. the model version's files are gone: fail now, not in every chunk
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job_id)
         if job.state in FINISHED_STATES:
@@ -324,7 +278,7 @@ def _plan(job_id: int) -> list[int]:
             job.started_at = job.heartbeat_at = timezone.now()
             job.save(update_fields=["total", "state", "started_at", "heartbeat_at"])
             if not ids:
-                _finish(job)
+                job_finish(job)
                 return []
         pending = list(job.chunks.filter(completed_at__isnull=True).values_list("index", flat=True))
         transaction.on_commit(lambda: _enqueue_chunks(job, pending))
@@ -371,17 +325,6 @@ def job_chunk_run(*, job_id: int, index: int) -> bool:
     return _guarded(job_id, f"chunk {index}", lambda: _chunk_run(job_id, index), False)
 
 
-def model_version_files_check(version: ModelVersion) -> None:
-    """Errors: ApplicationError `model_files_missing` when the version's directory is gone (a predictor
-    would otherwise fall back to the shipped encoder and score with a model nobody chose)."""
-    if not version.path or not Path(version.path).is_dir():
-        raise ApplicationError(
-            "model_files_missing",
-            f"The files of model version {version.name} are gone (its directory no longer exists); "
-            "register it again or activate another version.",
-        )
-
-
 def _chunk_run(job_id: int, index: int) -> bool:
     with transaction.atomic():
         chunk = JobChunk.objects.select_for_update().filter(job_id=job_id, index=index).first()
@@ -391,19 +334,9 @@ def _chunk_run(job_id: int, index: int) -> bool:
         chunk.attempts = F("attempts") + 1
         chunk.save(update_fields=["attempts"])
     job_heartbeat(job_id=job_id)
-    p = job.parameters
-    batch_size = int(p.get("batch_size") or DEFAULT_BATCH_SIZE)
-    model_version_files_check(job.model_version)
-    try:
-        predictor = predictor_for_model_version(job.model_version, quantize=p.get("quantize") or None)
-    except TRANSIENT_ERRORS:
-        raise
-    except Exception as exc:  # noqa: BLE001 - the version's files are there but cannot be loaded
-        raise ApplicationError(
-            "model_unloadable",
-            f"model version {job.model_version.name} cannot be loaded: its files are missing or unreadable "
-            f"({type(exc).__name__})",
-        ) from exc
+    spec = kind_get(job.kind)
+    batch_size = int(job.parameters.get("batch_size") or DEFAULT_BATCH_SIZE)
+    predictor = spec.predictor(job)
     notes, docs = _documents(chunk.note_ids)
     outcome = ChunkOutcome()
     for start in range(0, len(docs), batch_size):
@@ -418,18 +351,7 @@ def _chunk_run(job_id: int, index: int) -> bool:
             batch_size,
             outcome,
         )
-    writer = _writer(job.kind)
-    return job_chunk_complete(job_id=job_id, index=index, notes=notes, outcome=outcome, write=writer)
-
-
-def _writer(kind: str) -> Callable:
-    if kind == JobKind.PRE_ANNOTATE:
-        from inference.serving.pre_annotation import pre_annotations_write
-
-        return pre_annotations_write
-    from inference.serving.classification import classifications_write
-
-    return classifications_write
+    return job_chunk_complete(job_id=job_id, index=index, notes=notes, outcome=outcome, write=spec.write_chunk)
 
 
 def job_chunk_complete(
@@ -470,12 +392,13 @@ def job_chunk_complete(
             Job.objects.filter(pk=job_id).update(total=F("total") - missing)
             job.refresh_from_db(fields=["total"])
         if not job.chunks.filter(completed_at__isnull=True).exists():
-            _finish(job)
+            job_finish(job)
     return True
 
 
-def _finish(job: Job, *, message: str = "") -> None:
-    """Set the final state from the counts (call inside a transaction holding the job's lock)."""
+def job_finish(job: Job, *, message: str = "") -> None:
+    """Set the final state from the counts (call inside a transaction holding the job's lock); the kind's
+    `after_finish` runs once the transaction commits, when the job did something."""
     if job.failed == 0:
         job.state = JobState.SUCCEEDED
     elif job.done == 0:
@@ -490,15 +413,9 @@ def _finish(job: Job, *, message: str = "") -> None:
     job.finished_at = timezone.now()
     job.save(update_fields=["state", "message", "finished_at"])
     logger.info("job %s finished: %s (%s)", job.pk, job.state, job.message)
-    if job.kind in MODEL_KINDS and job.done:
-        project_id = job.project_id
-        transaction.on_commit(lambda: _enqueue_rank(project_id))
-
-
-def _enqueue_rank(project_id: int) -> None:
-    from inference import tasks
-
-    tasks.annotation_queue_rank_task.delay(project_id)
+    after = kind_get(job.kind).after_finish
+    if after is not None and job.done:
+        transaction.on_commit(lambda: after(job))
 
 
 def job_cancel(*, job: Job, user=None) -> Job:
@@ -527,7 +444,7 @@ def _audit_job(action: str, job: Job, user) -> None:
     retrain policy's task): the kind and the parameters that say what it does, never a server path."""
     params = job.parameters or {}
     details = {"kind": job.kind, "model_version": job.model_version_id}
-    for key in ("selection", "format", "source", "start_from", "epochs", "reason", "score"):
+    for key in kind_get(job.kind).audit_keys:
         if key in params:
             details[key] = params[key]
     if params.get("path"):
@@ -567,10 +484,7 @@ def job_progress(*, job: Job) -> dict:
     }
 
 
-# Import and export: one task each, restartable from scratch (the import skips notes already present).
-
-
-class _Throttled:
+class ProgressWriter:
     """Write progress counts to the job at most every `every` seconds."""
 
     def __init__(self, job_id: int, every: float = 0.5):
@@ -587,9 +501,9 @@ class _Throttled:
 
 
 def job_single_run(*, job_id: int) -> None:
-    """Run an import, export or training job from the start (a redelivered run starts over, which is
-    safe: a training job writes its model version in the transaction that finishes the job). Any error
-    but a transient database one fails the job with a safe message."""
+    """Run a single-run job (import, export, training, ...) from the start with its kind's `run` (a
+    redelivered run starts over, which is safe: each kind writes its result in the transaction that
+    finishes the job). Any error but a transient database one fails the job with a safe message."""
     _guarded(job_id, "the job", lambda: _single_run(job_id), None)
 
 
@@ -602,131 +516,9 @@ def _single_run(job_id: int) -> None:
         job.state, job.done, job.failed = JobState.RUNNING, 0, 0
         job.started_at = job.heartbeat_at = timezone.now()
         job.save(update_fields=["state", "started_at", "heartbeat_at", "done", "failed"])
+    spec = kind_get(job.kind)
+    if spec.run is None:
+        job_fail(job_id=job_id, message=f"{job.kind} jobs run in chunks, not here")
+        return
     with _Heartbeat(job_id):
-        if job.kind == JobKind.IMPORT:
-            _import_run(job)
-        elif job.kind == JobKind.EXPORT:
-            _export_run(job)
-        elif job.kind == JobKind.TRAIN:
-            _train_run(job)
-        else:
-            job_fail(job_id=job_id, message=f"{job.kind} jobs cannot run here")
-
-
-def _train_run(job: Job) -> None:
-    from inference.learning.retraining import train_job_run
-
-    try:
-        train_job_run(job=job)
-    except TRANSIENT_ERRORS:
-        raise  # transient: the task retries and training starts over
-    except Exception as exc:  # noqa: BLE001 - recorded on the job; the message never carries note text
-        logger.error("job %s: training failed with %s", job.pk, type(exc).__name__)
-        job_fail(job_id=job.pk, message=f"training failed ({type(exc).__name__})")
-
-
-def _import_run(job: Job) -> None:
-    from annotations.formats.document import FormatError
-    from annotations.services.corpus_import import corpus_import
-
-    p = job.parameters
-    progress = _Throttled(job.pk)
-    try:
-        report = corpus_import(
-            project=job.project,
-            path=Path(p["path"]),
-            fmt=p["format"],
-            source_name=p.get("source_name") or "import",
-            max_member_bytes=settings.ADE_REVIEW_MAX_IMPORT_MEMBER_BYTES,
-            progress=lambda read, imported: progress(read),
-        )
-    except ApplicationError as exc:
-        job_fail(job_id=job.pk, message=f"{exc.code}: {exc.message}")
-        return
-    except FormatError as exc:
-        # The archive itself was refused (zip slip, a link, a bomb, a broken zip): say which. The problems
-        # name archive members and reasons, never a server path (archive.Corpus).
-        _fail_with_problems(job, exc.problems)
-        return
-    except (OSError, ValueError) as exc:
-        job_fail(job_id=job.pk, message=f"the import could not be read ({type(exc).__name__})")
-        return
-    with transaction.atomic():
-        locked = Job.objects.select_for_update().get(pk=job.pk)
-        if locked.state in FINISHED_STATES:
-            return
-        JobError.objects.bulk_create(
-            [JobError(job=locked, note=None, message=str(problem)[:500]) for problem in report.skipped]
-        )
-        locked.done = report.imported + report.already_present
-        locked.failed = report.skipped_documents
-        locked.total = locked.done + locked.failed
-        locked.save(update_fields=["done", "failed", "total"])
-        _finish(locked, message=report.summary().splitlines()[0])
-
-
-def _fail_with_problems(job: Job, problems: list) -> None:
-    """Fail an import whose corpus was refused whole, one error per problem and the first in the message."""
-    messages = [str(problem)[:500] for problem in problems] or ["the corpus was refused"]
-    with transaction.atomic():
-        locked = Job.objects.select_for_update().get(pk=job.pk)
-        if locked.state in FINISHED_STATES:
-            return
-        JobError.objects.bulk_create([JobError(job=locked, note=None, message=m) for m in messages[:200]])
-        more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
-        locked.state, locked.finished_at = JobState.FAILED, timezone.now()
-        locked.message = f"the corpus was refused: {messages[0]}{more}"[:1000]
-        locked.save(update_fields=["state", "finished_at", "message"])
-
-
-def _export_run(job: Job) -> None:
-    from annotations.services.corpus_export import corpus_export
-
-    p = job.parameters
-    out_dir = Path(settings.MEDIA_ROOT) / "exports"
-    out_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
-    out = out_dir / f"job-{job.pk}-{job.project.slug}-{p['format']}.zip"
-    total = Note.objects.filter(project=job.project).count()
-    Job.objects.filter(pk=job.pk).update(total=total)
-    progress = _Throttled(job.pk)
-    try:
-        written = corpus_export(
-            project=job.project,
-            out=out,
-            fmt=p["format"],
-            source=p["source"],
-            only_annotated=bool(p.get("only_annotated")),
-            progress=progress,
-        )
-    except ApplicationError as exc:
-        job_fail(job_id=job.pk, message=f"{exc.code}: {exc.message}")
-        return
-    except OSError as exc:
-        job_fail(job_id=job.pk, message=f"the export could not be written ({type(exc).__name__})")
-        return
-    except BaseException:
-        out.unlink(missing_ok=True)  # the writer removes what it wrote; this covers a failure before it ran
-        raise
-    with transaction.atomic():
-        locked = Job.objects.select_for_update().get(pk=job.pk)
-        if locked.state in FINISHED_STATES:
-            return
-        locked.done, locked.total, locked.result_path = written, max(total, written), str(out)
-        locked.save(update_fields=["done", "total", "result_path"])
-        _finish(locked, message=f"exported {written} notes as {p['format']} ({p['source']})")
-
-
-def classify_new_notes() -> list[Job]:
-    """Start a classify job over unscored notes for every project with an active model and none running."""
-    from inference.jobs.selectors import projects_with_unscored_notes
-
-    started = []
-    for project in projects_with_unscored_notes():
-        busy = Job.objects.filter(
-            project=project, kind=JobKind.CLASSIFY, state__in=[JobState.QUEUED, JobState.RUNNING]
-        ).exists()
-        if not busy:
-            started.append(
-                job_create(project=project, kind=JobKind.CLASSIFY, parameters={"selection": "unscored"})
-            )
-    return started
+        spec.run(job)

@@ -95,10 +95,6 @@ def model_version_list(*, project: Project) -> QuerySet[ModelVersion]:
     return ModelVersion.objects.filter(project=project).order_by("-is_active", "-created_at")
 
 
-def model_version_active(*, project: Project) -> ModelVersion | None:
-    return ModelVersion.objects.filter(project=project, is_active=True).first()
-
-
 def projects_with_unscored_notes() -> QuerySet[Project]:
     """Projects that have an active model and notes without an ADE probability."""
     return Project.objects.filter(

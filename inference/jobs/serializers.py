@@ -5,24 +5,32 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from annotations.formats import registry
+from inference.jobs.registry import Param, kinds, params_for
 from inference.jobs.selectors import job_parameters_shown
 
 
-class JobParametersInput(serializers.Serializer):
-    selection = serializers.ChoiceField(choices=["all", "unreviewed", "unlabelled", "unscored", "filter"], required=False)
-    score = serializers.BooleanField(required=False, help_text="pre_annotate: also store the ADE probability and flag.")
-    start_from = serializers.ChoiceField(choices=["current", "base"], required=False,
-                                         help_text="train: fine-tune the active model, or start from the encoder.")
-    epochs = serializers.IntegerField(min_value=1, max_value=100, required=False, help_text="train: epochs.")
-    filter = serializers.DictField(child=serializers.CharField(max_length=200), required=False)
-    chunk_size = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
-    batch_size = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
-    format = serializers.ChoiceField(choices=sorted(registry.WRITERS), required=False)
-    source = serializers.RegexField(
-        r"^(gold|submitted|latest-submitted|(user|model|import):[^\x00/\\]{1,200})$", max_length=210,
-        required=False,
-    )
-    only_annotated = serializers.BooleanField(required=False)
+def _serializer_field(param: Param) -> serializers.Field:
+    """The API field of a job parameter (the same Param the job form and start_job read)."""
+    common = {"required": False, "help_text": param.help}
+    if param.type == "choice":
+        return serializers.ChoiceField(choices=list(param.choice_values()), **common)
+    if param.type == "int":
+        return serializers.IntegerField(min_value=param.minimum, max_value=param.maximum, **common)
+    if param.type == "bool":
+        return serializers.BooleanField(**common)
+    if param.type == "dict":
+        return serializers.DictField(child=serializers.CharField(max_length=param.max_length), **common)
+    return serializers.CharField(max_length=param.max_length, **common)
+
+
+def job_parameters_serializer() -> type[serializers.Serializer]:
+    """A serializer of every parameter some kind takes through the API; which ones a kind accepts is
+    checked by job_create (the kind's own list)."""
+    fields = {param.name: _serializer_field(param) for param in params_for("api")}
+    return type("JobParametersInput", (serializers.Serializer,), fields)
+
+
+JobParametersInput = job_parameters_serializer()
 
 
 class ImportUploadInput(serializers.Serializer):
@@ -32,7 +40,7 @@ class ImportUploadInput(serializers.Serializer):
 
 class JobCreateInput(serializers.Serializer):
     kind = serializers.ChoiceField(
-        choices=["pre_annotate", "classify", "export", "train"],
+        choices=[k.name for k in kinds(door="api")],
         help_text="Imports: POST the file to imports/ (or start_job from the command line for a server path). A train job's new version "
         "is promoted only if the gate finds it not worse on the held-out gold.")
     model_version = serializers.IntegerField(min_value=1, max_value=2**62, required=False, allow_null=True)

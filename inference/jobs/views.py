@@ -14,43 +14,54 @@ from django.views.decorators.http import require_http_methods, require_POST
 from annotations.audit.models import AuditAction
 from annotations.audit.services import audit_record
 from annotations.errors import ApplicationError
-from annotations.formats import registry
 from annotations.permissions import Capability, project_get_for_user, user_can
 from inference.jobs import selectors
 from inference.jobs.engine import job_cancel, job_create
 from inference.jobs.import_uploads import import_upload_start
-from inference.jobs.selectors import SELECTIONS
-from inference.models import Job, JobKind
+from inference.jobs.registry import JobKindSpec, Param, kind_get, kinds, params_for
+from inference.models import Job
 
-STARTABLE_KINDS = [(k, label) for k, label in JobKind.choices if k != JobKind.TRAIN]
+
+def _form_field(param: Param) -> forms.Field:
+    """The form field of a job parameter (the same Param the API serializer and start_job read)."""
+    if param.type == "choice":
+        choices = [(v, v) for v in param.choice_values()]
+        return forms.ChoiceField(choices=[("", "(default)"), *choices], required=False, help_text=param.help,
+                                 initial=param.default)
+    if param.type == "int":
+        return forms.IntegerField(required=False, min_value=param.minimum, max_value=param.maximum,
+                                  help_text=param.help, initial=param.default)
+    if param.type == "bool":
+        return forms.BooleanField(required=False, help_text=param.help)
+    return forms.CharField(required=False, max_length=param.max_length, help_text=param.help, initial=param.default)
 
 
 class JobStartForm(forms.Form):
-    kind = forms.ChoiceField(choices=STARTABLE_KINDS)
-    selection = forms.ChoiceField(choices=[(s, s) for s in SELECTIONS], initial="unreviewed", required=False)
-    unit = forms.CharField(required=False, max_length=100)
-    note_type = forms.CharField(required=False, max_length=100)
+    """Start any kind offered to pages; its fields are the kinds' parameters (inference.jobs.registry): a
+    "dict" parameter shows one field per key (e.g. the filter's unit and note type)."""
+
+    kind = forms.ChoiceField(choices=())
     model_version = forms.ModelChoiceField(queryset=None, required=False, empty_label="active model")
-    quantize = forms.ChoiceField(choices=[("", "fp32"), ("int8", "int8 (CPU)")], required=False)
     # No server path here: web imports read only what was uploaded to this project (issue 13: an admin
     # of one project named another project's upload folder); `start_job` takes paths on the command line.
     upload = forms.FileField(
         required=False,
         help_text="Import: a .zip of a brat or ADE-Corpus folder, or one JSONL / PubTator file",
     )
-    format = forms.ChoiceField(
-        choices=[(f, f) for f in sorted({*registry.READERS, *registry.WRITERS})],
-        required=False,
-        initial="jsonl",
-        help_text="Import: ade, brat, jsonl or pubtator; export: brat, conll or jsonl",
-    )
-    source = forms.CharField(
-        required=False, max_length=200, initial="gold", help_text="Export: which annotations"
-    )
 
     def __init__(self, *args, project, **kwargs):
         super().__init__(*args, **kwargs)
+        offered = [k for k in kinds() if {"web", "upload"} & k.doors]
+        self.fields["kind"].choices = [(k.name, k.label) for k in offered]
         self.fields["model_version"].queryset = selectors.model_version_list(project=project)
+        self.params = {p.name: p for p in params_for("web", "upload")}
+        for param in self.params.values():
+            if param.type == "dict":
+                for key in param.keys:
+                    self.fields[key] = forms.CharField(required=False, max_length=param.max_length,
+                                                       help_text=f"{param.help} ({key})")
+            else:
+                self.fields[param.name] = _form_field(param)
 
     def clean(self):
         if self.data.get("path"):
@@ -59,18 +70,22 @@ class JobStartForm(forms.Form):
             )
         return super().clean()
 
+    def spec(self) -> JobKindSpec:
+        return kind_get(self.cleaned_data["kind"])
+
     def parameters(self) -> dict:
-        d = self.cleaned_data
-        if d["kind"] in (JobKind.PRE_ANNOTATE, JobKind.CLASSIFY):
-            params = {"selection": d["selection"] or "all"}
-            if params["selection"] == "filter":
-                params["filter"] = {k: d[k] for k in ("unit", "note_type") if d[k]}
-            if d["quantize"]:
-                params["quantize"] = d["quantize"]
-            return params
-        if d["kind"] == JobKind.IMPORT:
-            return {"format": d["format"]}  # the file comes as an upload (import_upload_start)
-        return {"format": d["format"] or "jsonl", "source": d["source"] or "gold"}
+        """The chosen kind's parameters that were filled in (job_create checks them against the kind)."""
+        d, spec, out = self.cleaned_data, self.spec(), {}
+        for param in spec.params:
+            if param.name not in self.params:
+                continue
+            if param.type == "dict":
+                value = {key: d[key] for key in param.keys if d.get(key)}
+            else:
+                value = d.get(param.name)
+            if value not in (None, "", {}, False):
+                out[param.name] = value
+        return out
 
 
 def _can_manage(request: HttpRequest, project) -> bool:
@@ -86,9 +101,11 @@ def job_list(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            if d["kind"] == JobKind.IMPORT and d["upload"]:
+            if "upload" in form.spec().doors:
+                if not d["upload"]:
+                    raise ApplicationError("bad_parameters", f"{form.spec().label}: choose a file to upload.")
                 job = import_upload_start(
-                    project=project, upload=d["upload"], fmt=d["format"], created_by=request.user
+                    project=project, upload=d["upload"], fmt=d.get("format") or "", created_by=request.user
                 )
             else:
                 job = job_create(
@@ -97,6 +114,7 @@ def job_list(request: HttpRequest, slug: str) -> HttpResponse:
                     parameters=form.parameters(),
                     model_version=d["model_version"],
                     created_by=request.user,
+                    door="web",
                 )
         except ApplicationError as exc:
             form.add_error(None, exc.message)
@@ -156,7 +174,7 @@ def job_download(request: HttpRequest, slug: str, job_id: int) -> FileResponse:
         job = selectors.job_get(project=project, job_id=job_id)
     except Job.DoesNotExist as exc:
         raise Http404("No such job.") from exc
-    if job.kind != JobKind.EXPORT or not job.result_path:
+    if not job.result_path:  # a kind that makes a file (export) records it
         raise Http404("This job has no file.")
     path = Path(job.result_path).resolve()
     exports = (Path(settings.MEDIA_ROOT) / "exports").resolve()

@@ -40,14 +40,18 @@ from inference.core.extraction.pipeline_training import (
     train_pipeline,
 )
 from inference.learning.selectors import (
+    TRAIN,
     data_cutoff,
     examples_documents,
     last_training_job,
     training_examples,
     training_in_progress,
 )
-from inference.models import FINISHED_STATES, GateOutcome, Job, JobKind, JobState, ModelVersion
+from inference.models import FINISHED_STATES, GateOutcome, Job, JobState, ModelVersion
 from inference.models.learning import RetrainPolicy, StartFrom
+
+# The serving kind run after a promotion; named, not imported: serving depends on learning (note scores).
+PRE_ANNOTATE = "pre_annotate"
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +124,7 @@ def retrain_request(
         parameters["start_from"] = start_from
     if epochs:
         parameters["epochs"] = epochs
-    return job_create(project=project, kind=JobKind.TRAIN, parameters=parameters, created_by=user)
+    return job_create(project=project, kind=TRAIN, parameters=parameters, created_by=user)
 
 
 def retrain_maybe(*, project_id: int) -> Job | None:
@@ -142,7 +146,7 @@ def retrain_maybe(*, project_id: int) -> Job | None:
             return None
         job = job_create(
             project=project,
-            kind=JobKind.TRAIN,
+            kind=TRAIN,
             parameters={"reason": f"{new} new gold notes (policy: every {policy.retrain_every})"},
         )
     logger.info("project %s: retrain queued (job %s) after %d new gold notes", project.slug, job.pk, new)
@@ -219,7 +223,7 @@ class _Progress:
 def train_job_run(*, job: Job) -> None:
     """The training job (see the module docstring). Called by jobs.job_single_run with the job RUNNING."""
     from inference.core.extraction.pipeline import Pipeline
-    from inference.jobs.engine import _finish, job_fail
+    from inference.jobs.engine import job_fail, job_finish
 
     project = job.project
     params = job.parameters
@@ -310,7 +314,7 @@ def train_job_run(*, job: Job) -> None:
         locked.done, locked.total = len(snapshot.train), len(snapshot.train)
         locked.save(update_fields=["done", "total"])
         verdict = "promoted" if decision.promote else "refused"
-        _finish(
+        job_finish(
             locked,
             message=f"{name} trained on {len(snapshot.train)} gold notes in {result.seconds:.0f} s; {verdict}: {decision.reason}",
         )
@@ -337,7 +341,7 @@ def _after_promotion(version_id: int) -> None:
     try:
         job_create(
             project=version.project,
-            kind=JobKind.PRE_ANNOTATE,
+            kind=PRE_ANNOTATE,
             parameters={"selection": "unlabelled", "score": True, "reason": f"{version.name} promoted"},
             model_version=version,
         )

@@ -28,8 +28,10 @@ from annotations.models import (
 )
 from annotations.services.document_store import annotation_sets_to_documents
 from inference.jobs.selectors import notes_unlabelled
-from inference.models import Job, JobKind, JobState, ModelVersion
-from inference.models.learning import NoteScore, RetrainPolicy
+from inference.models import Job, JobState, ModelVersion
+from inference.models.learning import RetrainPolicy
+
+TRAIN = "train"  # the learning loop's job kind (job_kinds.py)
 
 
 def is_heldout(*, project_id: int, external_id: str, fraction: float) -> bool:
@@ -93,7 +95,7 @@ def retrain_policy_of(*, project: Project) -> RetrainPolicy:
 def last_training_job(*, project: Project) -> Job | None:
     """The newest training job that was not cancelled (its data cutoff is where "new gold" starts)."""
     return (
-        Job.objects.filter(project=project, kind=JobKind.TRAIN)
+        Job.objects.filter(project=project, kind=TRAIN)
         .exclude(state=JobState.CANCELLED)
         .order_by("-created_at", "-pk")
         .first()
@@ -102,7 +104,7 @@ def last_training_job(*, project: Project) -> Job | None:
 
 def training_in_progress(*, project: Project) -> Job | None:
     return Job.objects.filter(
-        project=project, kind=JobKind.TRAIN, state__in=[JobState.QUEUED, JobState.RUNNING]
+        project=project, kind=TRAIN, state__in=[JobState.QUEUED, JobState.RUNNING]
     ).first()
 
 
@@ -198,10 +200,6 @@ def annotation_queue_next(*, project: Project, exclude_note_ids: Iterable[int] =
         base.exclude(pk__in=opened).filter(al_score__rank__isnull=False).order_by("al_score__rank", "pk").first()
         or base.exclude(pk__in=opened).order_by("pk").first()
     )
-
-
-def note_scores_of(*, project: Project) -> QuerySet[NoteScore]:
-    return NoteScore.objects.filter(project=project)
 
 
 # --- the model page's chart ------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 and `from inference.models import ...` see one app: jobs (the engine), versions (serving and learning),
 learning (retrain policy, note scores) and risk (the TD(lambda) monitor)."""
 
-from inference.models.jobs import FINISHED_STATES, Job, JobChunk, JobError, JobKind, JobState
+from inference.models.jobs import FINISHED_STATES, Job, JobChunk, JobError, JobState
 from inference.models.learning import NoteScore, RetrainPolicy, StartFrom
 from inference.models.risk import PatientRisk, RiskModel, RiskPoint
 from inference.models.versions import GateOutcome, ModelVersion
@@ -13,7 +13,6 @@ __all__ = [
     "Job",
     "JobChunk",
     "JobError",
-    "JobKind",
     "JobState",
     "ModelVersion",
     "NoteScore",

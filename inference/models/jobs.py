@@ -5,13 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-
-class JobKind(models.TextChoices):
-    PRE_ANNOTATE = "pre_annotate", "Pre-annotate"
-    CLASSIFY = "classify", "Classify"
-    IMPORT = "import", "Import"
-    EXPORT = "export", "Export"
-    TRAIN = "train", "Train"
+from inference.jobs.registry import job_kind_choices
 
 
 class JobState(models.TextChoices):
@@ -34,7 +28,8 @@ class Job(models.Model):
     """
 
     project = models.ForeignKey("annotations.Project", on_delete=models.CASCADE, related_name="jobs")
-    kind = models.CharField(max_length=20, choices=JobKind.choices)
+    # The kinds are registered by the packages that own them (a callable: a new kind needs no migration).
+    kind = models.CharField(max_length=20, choices=job_kind_choices)
     model_version = models.ForeignKey(
         "inference.ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="jobs"
     )

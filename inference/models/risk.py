@@ -1,4 +1,4 @@
-"""Longitudinal ADR risk (method 2): deployed risk models and each patient's risk series."""
+"""Longitudinal ADR risk (TD(lambda) over nursing notes, as in the Korean nursing-notes study): deployed risk models and each patient's risk series."""
 
 from __future__ import annotations
 

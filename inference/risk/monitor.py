@@ -1,4 +1,4 @@
-"""Live ADR risk per patient (method 2): train a risk model, update a patient's series phrase by phrase.
+"""Live ADR risk per patient (TD(lambda) over nursing notes, as in the Korean nursing-notes study): train a risk model, update a patient's series phrase by phrase.
 
 The monitor keeps a running total per patient (PatientRisk), so a new note costs work in proportion to
 its own phrases, not to the patient's history. A note that arrives out of time order (earlier than the

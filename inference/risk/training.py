@@ -1,7 +1,7 @@
 """Train a project's ADR risk model from its annotations: phrase states labelled in the editor.
 
 A phrase label is an entity whose type is one of the project's state types (the children of
-`Phrase_state` in its schema, see `inference.core.risk.phrase_labels`; the study's 7 when the schema has none),
+`Phrase_state` in its schema, see `inference.core.risk.phrase_labels`; the nursing-notes study's 7 states when the schema has none),
 in a gold or submitted annotation set. No table of its own.
 """
 
@@ -71,7 +71,7 @@ class RiskTrainingData:
 
 
 def project_state_types(*, project: Project) -> StateTypes:
-    """The project's phrase states: those of its schema, else the study's 7 (module docstring)."""
+    """The project's phrase states: those of its schema, else the nursing-notes study's 7 states (module docstring)."""
     return state_types_from_schema(project_schema_get(project=project)) or state_types(STUDY_STATES)
 
 

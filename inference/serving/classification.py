@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from annotations.models import Note
-from inference.models import Job, JobKind
+from inference.jobs.engine import job_create
+from inference.jobs.selectors import projects_with_unscored_notes
+from inference.models import Job, JobState
+
+CLASSIFY = "classify"
 
 
 def classifications_write(*, job: Job, notes: list[Note], predictions: dict) -> dict[int, str]:
@@ -21,8 +25,22 @@ def classifications_write(*, job: Job, notes: list[Note], predictions: dict) -> 
         # A note a reviewer has decided (its final verdict) stays out of the flagged queue.
         note.flagged = note.ade_probability >= threshold and not note.final_verdict
     Note.objects.bulk_update(notes, ["ade_probability", "ade_uncertainty", "flagged"], batch_size=500)
-    if job.kind == JobKind.CLASSIFY:
+    if job.kind == CLASSIFY:  # pre-annotation writes its own scores (pre_annotations_write)
         from inference.learning.annotation_queue import note_scores_write
 
         note_scores_write(job=job, notes=notes, predictions=predictions)
     return {}
+
+
+def classify_new_notes() -> list[Job]:
+    """Start a classify job over unscored notes for every project with an active model and none running."""
+    started = []
+    for project in projects_with_unscored_notes():
+        busy = Job.objects.filter(
+            project=project, kind=CLASSIFY, state__in=[JobState.QUEUED, JobState.RUNNING]
+        ).exists()
+        if not busy:
+            started.append(
+                job_create(project=project, kind=CLASSIFY, parameters={"selection": "unscored"})
+            )
+    return started

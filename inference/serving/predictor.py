@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from annotations.formats.document import Document
+from inference.jobs.registry import NoteError
 
 logger = logging.getLogger(__name__)
 
 
-class MalformedNote(ValueError):
+class MalformedNote(NoteError):
     """A note the model cannot take (empty text, ...); the message is safe to show (no note text)."""
 
 

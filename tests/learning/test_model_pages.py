@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from annotations.models import Note
 from inference.learning.selectors import annotation_queue
-from inference.models import Job, JobKind, ModelVersion
+from inference.models import Job, ModelVersion
 from inference.models.learning import NoteScore, RetrainPolicy
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -44,7 +44,7 @@ def test_admin_retrains_from_the_page_and_the_new_version_is_listed(loop):
     url = reverse("inference:model-retrain", args=[loop.project.slug])
     response = admin.post(url, {"start_from": "current", "epochs": "2"})
     assert response.status_code == 302
-    job = Job.objects.filter(project=loop.project, kind=JobKind.TRAIN).latest("pk")
+    job = Job.objects.filter(project=loop.project, kind="train").latest("pk")
     assert job.parameters["epochs"] == 2 and job.parameters["start_from"] == "current"
     assert job.created_by == loop.users["admin"]
     v2 = ModelVersion.objects.get(training_job=job)
@@ -63,7 +63,7 @@ def test_retrain_policy_and_rollback_need_the_admin_role(loop):
         assert client.post(reverse("inference:model-policy", args=[slug]), {"retrain_every": "1"}).status_code == expected
         url = reverse("inference:model-version-activate", args=[slug, loop.v1.pk])
         assert client.post(url).status_code == expected
-    assert not Job.objects.filter(project=loop.project, kind=JobKind.TRAIN).exclude(pk=loop.v1.training_job_id).exists()
+    assert not Job.objects.filter(project=loop.project, kind="train").exclude(pk=loop.v1.training_job_id).exists()
     anonymous = Client().get(reverse("inference:model-page", args=[slug]))
     assert anonymous.status_code == 302 and "/accounts/login/" in anonymous["Location"]
 
@@ -98,7 +98,7 @@ def test_making_an_older_version_active_pre_annotates_again(loop):
     response = admin.post(reverse("inference:model-version-activate", args=[loop.project.slug, loop.v1.pk]))
     assert response.status_code == 302
     assert ModelVersion.objects.get(project=loop.project, is_active=True) == loop.v1
-    assert Job.objects.filter(kind=JobKind.PRE_ANNOTATE, model_version=loop.v1).count() == 2
+    assert Job.objects.filter(kind="pre_annotate", model_version=loop.v1).count() == 2
 
 
 def test_annotation_queue_lists_notes_in_rank_order_and_next_opens_the_top_one(loop):
@@ -132,7 +132,7 @@ def test_retrain_policy_rollback_and_job_pages_leave_an_audit_trail(loop, tmp_pa
     admin.post(reverse("inference:model-version-activate", args=[slug, loop.v1.pk]))
     started = admin.post(reverse("inference:job-list", args=[slug]), {"kind": "export", "format": "jsonl", "source": "gold"})
     assert started.status_code == 302
-    export = Job.objects.filter(project=loop.project, kind=JobKind.EXPORT).latest("pk")
+    export = Job.objects.filter(project=loop.project, kind="export").latest("pk")
     assert admin.get(reverse("inference:job-download", args=[slug, export.pk])).status_code == 200
     events = AuditEvent.objects.filter(project=loop.project, actor=loop.users["admin"])
     starts = events.filter(action=AuditAction.JOB_START)
@@ -150,7 +150,7 @@ def test_without_workers_the_demo_trains_in_a_thread_and_the_page_follows_it(loo
     started = time.monotonic()
     response = admin.post(reverse("inference:model-retrain", args=[slug]), {"start_from": "current", "epochs": "20"})
     assert response.status_code == 302
-    job = Job.objects.filter(project=loop.project, kind=JobKind.TRAIN).latest("pk")
+    job = Job.objects.filter(project=loop.project, kind="train").latest("pk")
     assert not Job.objects.get(pk=job.pk).is_finished  # the request came back before training ended (20 epochs)
     page = admin.get(reverse("inference:model-page", args=[slug])).content.decode()
     assert 'id="training-running"' in page and 'hx-trigger="every 2s"' in page and f"?watch={job.pk}" in page

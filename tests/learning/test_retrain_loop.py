@@ -16,7 +16,7 @@ from annotations.services import editing
 from annotations.services.review import note_sign_off
 from inference.learning.retraining import retrain_maybe, retrain_request
 from inference.learning.selectors import annotation_queue, is_heldout, training_examples
-from inference.models import GateOutcome, Job, JobKind, JobState, ModelVersion
+from inference.models import GateOutcome, Job, JobState, ModelVersion
 from inference.models.learning import NoteScore
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -65,9 +65,9 @@ def test_corrections_queue_a_retrain_that_is_promoted_and_reorders_the_queue(loo
             submitted_for_training += 1
         if submitted_for_training == 3:
             break
-        assert Job.objects.filter(project=project, kind=JobKind.TRAIN).count() == 1  # v1's only
+        assert Job.objects.filter(project=project, kind="train").count() == 1  # v1's only
 
-    train = Job.objects.filter(project=project, kind=JobKind.TRAIN).exclude(pk=loop.v1.training_job_id).get()
+    train = Job.objects.filter(project=project, kind="train").exclude(pk=loop.v1.training_job_id).get()
     assert train.state == JobState.SUCCEEDED, train.message
     assert "3 new gold notes" in train.parameters["reason"]
     v2 = ModelVersion.objects.get(project=project, training_job=train)
@@ -84,7 +84,7 @@ def test_corrections_queue_a_retrain_that_is_promoted_and_reorders_the_queue(loo
     assert not set(v2.training_notes.values_list("pk", flat=True)) & set(v2.heldout_notes.values_list("pk", flat=True))
 
     # After the promotion the unreviewed notes were pre-annotated and scored by v2 and re-ranked.
-    follow_up = Job.objects.get(project=project, kind=JobKind.PRE_ANNOTATE, model_version=v2)
+    follow_up = Job.objects.get(project=project, kind="pre_annotate", model_version=v2)
     assert follow_up.state == JobState.SUCCEEDED and follow_up.parameters["selection"] == "unlabelled"
     unreviewed = Note.objects.filter(project=project, review_status=ReviewStatus.UNREVIEWED, external_id__in=loop.truth)
     assert AnnotationSet.objects.filter(model_version=v2, note__in=unreviewed).count() == unreviewed.count()
@@ -109,7 +109,7 @@ def test_corrections_queue_a_retrain_that_is_promoted_and_reorders_the_queue(loo
     assert v3.gate["candidate"] < v3.gate["incumbent"] and "worse" in v3.gate["reason"]
     assert "refused" in refused_job.message
     assert ModelVersion.objects.get(project=project, is_active=True) == v2
-    assert not Job.objects.filter(kind=JobKind.PRE_ANNOTATE, model_version=v3).exists()
+    assert not Job.objects.filter(kind="pre_annotate", model_version=v3).exists()
     assert queue_order(project) == after  # a refused version changes nothing for annotators
 
 

@@ -14,7 +14,7 @@ from annotations.views.rendering import (
     segment_html,
 )
 
-HOSTILE = """T"><i hx-post="/projects/other/" hx-trigger="load">'"""
+HOSTILE = """T"><i hx-post="/p/other/" hx-trigger="load">'"""
 
 
 def parsed(html: str) -> list[tuple[str, dict]]:

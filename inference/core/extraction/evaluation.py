@@ -4,7 +4,7 @@ Everyone scores with these functions: the transformer models, the baselines, the
 product's evaluation screens. Inputs are `Document` records; gold and predicted documents are matched by
 `Document.id` (order does not matter).
 
-Conventions (docs/domain.md, "Evaluation conventions"):
+Conventions (those of the published ADE benchmarks we compare with):
 
 - NER **strict**: same type and identical fragments (every fragment of a discontinuous entity, compared
   as a sorted set of (start, end)). **Relaxed**: same type and at least one character of overlap between

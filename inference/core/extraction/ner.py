@@ -18,7 +18,7 @@ Heads (NERConfig.head):
 - "crf": a BIO tagger over the units with a linear-chain CRF written in torch (constrained BIO
   transitions, Viterbi decoding, forward-backward marginals for confidences). No overlaps: overlapping
   gold entities are reduced to a non-overlapping subset (longest first) for training.
-- "hybrid" (method 3): BiLSTM -> dilated gated CNN -> multi-head self-attention stacked on the encoder,
+- "hybrid" (as in the Chinese cancer-records study): BiLSTM -> dilated gated CNN -> multi-head self-attention stacked on the encoder,
   then a CRF tagger (`hybrid_decoder="crf"`, the default) or the span classifier (`"span"`).
 
 Long notes are cut into overlapping windows; each span is decided by its owner window (alignment.py).

@@ -1,4 +1,4 @@
-"""Patient-level ADR risk from phrase states (the TD(lambda) nursing-notes method of docs/domain.md) and
+"""Patient-level ADR risk from phrase states (TD(lambda) over nursing notes, as in the Korean nursing-notes study) and
 the live risk curve; the research baselines it is compared with are in research_baselines.py.
 
 Framework-free (numpy, scikit-learn).

@@ -1,6 +1,6 @@
 """Phrase -> state classifiers for method 2 (framework-free; torch only inside the neural models).
 
-Each nursing phrase is mapped to one state of a configurable state set (default: the study's 7,
+Each nursing phrase is mapped to one state of a configurable state set (default: the nursing-notes study's 7 states,
 :data:`STUDY_STATES`). Three models share one interface (``fit``, side-effect-free ``predict`` /
 ``predict_proba``, ``score`` returning a flat metrics dict, ``save`` / ``load``, ``states``, ``seed``):
 

@@ -75,7 +75,7 @@ class StateTypes:
 
 
 def state_types(states: Sequence[str] = STUDY_STATES) -> StateTypes:
-    """The entity types of these states (the study's 7 by default). Errors: ValueError for duplicates."""
+    """The entity types of these states (the nursing-notes study's 7 states by default). Errors: ValueError for duplicates."""
     types = tuple(state_entity_type(s) for s in states)
     if len(set(types)) != len(types):
         raise ValueError(f"two states share an entity type name: {types}")

@@ -1,5 +1,5 @@
 """Research baselines for patient-level ADR risk, compared with the TD(lambda) model (patient_risk.py) in
-benchmarks/patient_risk.py on the same 8:1:1 split; not deployed by the product.
+benchmarks/td_patients.py on the same 8:1:1 split; not deployed by the product.
 
 Fitted on the training patients (their few hyper-parameters chosen on validation): :class:`NaiveBayesIG`
 (naive Bayes on the words with the top information-gain features), :class:`TfidfSVM` (linear or RBF SVM on

@@ -1,4 +1,4 @@
-"""A deployable ADR-risk model for live monitoring (method 2), framework-free.
+"""A deployable ADR-risk model for live monitoring (TD(lambda) over nursing notes, as in the Korean nursing-notes study), framework-free.
 
 Bundles what the monitor needs per phrase: a phrase -> state classifier, the TD(lambda) value of each
 state and the logistic regression that turns a patient's running mean value into P(ADR). Trained with

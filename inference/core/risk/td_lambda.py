@@ -34,7 +34,7 @@ import numpy as np
 
 TRACES: tuple[str, ...] = ("replacing", "accumulating", "dutch")
 
-#: Study hyper-parameters (domain notes, method 2): step size, discount, trace decay.
+#: Study hyper-parameters (the Korean nursing-notes study): step size, discount, trace decay.
 STUDY_ALPHA = 0.1
 STUDY_GAMMA = 0.1
 STUDY_LAMBDA = 0.3
@@ -334,7 +334,7 @@ class TDLambda:
 
     Args:
         config: hyper-parameters (defaults: the study's alpha 0.1, gamma 0.1, lambda 0.3, dutch trace).
-        features: a feature map (default: one-hot over the study's 7 states).
+        features: a feature map (default: one-hot over the nursing-notes study's 7 states states).
         weights: initial weights (default zeros).
     """
 

@@ -20,37 +20,30 @@ from annotations.errors import ApplicationError
 from annotations.management.audited import AuditedCommand
 from annotations.models import Project
 from inference.jobs.engine import job_create, job_progress
-from inference.jobs.selectors import SELECTIONS, job_error_list
-from inference.models import Job, JobKind, ModelVersion
+from inference.jobs.registry import kind_get, kinds, params_for
+from inference.jobs.selectors import job_error_list
+from inference.models import Job, ModelVersion
 
 
 class Command(AuditedCommand):
-    help = "Start a pre_annotate, classify, import, export or train job on a project."
+    help = "Start a job on a project (any registered kind: pre_annotate, classify, import, export, train, ...)."
 
     def add_arguments(self, parser):
         parser.add_argument("--project", required=True, help="project slug")
-        parser.add_argument("--kind", required=True, choices=JobKind.values)
-        parser.add_argument("--selection", choices=SELECTIONS, default="all")
-        parser.add_argument(
-            "--filter",
-            action="append",
-            default=[],
-            metavar="FIELD=VALUE",
-            help="with --selection filter: unit, note_type, author_role, external_id__startswith",
-        )
+        parser.add_argument("--kind", required=True, choices=[k.name for k in kinds(door="cli")])
         parser.add_argument("--model-version", help="model version name (default: the project's active one)")
-        parser.add_argument("--chunk-size", type=int)
-        parser.add_argument("--batch-size", type=int)
-        parser.add_argument("--quantize", choices=["int8"])
-        parser.add_argument("--queue", help="Celery queue for the model chunks, e.g. gpu")
-        parser.add_argument("--path", help="import: corpus folder or .zip")
-        parser.add_argument("--format", help="import/export format (brat, jsonl, ...)")
-        parser.add_argument(
-            "--source", help="export: gold | submitted | user:NAME | model:VERSION | import:NAME"
-        )
-        parser.add_argument("--start-from", choices=["current", "base"], help="train: from the active model or the encoder")
-        parser.add_argument("--epochs", type=int, help="train: epochs (default: the project's retrain policy)")
-        parser.add_argument("--score", action="store_true", help="pre_annotate: also store the ADE probability and flag")
+        # The kinds' parameters (inference.jobs.registry), the same the job form and the API take.
+        for param in params_for("cli"):
+            flag = "--" + param.name.replace("_", "-")
+            if param.type == "bool":
+                parser.add_argument(flag, action="store_true", help=param.help)
+            elif param.type == "dict":
+                parser.add_argument(flag, action="append", default=[], metavar="NAME=VALUE",
+                                    help=f"{param.help} ({', '.join(param.keys)})")
+            elif param.type == "choice":
+                parser.add_argument(flag, choices=param.choice_values(), help=param.help)
+            else:
+                parser.add_argument(flag, type=int if param.type == "int" else str, help=param.help)
         parser.add_argument("--wait", action="store_true", help="follow progress until the job finishes")
 
     def handle(self, *args, **o):
@@ -63,23 +56,20 @@ class Command(AuditedCommand):
             model_version = ModelVersion.objects.filter(project=project, name=o["model_version"]).first()
             if model_version is None:
                 raise CommandError(f"no model version {o['model_version']!r} in {project.slug}")
+        spec = kind_get(o["kind"])
         params: dict = {}
-        if o["kind"] in (JobKind.PRE_ANNOTATE, JobKind.CLASSIFY):
-            params["selection"] = o["selection"]
-            if o["filter"]:
-                params["filter"] = dict(f.split("=", 1) for f in o["filter"])
-            for key in ("chunk_size", "batch_size", "quantize", "queue", "score"):
-                if o[key]:
-                    params[key] = o[key]
-        elif o["kind"] == JobKind.TRAIN:
+        for param in spec.params:
+            if "cli" not in param.doors:
+                continue
+            value = o.get(param.name)
+            if param.type == "dict" and value:
+                if any("=" not in item for item in value):
+                    raise CommandError(f"--{param.name.replace('_', '-')} takes NAME=VALUE")
+                value = dict(item.split("=", 1) for item in value)
+            if value not in (None, "", [], False):
+                params[param.name] = value
+        if spec.param("reason") and "reason" not in params:
             params["reason"] = "requested from the command line"
-            for key in ("start_from", "epochs"):
-                if o[key]:
-                    params[key] = o[key]
-        else:
-            for key in ("path", "format", "source"):
-                if o[key]:
-                    params[key] = o[key]
         try:
             job = job_create(
                 project=project,
@@ -87,6 +77,7 @@ class Command(AuditedCommand):
                 parameters=params,
                 model_version=model_version,
                 any_import_path=True,
+                door="cli",
             )
         except ApplicationError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc

@@ -1,4 +1,4 @@
-"""Train and activate a project's ADR risk model from its phrase-state annotations (method 2)."""
+"""Train and activate a project's ADR risk model from its phrase-state annotations (TD(lambda) over nursing notes, as in the Korean nursing-notes study)."""
 
 from django.core.management.base import CommandError
 

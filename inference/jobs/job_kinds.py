@@ -1,0 +1,157 @@
+"""The job kinds the engine's own package owns: importing a corpus and exporting one (each one task,
+restartable from scratch: an import skips notes already present, an export rewrites its file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from annotations.errors import ApplicationError
+from annotations.formats.document import FormatError
+from annotations.formats.registry import READERS, WRITERS
+from annotations.models import Note
+from annotations.services.corpus_export import annotation_set_filter, corpus_export
+from annotations.services.corpus_import import corpus_import
+from inference.jobs.engine import ProgressWriter, job_fail, job_finish
+from inference.jobs.import_uploads import import_source_check
+from inference.jobs.registry import JobKindSpec, JobRequest, Param, register
+from inference.models import FINISHED_STATES, Job, JobError, JobState
+
+IMPORT = "import"
+EXPORT = "export"
+EXPORT_SOURCE_HELP = "Export: which annotations (gold | submitted | latest-submitted | user:NAME | model:VERSION | import:NAME)."
+
+
+def _import_prepare(request: JobRequest) -> JobRequest:
+    p = request.parameters
+    if not p.get("path") or not p.get("format"):
+        raise ApplicationError(
+            "bad_parameters", "An import needs an uploaded file (from the command line: a path) and a format."
+        )
+    source = import_source_check(project=request.project, path=p["path"], any_path=request.any_import_path)
+    p["path"] = str(source)
+    return request
+
+
+def _export_prepare(request: JobRequest) -> JobRequest:
+    annotation_set_filter(request.parameters["source"])
+    return request
+
+
+def _import_run(job: Job) -> None:
+    p = job.parameters
+    progress = ProgressWriter(job.pk)
+    try:
+        report = corpus_import(
+            project=job.project,
+            path=Path(p["path"]),
+            fmt=p["format"],
+            source_name=p.get("source_name") or "import",
+            max_member_bytes=settings.ADE_REVIEW_MAX_IMPORT_MEMBER_BYTES,
+            progress=lambda read, imported: progress(read),
+        )
+    except ApplicationError as exc:
+        job_fail(job_id=job.pk, message=f"{exc.code}: {exc.message}")
+        return
+    except FormatError as exc:
+        # The archive itself was refused (zip slip, a link, a bomb, a broken zip): say which. The problems
+        # name archive members and reasons, never a server path (archive.Corpus).
+        _fail_with_problems(job, exc.problems)
+        return
+    except (OSError, ValueError) as exc:
+        job_fail(job_id=job.pk, message=f"the import could not be read ({type(exc).__name__})")
+        return
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        if locked.state in FINISHED_STATES:
+            return
+        JobError.objects.bulk_create(
+            [JobError(job=locked, note=None, message=str(problem)[:500]) for problem in report.skipped]
+        )
+        locked.done = report.imported + report.already_present
+        locked.failed = report.skipped_documents
+        locked.total = locked.done + locked.failed
+        locked.save(update_fields=["done", "failed", "total"])
+        job_finish(locked, message=report.summary().splitlines()[0])
+
+
+def _fail_with_problems(job: Job, problems: list) -> None:
+    """Fail an import whose corpus was refused whole, one error per problem and the first in the message."""
+    messages = [str(problem)[:500] for problem in problems] or ["the corpus was refused"]
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        if locked.state in FINISHED_STATES:
+            return
+        JobError.objects.bulk_create([JobError(job=locked, note=None, message=m) for m in messages[:200]])
+        more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
+        locked.state, locked.finished_at = JobState.FAILED, timezone.now()
+        locked.message = f"the corpus was refused: {messages[0]}{more}"[:1000]
+        locked.save(update_fields=["state", "finished_at", "message"])
+
+
+def _export_run(job: Job) -> None:
+    p = job.parameters
+    out_dir = Path(settings.MEDIA_ROOT) / "exports"
+    out_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
+    out = out_dir / f"job-{job.pk}-{job.project.slug}-{p['format']}.zip"
+    total = Note.objects.filter(project=job.project).count()
+    Job.objects.filter(pk=job.pk).update(total=total)
+    progress = ProgressWriter(job.pk)
+    try:
+        written = corpus_export(
+            project=job.project,
+            out=out,
+            fmt=p["format"],
+            source=p["source"],
+            only_annotated=bool(p.get("only_annotated")),
+            progress=progress,
+        )
+    except ApplicationError as exc:
+        job_fail(job_id=job.pk, message=f"{exc.code}: {exc.message}")
+        return
+    except OSError as exc:
+        job_fail(job_id=job.pk, message=f"the export could not be written ({type(exc).__name__})")
+        return
+    except BaseException:
+        out.unlink(missing_ok=True)  # the writer removes what it wrote; this covers a failure before it ran
+        raise
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        if locked.state in FINISHED_STATES:
+            return
+        locked.done, locked.total, locked.result_path = written, max(total, written), str(out)
+        locked.save(update_fields=["done", "total", "result_path"])
+        job_finish(locked, message=f"exported {written} notes as {p['format']} ({p['source']})")
+
+
+register(JobKindSpec(
+    name=IMPORT,
+    label="Import",
+    params=(
+        # A server path only from the command line (issue 13); web and API imports upload the file.
+        Param("path", help="Import: a corpus folder or file on the server.", max_length=4096, doors=frozenset({"cli"})),
+        Param("format", "choice", "Import: the corpus format.", choices=lambda: sorted(READERS),
+              doors=frozenset({"cli", "upload"}), invalid="Unknown import format {value!r}; known: {choices}."),
+        Param("source_name", help="Import: the name of the imported annotation sets.", doors=frozenset()),
+    ),
+    prepare=_import_prepare,
+    run=_import_run,
+    doors=frozenset({"cli", "upload"}),  # web and API upload the file (import_uploads.import_upload_start)
+    audit_keys=("format",),
+))
+register(JobKindSpec(
+    name=EXPORT,
+    label="Export",
+    params=(
+        Param("format", "choice", "Export: the file format.", choices=lambda: sorted(WRITERS), default="jsonl",
+              invalid="Unknown export format {value!r}; known: {choices}."),
+        Param("source", help=EXPORT_SOURCE_HELP, default="gold", max_length=210),
+        Param("only_annotated", "bool", "Export: only notes that have annotations of that source."),
+    ),
+    prepare=_export_prepare,
+    run=_export_run,
+    audit_keys=("format", "source"),
+))
