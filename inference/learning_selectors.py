@@ -28,6 +28,7 @@ from annotations.models import (
 )
 from annotations.services.document_store import annotation_sets_to_documents
 
+from .core.metric_names import metric_name, metric_rows
 from .learning_models import NoteScore, RetrainPolicy
 from .models import Job, JobKind, JobState, ModelVersion
 from .selectors import notes_unlabelled
@@ -161,6 +162,13 @@ def model_version_history(*, project: Project) -> QuerySet[ModelVersion]:
     )
 
 
+def model_version_metric_cells(versions: Sequence[ModelVersion], keys: Sequence[str] | None = None) -> None:
+    """Set `metric_cells` on each version: its `keys` metrics (default: the versions table's) as
+    `metric_rows`, value None when absent."""
+    for version in versions:
+        version.metric_cells = metric_rows(version.metrics, keys=keys or VERSION_TABLE_METRICS)
+
+
 def model_version_get(*, project: Project, version_id: int) -> ModelVersion:
     """One version of the project (ModelVersion.DoesNotExist otherwise)."""
     return ModelVersion.objects.select_related("parent", "training_job").get(project=project, pk=version_id)
@@ -207,11 +215,14 @@ def note_scores_of(*, project: Project) -> QuerySet[NoteScore]:
 
 # --- the model page's chart ------------------------------------------------------------------------------
 
+# Labels come from the one mapping of metric keys to readable names (inference.core.metric_names).
 CHART_SERIES = (
-    ("ner_macro_f1_strict", "NER F1", "#1f77b4"),
-    ("re_f1_strict", "RE F1", "#d62728"),
-    ("note_f1", "note F1", "#2ca02c"),
+    ("ner_macro_f1_strict", "#1f77b4"),
+    ("re_f1_strict", "#d62728"),
+    ("note_f1", "#2ca02c"),
 )
+#: The versions table's metric columns.
+VERSION_TABLE_METRICS = ("ner_macro_f1_strict", "re_f1_strict", "note_f1")
 
 
 @dataclass(frozen=True)
@@ -228,6 +239,7 @@ class ChartPoint:
 class ChartSeries:
     key: str
     label: str
+    definition: str
     colour: str
     points: list[ChartPoint]
     polyline: str  # through the promoted (and hand-registered) versions: the model people actually used
@@ -256,7 +268,8 @@ def model_history_chart(
         return pad + (width - 2 * pad) * (i / n if len(versions) > 1 else 0.5)
 
     series = []
-    for key, label, colour in CHART_SERIES:
+    for key, colour in CHART_SERIES:
+        name = metric_name(key)
         points = [
             ChartPoint(
                 x=x_of(i),
@@ -271,5 +284,5 @@ def model_history_chart(
         ]
         used = " ".join(f"{p.x:.1f},{p.y:.1f}" for p in points if p.outcome != "refused")
         if points:
-            series.append(ChartSeries(key, label, colour, points, used))
+            series.append(ChartSeries(key, name.label, name.definition, colour, points, used))
     return HistoryChart(width, height, pad, series, [(x_of(i), v.name) for i, v in enumerate(versions)])

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Length
 
 from annotations.errors import ApplicationError
+from annotations.formats.detect import ProblemSummary, problems_summarise
 from annotations.models import (
     AnnotationSet,
     AnnotationSetSource,
     AnnotationSetStatus,
+    Entity,
     Note,
     Project,
+    Relation,
     ReviewStatus,
 )
 
-from .models import Job, JobError, ModelVersion
+from .models import Job, JobChunk, JobError, JobKind, ModelVersion
 
 SELECTIONS = ("all", "unreviewed", "unlabelled", "unscored", "filter")
 FILTER_FIELDS = ("unit", "note_type", "author_role", "external_id__startswith")
@@ -77,19 +82,77 @@ def job_parameters_shown(*, job: Job) -> dict:
     """A job's parameters as every response shows them: an import's server path becomes the file's name
     (`file`), so no response reveals where the server keeps its files."""
     shown = dict(job.parameters or {})
+    shown.pop("outcome", None)  # what the job did: `job_outcome`, not a parameter
     path = shown.pop("path", None)
     if path:
         shown["file"] = str(path).replace("\\", "/").rsplit("/", 1)[-1]
     return shown
 
 
-def job_error_list(*, job: Job, limit: int = 200) -> QuerySet[JobError]:
-    """A job's errors with the note's external id only (the note text is never loaded)."""
-    return (
+def job_error_list(*, job: Job, limit: int | None = 200) -> QuerySet[JobError]:
+    """A job's errors in the order they were found, with the note's external id only (the note text is
+    never loaded); `limit` None: all of them (page them with a Paginator)."""
+    errors = (
         JobError.objects.filter(job=job)
         .select_related(None)
-        .values("pk", "message", "created_at", "note_id", "note__external_id")[:limit]
+        .order_by("pk")
+        .values("pk", "message", "created_at", "note_id", "note__external_id")
     )
+    return errors if limit is None else errors[:limit]
+
+
+def job_error_summary(*, job: Job) -> ProblemSummary:
+    """A job's errors summed up: counts per reason, each type the schema lacks once, and what to do
+    (annotations.formats.detect.problems_summarise). Reads the messages only."""
+    messages = JobError.objects.filter(job=job).order_by("pk").values_list("message", flat=True)
+    return problems_summarise(messages.iterator(chunk_size=2000))
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What a finished job did, in figures (the page and the API add the links).
+
+    Model jobs: `notes` done, `flagged` (of those notes, flagged now; classification and scored
+    pre-annotation only), `prelabels` (entities and relations in
+    the model's sets of those notes), `prelabelled_notes`, `flagged_notes` (up to 10 (id, external id)
+    pairs, most probable first). Imports: `imported`, `already_present`, `skipped`, `entities`,
+    `relations`, `events`, `format`. Exports: `exported`, `has_file`.
+    """
+
+    kind: str
+    figures: dict
+    flagged_notes: tuple[tuple[int, str], ...] = ()
+
+
+def job_outcome(*, job: Job) -> JobOutcome | None:
+    """What a finished job did (None while it runs). Model jobs count over the notes of its chunks."""
+    if not job.is_finished:
+        return None
+    if job.kind in (JobKind.PRE_ANNOTATE, JobKind.CLASSIFY):
+        note_ids = [i for ids in JobChunk.objects.filter(job=job).values_list("note_ids", flat=True) for i in ids]
+        flagged = Note.objects.filter(pk__in=note_ids, flagged=True)
+        figures = {"notes": job.done}
+        scored = job.kind == JobKind.CLASSIFY or bool((job.parameters or {}).get("score"))
+        if scored:  # a pre-annotation without `score` leaves the flags as they were: it flagged nothing
+            figures["flagged"] = flagged.count()
+        if job.kind == JobKind.PRE_ANNOTATE and job.model_version_id:
+            sets = AnnotationSet.objects.filter(
+                note__in=note_ids, source_kind=AnnotationSetSource.MODEL, model_version_id=job.model_version_id
+            )
+            figures["prelabelled_notes"] = sets.filter(entities__isnull=False).distinct().count()
+            figures["prelabels"] = (
+                Entity.objects.filter(annotation_set__in=sets).count()
+                + Relation.objects.filter(annotation_set__in=sets).count()
+            )
+        top = flagged.order_by("-ade_probability", "pk").values_list("pk", "external_id")[:10] if scored else []
+        return JobOutcome(kind=job.kind, figures=figures, flagged_notes=tuple(top))
+    if job.kind == JobKind.IMPORT:
+        outcome = dict((job.parameters or {}).get("outcome") or {})
+        outcome["format"] = (job.parameters or {}).get("format", "")
+        return JobOutcome(kind=job.kind, figures=outcome)
+    if job.kind == JobKind.EXPORT:
+        return JobOutcome(kind=job.kind, figures={"exported": job.done, "has_file": bool(job.result_path)})
+    return JobOutcome(kind=job.kind, figures={})
 
 
 def model_version_list(*, project: Project) -> QuerySet[ModelVersion]:

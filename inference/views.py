@@ -7,6 +7,7 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -31,6 +32,10 @@ class JobStartForm(forms.Form):
     unit = forms.CharField(required=False, max_length=100)
     note_type = forms.CharField(required=False, max_length=100)
     model_version = forms.ModelChoiceField(queryset=None, required=False, empty_label="active model")
+    score = forms.BooleanField(
+        required=False, initial=True, label="Score and flag",
+        help_text="Pre-annotate: also store each note's ADE probability and flag it (classify always does)",
+    )
     quantize = forms.ChoiceField(choices=[("", "fp32"), ("int8", "int8 (CPU)")], required=False)
     # No server path here: web imports read only what was uploaded to this project (issue 13: an admin
     # of one project named another project's upload folder); `start_job` takes paths on the command line.
@@ -39,10 +44,12 @@ class JobStartForm(forms.Form):
         help_text="Import: a .zip of a brat or ADE-Corpus folder, or one JSONL / PubTator file",
     )
     format = forms.ChoiceField(
-        choices=[(f, f) for f in sorted({*registry.READERS, *registry.WRITERS})],
+        choices=[("auto", "auto (from the file; export: jsonl)")]
+        + [(f, f) for f in sorted({*registry.READERS, *registry.WRITERS})],
         required=False,
-        initial="jsonl",
-        help_text="Import: ade, brat, jsonl or pubtator; export: brat, conll or jsonl",
+        initial="auto",
+        help_text="Import: auto (a .zip of .ann/.txt is brat), ade, brat, jsonl or pubtator; "
+        "export: brat, conll or jsonl",
     )
     source = forms.CharField(
         required=False, max_length=200, initial="gold", help_text="Export: which annotations"
@@ -67,10 +74,13 @@ class JobStartForm(forms.Form):
                 params["filter"] = {k: d[k] for k in ("unit", "note_type") if d[k]}
             if d["quantize"]:
                 params["quantize"] = d["quantize"]
+            if d["kind"] == JobKind.PRE_ANNOTATE and d["score"]:
+                params["score"] = True
             return params
         if d["kind"] == JobKind.IMPORT:
-            return {"format": d["format"]}  # the file comes as an upload (import_upload_start)
-        return {"format": d["format"] or "jsonl", "source": d["source"] or "gold"}
+            return {"format": d["format"] or "auto"}  # the file comes as an upload (import_upload_start)
+        fmt = d["format"] if d["format"] not in ("", "auto") else "jsonl"
+        return {"format": fmt, "source": d["source"] or "gold"}
 
 
 def _can_manage(request: HttpRequest, project) -> bool:
@@ -88,7 +98,7 @@ def job_list(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             if d["kind"] == JobKind.IMPORT and d["upload"]:
                 job = import_upload_start(
-                    project=project, upload=d["upload"], fmt=d["format"], created_by=request.user
+                    project=project, upload=d["upload"], fmt=d["format"] or "auto", created_by=request.user
                 )
             else:
                 job = job_create(
@@ -111,23 +121,39 @@ def job_list(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "inference/job_list.html", context, status=400 if form.errors else 200)
 
 
+ERRORS_PER_PAGE = 50
+
+
 def _detail_context(request: HttpRequest, project, job: Job) -> dict:
+    has_errors = bool(job.failed or job.state == "failed")
+    errors = (
+        Paginator(selectors.job_error_list(job=job, limit=None), ERRORS_PER_PAGE).get_page(
+            request.GET.get("errors_page")
+        )
+        if has_errors
+        else None
+    )
     return {
         "project": project,
         "job": job,
-        "errors": selectors.job_error_list(job=job) if job.failed or job.state == "failed" else [],
+        "outcome": selectors.job_outcome(job=job),
+        "errors": errors,
+        "error_summary": selectors.job_error_summary(job=job) if has_errors and job.is_finished else None,
         "can_manage": _can_manage(request, project),
     }
 
 
 @login_required
 def job_detail(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
+    """The job page; HTMX gets the progress fragment (the poll) or, with `errors_page`, one page of errors."""
     project, _ = project_get_for_user(user=request.user, slug=slug, capability=Capability.VIEW)
     try:
         job = selectors.job_get(project=project, job_id=job_id)
     except Job.DoesNotExist as exc:
         raise Http404("No such job.") from exc
-    template = "inference/job_detail.html#progress" if request.htmx else "inference/job_detail.html"
+    template = "inference/job_detail.html"
+    if request.htmx:
+        template += "#errors" if "errors_page" in request.GET else "#progress"
     return render(request, template, _detail_context(request, project, job))
 
 

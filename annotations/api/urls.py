@@ -71,6 +71,7 @@ urlpatterns = [
     path(P + "jobs/", views.JobListView.as_view(), name="api-job-list"),
     path(P + "imports/", views.ImportUploadView.as_view(), name="api-import-upload"),
     path(P + "jobs/<dbid:job_id>/", views.JobDetailView.as_view(), name="api-job-detail"),
+    path(P + "jobs/<dbid:job_id>/errors/", views.JobErrorListView.as_view(), name="api-job-errors"),
     path(P + "jobs/<dbid:job_id>/cancel/", views.JobCancelView.as_view(), name="api-job-cancel"),
     path(P + "jobs/<dbid:job_id>/download/", views.JobDownloadView.as_view(), name="api-job-download"),
     path(P + "exports/", views.ExportCreateView.as_view(), name="api-export-create"),

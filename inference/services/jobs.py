@@ -48,6 +48,7 @@ from .predictor import MalformedNote, predictor_for_model_version
 logger = logging.getLogger(__name__)
 
 MODEL_KINDS = (JobKind.PRE_ANNOTATE, JobKind.CLASSIFY)
+AUTO_FORMAT = "auto"  # an import's format taken from its file (annotations.formats.detect)
 DEFAULT_CHUNK_SIZE = 50
 DEFAULT_BATCH_SIZE = 16
 # Errors a task retries (the database went away for a moment); everything else fails the job.
@@ -179,13 +180,14 @@ def job_create(
     Model jobs (pre_annotate, classify) take `selection` (all | unreviewed | unlabelled | unscored | filter, with
     `filter`), `chunk_size`, `batch_size`, `quantize` ("int8"), `queue` ("gpu"); the project's active model
     version is used when none is given; pre_annotate with `score` also stores the ADE probability and
-    flag. Import takes `path`, `format`; export takes `format`, `source`; train takes `start_from`
+    flag. Import takes `path`, `format` (a reader's name, or "auto": the format its files point to,
+    `import_uploads.import_format_detect`); export takes `format`, `source`; train takes `start_from`
     (current | base), `epochs`, `reason` (see inference.services.retraining).
     An import reads only a file uploaded to the project unless `any_import_path` (the command line):
     `import_uploads.import_source_check`. Jobs of the project whose worker stopped are reaped first, so
     a dead training job does not block the next.
-    Errors: ApplicationError with code bad_kind, no_model, bad_selection, bad_parameters, and for
-    training training_busy, not_enough_gold.
+    Errors: ApplicationError with code bad_kind, no_model, bad_selection, bad_parameters, for an import
+    unknown_format and bad_upload, and for training training_busy, not_enough_gold.
     """
     parameters = dict(parameters or {})
     if kind not in JobKind.values:
@@ -214,21 +216,26 @@ def job_create(
         if parameters.get("quantize") not in (None, "", "int8"):
             raise ApplicationError("bad_parameters", "quantize is int8 or nothing.")
     elif kind == JobKind.IMPORT:
-        if not parameters.get("path") or not parameters.get("format"):
+        if not parameters.get("path"):
             raise ApplicationError(
-                "bad_parameters", "An import needs an uploaded file (from the command line: a path) and a format."
+                "bad_parameters", "An import needs an uploaded file (from the command line: a path)."
             )
         from annotations.formats.registry import READERS
 
-        from .import_uploads import import_source_check
+        from .import_uploads import import_format_detect, import_source_check
 
-        if parameters["format"] not in READERS:
+        parameters["format"] = parameters.get("format") or AUTO_FORMAT
+        if parameters["format"] not in (*READERS, AUTO_FORMAT):
             raise ApplicationError(
                 "bad_parameters",
-                f"Unknown import format {str(parameters['format'])[:40]!r}; known: {', '.join(sorted(READERS))}.",
+                f"Unknown import format {str(parameters['format'])[:40]!r}; known: "
+                f"{', '.join(sorted(READERS))} or {AUTO_FORMAT}.",
             )
         source = import_source_check(project=project, path=parameters["path"], any_path=any_import_path)
         parameters["path"] = str(source)
+        if parameters["format"] == AUTO_FORMAT:
+            parameters["format"] = import_format_detect(path=source)
+            parameters["format_detected"] = True
     elif kind == JobKind.EXPORT:
         parameters.setdefault("format", "jsonl")
         parameters.setdefault("source", "gold")
@@ -256,32 +263,70 @@ def job_create(
     return job
 
 
-def _enqueue_start(job_id: int, kind: str) -> None:
+def _start_task(kind: str):
+    """The task that starts a job of `kind` (a model job's planning, training, or an import/export run)."""
     from inference import tasks
 
     if kind in MODEL_KINDS:
-        tasks.job_plan_task.delay(job_id)
-    elif kind == JobKind.TRAIN:
-        if settings.ADE_REVIEW_TRAIN_IN_THREAD and tasks.train_task.app.conf.task_always_eager:
-            # Not a daemon: a command that started the job (start_job) waits for it before exiting.
-            threading.Thread(target=_train_in_thread, args=(job_id,), name=f"train-job-{job_id}").start()
-        else:
-            tasks.train_task.delay(job_id)
+        return tasks.job_plan_task
+    if kind == JobKind.TRAIN:
+        return tasks.train_task
+    return tasks.job_single_task
+
+
+def _enqueue_start(job_id: int, kind: str) -> None:
+    """Send the job's first task to the workers; without a broker (the embedded demo, with
+    ADE_REVIEW_JOBS_IN_THREAD) run it in a background thread of this process instead, so the request that
+    started the job returns at once and its page shows the progress bar and Cancel. A job started from
+    inside such a thread (training's follow-up pre-annotation) runs in that thread, after it."""
+    task = _start_task(kind)
+    eager = task.app.conf.task_always_eager
+    if eager and settings.ADE_REVIEW_JOBS_IN_THREAD and not getattr(_in_job_thread, "active", False):
+        # Not a daemon: a command that started the job waits for it (job_threads_join) before exiting.
+        thread = threading.Thread(target=_run_in_thread, args=(task, job_id), name=f"{kind}-job-{job_id}")
+        with _job_threads_lock:
+            _job_threads.add(thread)
+        thread.start()
     else:
-        tasks.job_single_task.delay(job_id)
+        task.delay(job_id)
 
 
-def _train_in_thread(job_id: int) -> None:
-    """The embedded demo's stand-in for a worker: run the training task, then release this thread's
-    database connection."""
+_in_job_thread = threading.local()
+_job_threads: set[threading.Thread] = set()
+_job_threads_lock = threading.Lock()
+
+
+def _run_in_thread(task, job_id: int) -> None:
+    """The embedded demo's stand-in for a worker: run the job's task (its chunks run eagerly, in this
+    thread), then release this thread's database connection."""
     from django.db import connection
 
-    from inference import tasks
-
+    _in_job_thread.active = True
     try:
-        tasks.train_task.apply(args=(job_id,))
+        task.apply(args=(job_id,))
     finally:
         connection.close()
+        with _job_threads_lock:
+            _job_threads.discard(threading.current_thread())
+
+
+def job_threads_join(*, timeout: float | None = None) -> bool:
+    """Wait for the jobs running in background threads of this process (the embedded demo) to end.
+
+    Commands that start jobs call it before they report or exit; tests call it before the database is
+    reset. Args: `timeout` in seconds for all of them together (None: as long as they take).
+    Result: True when none is left running.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        with _job_threads_lock:
+            running = [t for t in _job_threads if t.is_alive() and t is not threading.current_thread()]
+        if not running:
+            return True
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            return False
+        running[0].join(timeout=left)
 
 
 def _enqueue_chunks(job: Job, indexes: Sequence[int]) -> None:
@@ -662,7 +707,19 @@ def _import_run(job: Job) -> None:
         locked.done = report.imported + report.already_present
         locked.failed = report.skipped_documents
         locked.total = locked.done + locked.failed
-        locked.save(update_fields=["done", "failed", "total"])
+        # What the finished page and the API say (inference.selectors.job_outcome): counts, never text.
+        locked.parameters = {
+            **locked.parameters,
+            "outcome": {
+                "imported": report.imported,
+                "already_present": report.already_present,
+                "skipped": report.skipped_documents,
+                "entities": report.entities,
+                "relations": report.relations,
+                "events": report.events,
+            },
+        }
+        locked.save(update_fields=["done", "failed", "total", "parameters"])
         _finish(locked, message=report.summary().splitlines()[0])
 
 
@@ -673,7 +730,10 @@ def _fail_with_problems(job: Job, problems: list) -> None:
         locked = Job.objects.select_for_update().get(pk=job.pk)
         if locked.state in FINISHED_STATES:
             return
-        JobError.objects.bulk_create([JobError(job=locked, note=None, message=m) for m in messages[:200]])
+        # Every problem is kept (the job page pages them and sums them up by reason); none is cut.
+        JobError.objects.bulk_create(
+            [JobError(job=locked, note=None, message=m) for m in messages], batch_size=1000
+        )
         more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
         locked.state, locked.finished_at = JobState.FAILED, timezone.now()
         locked.message = f"the corpus was refused: {messages[0]}{more}"[:1000]

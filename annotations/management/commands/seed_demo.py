@@ -78,9 +78,11 @@ class Command(DemoCommand):
         after the first retrain, Models -> Retrain)."""
         from inference.models import ModelVersion
         from inference.services.baselines import baseline_version_create
+        from inference.services.jobs import job_threads_join
 
         if ModelVersion.objects.filter(project=project).exists():
             return
         version = baseline_version_create(project=project)
+        job_threads_join()  # without a broker its pre-annotation job runs in a thread of this process
         flagged = project.notes.filter(flagged=True).count()
         self.stdout.write(f"first model: {version.name} (pre-annotated the bare notes; {flagged} flagged)")
