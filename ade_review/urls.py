@@ -16,3 +16,7 @@ urlpatterns = [
     path("", include("inference.urls")),
     path("", include("annotations.urls")),
 ]
+
+handler403 = "ade_review.error_pages.permission_denied"
+handler404 = "ade_review.error_pages.page_not_found"
+handler500 = "ade_review.error_pages.server_error"

@@ -94,6 +94,10 @@ class Note(models.Model):
     # The reviewer's decision on the note (ade / no_ade), set by a sign-off: it stands even when the
     # submission contradicting it went back to its annotator, and a decided note is never flagged again.
     final_verdict = models.CharField(max_length=20, blank=True, default="")
+    # Why the last model run flagged the note, as offsets into its text (annotations.formats.evidence.Evidence):
+    # its strongest ADE relation, or the sentence with the highest ADE score; written when classification
+    # runs so that the queue never runs the model. Empty when the note is not flagged.
+    ade_evidence = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [
@@ -158,6 +162,9 @@ class AnnotationSet(models.Model):
         "inference.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     seconds_spent = models.PositiveIntegerField(default=0)
+    # "Correct these": the imported or gold set a person's set started as a copy of (editing.
+    # annotation_set_copy_for_correction); its rows keep origin=import until the person changes them.
+    copied_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         constraints = [

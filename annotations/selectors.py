@@ -10,6 +10,8 @@ from django.db.models import Count, Exists, F, FloatField, Func, OuterRef, Q, Qu
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
+from annotations.formats.evidence import Evidence
+
 from .models import AnnotationSet, Decision, Entity, Note, Patient, Project, Relation, ReviewStatus, SignOff
 
 
@@ -27,25 +29,64 @@ def project_list_for_user(*, user) -> QuerySet[Project]:
 QUEUE_PAGE = 50
 
 
-def project_dashboard(*, project: Project) -> dict:
-    """Notes by review status, the flagged count, the active model version and the latest jobs (a fixed
-    4 queries)."""
-    from inference.models import Job, ModelVersion
+def _gold_exists():
+    """A note whose gold exists already (an imported gold corpus, a signed-off set): not a model's set."""
+    return Exists(AnnotationSet.objects.filter(note=OuterRef("pk"), status="gold").exclude(source_kind="model"))
 
-    by_status = dict(
-        Note.objects.filter(project=project).values_list("review_status").annotate(n=Count("id")).order_by()
+
+def notes_flagged_open(notes: QuerySet[Note]) -> QuerySet[Note]:
+    """The flagged notes that still need a decision: the review queue proper (decided notes, with a
+    reviewer's final verdict, and notes whose gold exists already leave it)."""
+    return notes.filter(flagged=True, final_verdict="").exclude(_gold_exists())
+
+
+@dataclass(frozen=True)
+class NoteStatusCounts:
+    """How many of a project's notes are where: what the dashboard and the model page both show.
+
+    `statuses`: (value, label, count) per review status; `flagged`: the flagged queue's length; `gold`:
+    notes with a gold version by the one gold rule (`annotations.gold`: what training and the held-out
+    scores use, the model page's training + held-out); `awaiting_adjudication`: two or more submissions and
+    no sign-off."""
+
+    statuses: list[tuple[str, str, int]]
+    total: int
+    flagged: int
+    gold: int
+    awaiting_adjudication: int
+
+
+def note_status_counts(*, project: Project) -> NoteStatusCounts:
+    """The project's note counts (two queries whatever the number of notes)."""
+    from .gold import gold_sets
+
+    rows = (
+        Note.objects.filter(project=project)
+        .values("review_status")
+        .annotate(
+            n=Count("id"),
+            open_flagged=Count("id", filter=Q(flagged=True, final_verdict="") & ~Q(_gold_exists())),
+        )
+        .order_by()
     )
-    statuses = [(value, label, by_status.get(value, 0)) for value, label in ReviewStatus.choices]
-    flagged = Note.objects.filter(project=project, flagged=True).count()
-    model = ModelVersion.objects.filter(project=project, is_active=True).first()
-    jobs = list(Job.objects.filter(project=project).select_related("model_version").order_by("-created_at")[:5])
-    return {
-        "statuses": statuses,
-        "total": sum(by_status.values()),
-        "flagged": flagged,
-        "model_version": model,
-        "jobs": jobs,
-    }
+    by_status, flagged = {}, 0
+    for row in rows:
+        by_status[row["review_status"]] = row["n"]
+        flagged += row["open_flagged"]
+    selection = gold_sets(project=project)
+    return NoteStatusCounts(
+        statuses=[(value, label, by_status.get(value, 0)) for value, label in ReviewStatus.choices],
+        total=sum(by_status.values()),
+        flagged=flagged,
+        gold=len(selection.gold),
+        awaiting_adjudication=len(selection.awaiting_adjudication),
+    )
+
+
+def project_dashboard(*, project: Project) -> dict:
+    """The dashboard's note counts (`note_status_counts`); the model and jobs panel is inference's
+    (`{% dashboard_model_panel %}`, inference/templatetags/inference_panels.py)."""
+    return {"counts": note_status_counts(project=project)}
 
 
 @dataclass(frozen=True)
@@ -96,9 +137,7 @@ def note_queue_queryset(*, project: Project, filters: QueueFilters, cursor: str 
     if filters.flagged_only:
         # The queue proper: what still needs a decision. Decided notes (a reviewer's final verdict) and
         # notes whose gold exists already (an imported gold corpus, a signed-off set) leave it.
-        qs = qs.filter(flagged=True, final_verdict="").exclude(
-            Exists(AnnotationSet.objects.filter(note=OuterRef("pk"), status="gold").exclude(source_kind="model"))
-        )
+        qs = notes_flagged_open(qs)
     if filters.status:
         qs = qs.filter(review_status=filters.status)
     if filters.entity_type:
@@ -208,12 +247,28 @@ def note_sign_offs(*, note: Note) -> QuerySet[SignOff]:
 
 def note_annotation_sets(*, note: Note) -> QuerySet[AnnotationSet]:
     """Every annotation set of a note (for the reviewer's view of who said what)."""
-    return AnnotationSet.objects.filter(note=note).select_related("user", "model_version").order_by("source_kind", "pk")
+    return (
+        AnnotationSet.objects.filter(note=note)
+        .select_related("user", "model_version", "copied_from")
+        .order_by("source_kind", "pk")
+    )
 
 
 def annotation_set_own(*, note: Note, user) -> AnnotationSet | None:
     """The user's own annotation set on the note, or None before their first edit of it."""
     return AnnotationSet.objects.filter(note=note, source_kind="user", user=user).first()
+
+
+def annotation_set_correctable_newest(*, note: Note) -> AnnotationSet | None:
+    """The note's newest gold set, else its newest imported one, that holds annotations: what "Correct
+    these" copies into a person's own set (editing.annotation_set_copy_for_correction); None when it has
+    neither (a note imported as bare text opens on the person's own empty set, ready to annotate)."""
+    newest = ("-created_at", "-pk")
+    annotated = AnnotationSet.objects.filter(note=note).filter(
+        Exists(Entity.objects.filter(annotation_set=OuterRef("pk")))
+    )
+    gold = annotated.filter(status="gold").order_by(*newest).first()
+    return gold or annotated.filter(source_kind="import").order_by(*newest).first()
 
 
 def annotation_set_model_newest(*, note: Note) -> AnnotationSet | None:
@@ -224,13 +279,15 @@ def annotation_set_model_newest(*, note: Note) -> AnnotationSet | None:
 @dataclass(frozen=True)
 class FlagReason:
     """Why the model flagged a note: its strongest predicted ADE relation (drug -> reaction) with the
-    relation's confidence and the sentence around it; or only the note classifier's score."""
+    relation's confidence and the sentence around it; or, flagged by the note classifier alone, the
+    sentence with the highest ADE score (`sentence_score`) stored when classification ran."""
 
     drug: str = ""
     reaction: str = ""
     confidence: float | None = None
     sentence: str = ""
     by_classifier_only: bool = False
+    sentence_score: float | None = None
 
 
 SENTENCE_CAP = 300
@@ -246,11 +303,32 @@ def _sentence_around(text: str, start: int, end: int) -> str:
         "…" if right < len(text) and text[right - 1] not in ".!?\n" else "")
 
 
+def note_evidence_of(note: Note, text: str | None = None):
+    """The stored evidence of a flagged note (`Note.ade_evidence`) as an `Evidence`, or None; checked
+    against the text's length when given."""
+    found = Evidence.from_dict(note.ade_evidence) if note.ade_evidence else None
+    if found is None or not 0 <= found.start < found.end or (text is not None and found.end > len(text)):
+        return None
+    return found
+
+
+def _stored_reason(evidence, text: str) -> FlagReason:
+    if evidence.source == "relation" and evidence.arg1 and evidence.arg2:
+        (s1, e1), (s2, e2) = evidence.arg1, evidence.arg2
+        return FlagReason(drug=text[s1:e1], reaction=text[s2:e2], confidence=evidence.score,
+                          sentence=_sentence_around(text, evidence.start, evidence.end))
+    sentence = text[evidence.start : evidence.end]
+    if len(sentence) > SENTENCE_CAP:
+        sentence = sentence[:SENTENCE_CAP].rstrip() + "…"
+    return FlagReason(sentence=sentence, by_classifier_only=True, sentence_score=evidence.score)
+
+
 def note_flag_reasons(*, project: Project, notes: list[Note], schema=None) -> dict[int, FlagReason]:
-    """For each flagged note of a queue page, why it is flagged (the strongest ADE relation of its newest
-    model set, by the schema's ADE evidence types, the one rule of `editing.evidence_relation_types`).
-    Two queries per page whatever its length (one more without `schema`); carries clinical text (callers
-    audit the read)."""
+    """For each flagged note of a queue page, why it is flagged: the strongest ADE relation of its newest
+    model set, by the schema's ADE evidence types (the one rule of `editing.evidence_relation_types`); else
+    the evidence stored when classification ran (`Note.ade_evidence`: a predicted relation, or the
+    sentence with the highest ADE score). At most three queries per page whatever its length (one more
+    without `schema`); carries clinical text (callers audit the read)."""
     from .services.editing import evidence_relation_types
     from .services.schemas import project_schema_get
 
@@ -271,14 +349,18 @@ def note_flag_reasons(*, project: Project, notes: list[Note], schema=None) -> di
         "arg2_entity__start", "arg2_entity__end",
     ).order_by("note_id", F("confidence").desc(nulls_last=True), "pk"):
         best.setdefault(row[0], row)
-    texts = dict(Note.objects.filter(pk__in=list(best)).values_list("pk", "text")) if best else {}
+    stored = {n.pk: e for n in notes if n.flagged and n.pk not in best and (e := note_evidence_of(n)) is not None}
+    wanted = list(best) + list(stored)
+    texts = dict(Note.objects.filter(pk__in=wanted).values_list("pk", "text")) if wanted else {}
     reasons = {}
     for note_id in flagged:
         row = best.get(note_id)
-        if row is None:
+        if row is not None:
+            _, confidence, drug, reaction, s1, e1, s2, e2 = row
+            reasons[note_id] = FlagReason(drug=drug, reaction=reaction, confidence=confidence,
+                                          sentence=_sentence_around(texts[note_id], min(s1, s2), max(e1, e2)))
+        elif note_id in stored and stored[note_id].end <= len(texts.get(note_id, "")):
+            reasons[note_id] = _stored_reason(stored[note_id], texts[note_id])
+        else:
             reasons[note_id] = FlagReason(by_classifier_only=True)
-            continue
-        _, confidence, drug, reaction, s1, e1, s2, e2 = row
-        reasons[note_id] = FlagReason(drug=drug, reaction=reaction, confidence=confidence,
-                                      sentence=_sentence_around(texts[note_id], min(s1, s2), max(e1, e2)))
     return reasons

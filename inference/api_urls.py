@@ -17,6 +17,7 @@ urlpatterns = [
     path(P + "jobs/", jobs_api.JobListView.as_view(), name="api-job-list"),
     path(P + "imports/", jobs_api.ImportUploadView.as_view(), name="api-import-upload"),
     path(P + "jobs/<dbid:job_id>/", jobs_api.JobDetailView.as_view(), name="api-job-detail"),
+    path(P + "jobs/<dbid:job_id>/errors/", jobs_api.JobErrorListView.as_view(), name="api-job-errors"),
     path(P + "jobs/<dbid:job_id>/cancel/", jobs_api.JobCancelView.as_view(), name="api-job-cancel"),
     path(P + "jobs/<dbid:job_id>/download/", jobs_api.JobDownloadView.as_view(), name="api-job-download"),
 ]

@@ -238,8 +238,10 @@ ADE_REVIEW_MODEL_DIR = Path(os.environ.get("ADE_REVIEW_MODEL_DIR", VAR_DIR / "mo
 # Retrain jobs: settings of inference.core.extraction.pipeline_training.PipelineTrainConfig (head, lr, head_lr,
 # batch_size, max_length, note_epochs, threads, ...), as JSON; epochs and the start come from the
 # project's retrain policy, the encoder from the project.
-# Demo only (local settings, no broker): run training jobs in a thread of the web process.
-ADE_REVIEW_TRAIN_IN_THREAD = False
+# Demo only (local settings, no broker): run every job (import, pre-annotation, classification, export,
+# training) in a background thread of the web process, so the request returns at once and the job page
+# shows progress and Cancel. Ignored when a broker is configured (workers run the jobs).
+ADE_REVIEW_JOBS_IN_THREAD = False
 # The default min_steps keeps a project's first retrains (a few dozen gold notes) from stopping after a
 # handful of optimizer steps.
 ADE_REVIEW_TRAIN_CONFIG = {"min_steps": 200, **json.loads(os.environ.get("ADE_REVIEW_TRAIN_CONFIG", "{}") or "{}")}

@@ -14,9 +14,10 @@ if not SECRET_KEY:
         _key_file.chmod(0o600)
     SECRET_KEY = _key_file.read_text().strip()
 
-# Without a broker, a training job would run inside the admin's request for minutes: the demo runs it in a
-# background thread instead (progress on the model page). Servers with workers never use this.
-ADE_REVIEW_TRAIN_IN_THREAD = True
+# Without a broker, a job would run inside the request that started it (training for minutes): the demo runs
+# every job in a background thread instead (progress and Cancel on the job and model pages). Servers with
+# workers never use this.
+ADE_REVIEW_JOBS_IN_THREAD = True
 
 # The demo may seed its users and synthetic notes; password reset mails are printed on the console.
 ADE_REVIEW_DEMO_ALLOWED = True

@@ -45,8 +45,19 @@ def edit_changes_structure(annotation_set_id: int, changes: dict) -> dict:
         ids = [r["id"] for r in before_rows.get(kind, [])] + list(created.get(kind, []))
         if ids:
             after_rows[kind] = list(model.objects.filter(pk__in=ids, annotation_set_id=annotation_set_id).values())
+    from annotations.models import Event, EventArgument
+
+    for kind, model, lookup in (("event", Event, "annotation_set_id"),
+                                ("event_argument", EventArgument, "event__annotation_set_id")):
+        ids = [r["id"] for r in before_rows.get(kind, [])] + list(created.get(kind, []))
+        if ids:
+            after_rows[kind] = list(model.objects.filter(pk__in=ids, **{lookup: annotation_set_id}).values())
     entity_pks = {r.get(f) for rows in (*before_rows.values(), *after_rows.values()) for r in rows
-                  for f in ("arg1_entity_id", "arg2_entity_id", "entity_id")} - {None}
+                  for f in ("arg1_entity_id", "arg2_entity_id", "entity_id", "trigger_id")} - {None}
+    event_pks = {r.get(f) for rows in (*before_rows.values(), *after_rows.values()) for r in rows
+                 for f in ("event_id", "target_event_id", "arg1_event_id", "arg2_event_id")} - {None}
+    event_local = dict(Event.objects.filter(pk__in=event_pks).values_list("pk", "local_id")) if event_pks else {}
+    event_local.update({r["id"]: r["local_id"] for r in before_rows.get("event", [])})
     local = {r["id"]: r["local_id"] for r in before_rows.get("entity", [])}
     missing = entity_pks - set(local)
     if missing:
@@ -74,6 +85,13 @@ def edit_changes_structure(annotation_set_id: int, changes: dict) -> dict:
             "normalizations": [{"id": r["local_id"], "target": target(r), "resource": r["resource"],
                                 "resource_id": r["resource_id"]} for r in rows.get("normalization", [])],
         }
+        if "event" in rows or "event_argument" in rows:  # events only where the edit touched them
+            out["events"] = [{"id": r["local_id"], "type": r["type"], "trigger": local.get(r["trigger_id"])}
+                             for r in rows.get("event", [])]
+            out["event_arguments"] = [{"event": event_local.get(r["event_id"]), "role": r["role"],
+                                       "position": r["position"],
+                                       "target": local.get(r["entity_id"]) or event_local.get(r["target_event_id"])}
+                                      for r in rows.get("event_argument", [])]
         if "label" in rows:
             out["label"] = rows["label"][0]["value"] if rows["label"] else None
         return out

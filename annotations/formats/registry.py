@@ -8,6 +8,7 @@ from pathlib import PurePosixPath
 
 from .archive import DEFAULT_MAX_BYTES, DEFAULT_MAX_MEMBER_BYTES, Corpus
 from .brat_conf import load_schema
+from .detect import detect_format
 from .document import Document, FormatError, ParseProblem
 from .readers import read_ade, read_brat, read_jsonl, read_pubtator
 from .results import ReadResult
@@ -15,7 +16,7 @@ from .schema import Schema
 from .text import decode_utf8
 from .writers import write_brat, write_conll, write_jsonl
 
-__all__ = ["READERS", "WRITERS", "ReadResult", "read_corpus", "find_schema", "write_corpus"]
+__all__ = ["READERS", "WRITERS", "ReadResult", "read_corpus", "find_schema", "write_corpus", "corpus_format_detect"]
 
 READERS: dict[str, Callable[..., Iterator[ReadResult]]] = {
     "brat": read_brat,
@@ -47,6 +48,18 @@ def read_corpus(
     except KeyError:
         raise ValueError(f"unknown input format {fmt!r}; known: {', '.join(sorted(READERS))}") from None
     return reader(path, max_bytes=max_bytes, max_member_bytes=max_member_bytes)
+
+
+def corpus_format_detect(
+    path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES, max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES
+) -> str | None:
+    """The import format of the corpus at `path` (directory, .zip or file) from its member names
+    (`detect.detect_format`; the first bytes of a `.txt` tell PubTator from plain notes), or None.
+
+    Raises FormatError when the archive itself is refused (unsafe members, over the size limits).
+    """
+    with Corpus(path, max_bytes=max_bytes, max_member_bytes=max_member_bytes) as corpus:
+        return detect_format(corpus.members, peek=lambda member: corpus.read(member)[:200])
 
 
 def find_schema(

@@ -110,3 +110,16 @@ class Schema:
     event_types: tuple[EventType, ...] = ()
     attribute_types: tuple[AttributeType, ...] = ()
     visual: dict[str, VisualStyle] = field(default_factory=dict)
+
+    def display_name(self, name: str) -> str:
+        """The name people read for a type (entity, event, relation, attribute): its visual.conf label, else
+        the name as the schema spells it. The one place that decides it: toolbar, panels and lists all ask."""
+        style = self.visual.get(name)
+        return style.label if style is not None and style.label else name
+
+    def text_types(self) -> list[str]:
+        """The annotatable types of text-bound annotations: entity types, then event types (an event's
+        trigger is a text span of its event's type), in schema order, each once."""
+        names = [t.name for t in self.entity_types if t.annotatable]
+        names += [t.name for t in self.event_types if t.annotatable and t.name not in names]
+        return names

@@ -14,6 +14,7 @@ text), not as skipped, so the report says what is in the database.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +26,8 @@ from django.utils.dateparse import parse_datetime
 
 from annotations.formats import registry
 from annotations.formats.brat_conf import load_schema
-from annotations.formats.document import Document, ParseProblem
+from annotations.formats.detect import format_mismatch_hint
+from annotations.formats.document import Document, FormatError, ParseProblem
 from annotations.formats.infer import schema_infer
 from annotations.formats.schema import Schema
 from annotations.models import (
@@ -60,6 +62,7 @@ class ImportReport:
     schema_source: str = ""
 
     skipped_documents: int = 0  # documents left out; one may have several problems in `skipped`
+    hint: str = ""  # what to do when nothing could be imported (e.g. the files look like another format)
 
     def skip(self, problems: list[ParseProblem]) -> None:
         self.skipped.extend(problems)
@@ -70,6 +73,7 @@ class ImportReport:
             f"imported {self.imported} notes ({self.entities} entities, {self.relations} relations, "
             f"{self.events} events); {self.already_present} already present; "
             f"{self.skipped_documents} skipped; schema: {self.schema_source}"
+            + (f"; {self.hint}" if self.hint else "")
         ]
         lines += [f"  skipped {p}" for p in self.skipped]
         return "\n".join(lines)
@@ -139,12 +143,22 @@ def corpus_import(
     Notes already in the project with the same external id and text are left alone (re-importing does
     not duplicate); the same id with a different text is refused (note text is immutable). The archive
     may expand to `max_bytes` (ADE_REVIEW_MAX_IMPORT_BYTES), one document to `max_member_bytes`
-    (ADE_REVIEW_MAX_IMPORT_MEMBER_BYTES). Errors: FormatError when the corpus is refused whole.
+    (ADE_REVIEW_MAX_IMPORT_MEMBER_BYTES). Errors: FormatError when the corpus is refused whole, or holds no
+    document of format `fmt` (the problem says which format its files look like).
     """
     path = Path(path)
     max_bytes = max_bytes or settings.ADE_REVIEW_MAX_IMPORT_BYTES
     max_member_bytes = max_member_bytes or settings.ADE_REVIEW_MAX_IMPORT_MEMBER_BYTES
     report = ImportReport()
+    results = registry.read_corpus(path, fmt, max_bytes=max_bytes, max_member_bytes=max_member_bytes)
+    first = next(results, None)
+    if first is None:
+        # Nothing of that format in the corpus (a wrong format, or an empty archive): an error, not
+        # "imported 0 notes"; checked before anything (the schema included) is written.
+        detected = registry.corpus_format_detect(path, max_bytes=max_bytes, max_member_bytes=max_member_bytes)
+        raise FormatError(
+            ParseProblem(path.name, 0, f"no {fmt} documents found; {format_mismatch_hint(fmt, detected)}")
+        )
     schema = _resolve_schema(project, path, schema_path, max_bytes, max_member_bytes, report)
     # Without a schema, one is inferred batch by batch; checking documents against a schema inferred
     # from themselves could never fail, so they get the structural checks only.
@@ -162,7 +176,7 @@ def corpus_import(
             _write_batch(project, batch, source_name, status, report)
             batch = []
 
-    for result in registry.read_corpus(path, fmt, max_bytes=max_bytes, max_member_bytes=max_member_bytes):
+    for result in itertools.chain([first], results):
         done += 1
         if not result.ok:
             report.skip(result.problems or [ParseProblem(result.source, 0, "could not be read")])
@@ -182,6 +196,10 @@ def corpus_import(
         if progress:
             progress(done, report.imported)
     flush()
+    if not report.imported and not report.already_present and report.skipped_documents:
+        detected = registry.corpus_format_detect(path, max_bytes=max_bytes, max_member_bytes=max_member_bytes)
+        if detected and detected != fmt:
+            report.hint = format_mismatch_hint(fmt, detected)
     if schema is None and inferred is not None:
         current = project_schema_get(project=project)
         project_schema_set(

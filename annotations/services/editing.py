@@ -19,9 +19,10 @@ decision=rejected for provenance: rejected rows are never exported or trained on
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db import IntegrityError, router, transaction
 from django.db.models import F, Q
@@ -35,6 +36,7 @@ from annotations.errors import ApplicationError
 from annotations.formats.document import Attribute as AttributeRecord
 from annotations.formats.document import Document, Span
 from annotations.formats.document import Entity as EntityRecord
+from annotations.formats.document import Event as EventRecord
 from annotations.formats.document import Normalization as NormalizationRecord
 from annotations.formats.document import Relation as RelationRecord
 from annotations.formats.text import span_text
@@ -108,6 +110,7 @@ class EditResult:
     regions: list[tuple[int, int]] = field(default_factory=list)  # text regions whose rendering changed
     relations_changed: bool = False
     label_changed: bool = False
+    events_changed: bool = False
     # What the edit touched, for the audit trail: {"before": {kind: [row dicts as they were]}, "created":
     # {kind: [pks]}} (kinds: entity, relation, attribute, normalization, label). None: not recorded (undo).
     changes: dict | None = None
@@ -256,24 +259,60 @@ def _relation_record(r: Relation) -> RelationRecord:
     return RelationRecord(
         id=r.local_id,
         type=r.type,
-        arg1=r.arg1_entity.local_id,
-        arg2=r.arg2_entity.local_id,
+        arg1=r.arg1_entity.local_id if r.arg1_entity_id else r.arg1_event.local_id,
+        arg2=r.arg2_entity.local_id if r.arg2_entity_id else r.arg2_event.local_id,
         arg1_role=r.arg1_role,
         arg2_role=r.arg2_role,
         confidence=r.confidence,
     )
 
 
+# An event may lack a required argument while it is being edited (brat makes the event, then its
+# arguments); submit checks the whole set, so a missing argument is refused there, not at each step.
+_INCOMPLETE_EVENT = re.compile(r"^E\S*: event \S+ needs a \S+ argument$")
+
+
 def _check(
-    locked: AnnotationSet, *, schema=_LOAD, entities=(), relations=(), attributes=(), normalizations=()
+    locked: AnnotationSet, *, schema=_LOAD, entities=(), relations=(), attributes=(), normalizations=(),
+    events=(), incomplete_events_ok: bool = False,
 ) -> None:
-    """The rule check of the changed annotations together with everything they point at."""
+    """The rule check of the changed annotations together with everything they point at.
+
+    `events` are checked whole (their trigger and arguments, loaded here); an event that a changed relation
+    or event only points at is present as context (its type and trigger) and not checked itself."""
     note = locked.note
+    entities = [e for e in entities if e is not None]  # a relation's argument that is an event has no entity
+    event_records: dict[str, EventRecord] = {}
+    context: dict[int, Event] = {}
+    for event in events:
+        args = []
+        for arg in event.arguments.select_related("entity", "target_event__trigger").order_by("position"):
+            if arg.entity_id:
+                entities.append(arg.entity)
+                args.append((arg.role, arg.entity.local_id))
+            else:
+                context.setdefault(arg.target_event_id, arg.target_event)
+                args.append((arg.role, arg.target_event.local_id))
+        entities.append(event.trigger)
+        event_records[event.local_id] = EventRecord(
+            id=event.local_id, type=event.type, trigger=event.trigger.local_id, args=tuple(args)
+        )
+    for r in relations:
+        for ev in (r.arg1_event, r.arg2_event):
+            if ev is not None:
+                context.setdefault(ev.pk, ev)
+    context_ids = set()
+    for ev in context.values():
+        if ev.local_id not in event_records:
+            context_ids.add(ev.local_id)
+            entities.append(ev.trigger)
+            event_records[ev.local_id] = EventRecord(id=ev.local_id, type=ev.type, trigger=ev.trigger.local_id)
     document = Document(
         id=note.external_id,
         text=note.text,
         entities=tuple(_entity_record(e) for e in {e.local_id: e for e in entities}.values()),
         relations=tuple(_relation_record(r) for r in relations),
+        events=tuple(event_records.values()),
         attributes=tuple(
             AttributeRecord(id=a.local_id, name=a.name, target=a.entity.local_id, value=a.value) for a in attributes
         ),
@@ -286,7 +325,11 @@ def _check(
     )
     if schema is _LOAD:
         schema = project_schema_get(project=note.project)
-    problems = annotation_set_check(document=document, schema=schema)
+    problems = [
+        p for p in annotation_set_check(document=document, schema=schema)
+        if p.message.split(":", 1)[0] not in context_ids
+        and not (incomplete_events_ok and _INCOMPLETE_EVENT.match(p.message))
+    ]
     if problems:
         message = "; ".join(p.message if hasattr(p, "message") else str(p) for p in problems[:5])
         raise ApplicationError("invalid_annotations", message, details=[str(p) for p in problems])
@@ -298,7 +341,7 @@ def _regions(*entities: Entity) -> list[tuple[int, int]]:
 
 def _relations_of(entity: Entity):
     return Relation.objects.filter(Q(arg1_entity=entity) | Q(arg2_entity=entity)).select_related(
-        "arg1_entity", "arg2_entity"
+        "arg1_entity", "arg2_entity", "arg1_event__trigger", "arg2_event__trigger"
     )
 
 
@@ -362,6 +405,59 @@ def _own_set_get_or_create(*, note: Note, user) -> tuple[AnnotationSet, bool]:
     except IntegrityError:  # opened twice at once: the other request made it
         return AnnotationSet.objects.get(note=note, source_kind=AnnotationSetSource.USER, user=user), False
     return own, True
+
+
+def annotation_set_copy_for_correction(*, note: Note, user, source: AnnotationSet) -> AnnotationSet:
+    """Start the user's own set of `note` as a copy of an imported or gold set ("Correct these"), audited.
+
+    Every annotation is copied (entities, events, relations, attributes, normalizations, annotator notes,
+    equivalences) with origin=import and no decision, so each one the person changes says so (modified);
+    the set records what it was copied from (`copied_from`). The verdict is not copied: it is the
+    person's to give. The source stays as it was.
+
+    Raises ApplicationError("not_copyable") when `source` is not an import or gold set of the note,
+    ("already_started", 409) when the user has a set of the note already, and the one access rule's
+    refusal (annotations.permissions) when the user may not annotate it (role, signed-off note).
+    """
+    if source.note_id != note.pk or not (
+        source.source_kind == AnnotationSetSource.IMPORT or source.status == AnnotationSetStatus.GOLD
+    ):
+        raise ApplicationError("not_copyable", "Only this note's imported or gold annotations can be corrected.")
+    own = AnnotationSet(note=note, source_kind=AnnotationSetSource.USER, user=user, source_name=user.get_username())
+    annotation_set_check_editable(user=user, annotation_set=own)
+    already = ApplicationError(
+        "already_started", "You already have your own annotations of this note: open them (reload).", status=409
+    )
+    try:
+        with transaction.atomic():
+            if AnnotationSet.objects.filter(note=note, source_kind=AnnotationSetSource.USER, user=user).exists():
+                raise already
+            source.note = note
+            document = replace(annotation_sets_to_documents([source])[source.pk], label=None)
+            own.status, own.copied_from = AnnotationSetStatus.IN_PROGRESS, source
+            own.save()
+            annotation_sets_write([(own, document)], origin=Origin.IMPORT)
+            audit_record(
+                action=AuditAction.ANNOTATION_CHANGE,
+                actor=user if getattr(user, "is_authenticated", False) else None,
+                project=note.project,
+                note=note,
+                object_type="annotation_set",
+                object_id=own.pk,
+                details={
+                    "operation": "copy_for_correction",
+                    "copied_from": {
+                        "annotation_set": source.pk, "source_kind": source.source_kind,
+                        "source_name": source.source_name, "status": source.status, "version": source.version,
+                    },
+                    "version_before": 0,
+                    "version_after": own.version,
+                    "after": annotation_structure(document),
+                },
+            )
+    except IntegrityError as exc:  # two requests at once: the other one made the set
+        raise already from exc
+    return own
 
 
 def annotation_set_first_edit(
@@ -463,6 +559,13 @@ def entity_update(
         recorder.touch("attribute", Attribute.objects.filter(entity=entity))
         recorder.touch("normalization", Normalization.objects.filter(entity=entity))
         if type and type != entity.type:
+            triggered = list(Event.objects.filter(trigger=entity).values_list("local_id", flat=True))
+            if triggered:
+                raise ApplicationError(
+                    "trigger_type",
+                    f"{entity.local_id} is the trigger of {', '.join(triggered)}: an event's trigger has the event's "
+                    "type. Delete the event first to change it.",
+                )
             entity.type = type
         _modified(entity)
         entity.save()
@@ -674,6 +777,102 @@ def relation_delete(*, annotation_set: AnnotationSet, expected_version: int, rel
         recorder.touch("label", NoteLabel.objects.filter(annotation_set=locked))
         relation.delete()
         return _finish(locked, user, "relation_delete", recorder, relations_changed=True, label_changed=True)
+
+
+# --- events (brat E lines: a trigger entity and role arguments, each an entity or another event) ----------
+
+
+def _event(locked: AnnotationSet, local_id: str) -> Event:
+    event = Event.objects.filter(annotation_set=locked, local_id=local_id).select_related("trigger").first()
+    if event is None:
+        raise ApplicationError("not_found", f"No event {local_id} in these annotations (was it undone?).", status=404)
+    return event
+
+
+def event_create(*, annotation_set: AnnotationSet, expected_version: int, trigger: str, user, schema=_LOAD) -> EditResult:
+    """Make entity `trigger` the trigger of a new event of the trigger's type (as in brat, an event's type
+    is its trigger's), without arguments yet (`event_argument_add`).
+
+    Raises ApplicationError("invalid_annotations") when the schema has no such event type, and what
+    every edit raises (ConflictError, "submitted", the access rule).
+    """
+    with transaction.atomic():
+        locked = _lock_unsubmitted(annotation_set, expected_version, user)
+        entity = _entity(locked, trigger)
+        event = Event.objects.create(
+            annotation_set=locked, local_id=_next_id(locked, Event, "E"), type=entity.type, trigger=entity
+        )
+        _check(locked, schema=schema, entities=[entity], events=[event], incomplete_events_ok=True)
+        recorder = _Recorder()
+        recorder.create("event", event.pk)
+        return _finish(locked, user, "event_create", recorder, selected=event.local_id, regions=_regions(entity),
+                       events_changed=True)
+
+
+def event_delete(*, annotation_set: AnnotationSet, expected_version: int, event_id: str, user) -> EditResult:
+    """Delete an event with what points at it (its arguments, arguments of other events that are this
+    event, relations, attributes); its trigger entity stays. Undo brings every row back."""
+    with transaction.atomic():
+        locked = _lock_unsubmitted(annotation_set, expected_version, user)
+        event = _event(locked, event_id)
+        recorder = _Recorder()
+        recorder.touch("event", Event.objects.filter(pk=event.pk))
+        recorder.touch("label", NoteLabel.objects.filter(annotation_set=locked))
+        _touch_cascade(recorder, event)
+        had_relations = bool(recorder.before.get("relation"))
+        event.delete()
+        return _finish(locked, user, "event_delete", recorder, regions=_regions(event.trigger),
+                       relations_changed=had_relations, label_changed=had_relations, events_changed=True)
+
+
+def event_argument_add(
+    *, annotation_set: AnnotationSet, expected_version: int, event_id: str, role: str, target: str, user,
+    schema=_LOAD,
+) -> EditResult:
+    """Add a role argument to an event: `target` is an entity ("T..") or another event ("E..") of the set;
+    `role` is a role of the event's type in the schema (a repeated role is numbered, Theme2, as brat
+    writes it). Raises ApplicationError("invalid_annotations") when the schema does not allow it."""
+    with transaction.atomic():
+        locked = _lock_unsubmitted(annotation_set, expected_version, user)
+        event = _event(locked, event_id)
+        entity = target_event = None
+        if target == event.local_id:
+            raise ApplicationError("self_argument", "An event cannot be its own argument.")
+        if target.startswith("E"):
+            target_event = _event(locked, target)
+        else:
+            entity = _entity(locked, target)
+        existing = list(event.arguments.values_list("role", "position"))
+        base = re.sub(r"\d+$", "", role) or role
+        same = sum(1 for r, _ in existing if (re.sub(r"\d+$", "", r) or r) == base)
+        argument = EventArgument.objects.create(
+            event=event, role=base if not same else f"{base}{same + 1}",
+            position=max((p for _, p in existing), default=-1) + 1, entity=entity, target_event=target_event,
+        )
+        _check(locked, schema=schema, events=[event], incomplete_events_ok=True)
+        recorder = _Recorder()
+        recorder.create("event_argument", argument.pk)
+        regions = _regions(event.trigger) + (_regions(entity) if entity is not None else [])
+        return _finish(locked, user, "event_argument_add", recorder, selected=event.local_id, regions=regions,
+                       events_changed=True)
+
+
+def event_argument_remove(
+    *, annotation_set: AnnotationSet, expected_version: int, event_id: str, position: int, user
+) -> EditResult:
+    """Remove the argument at `position` of an event (the event may then lack a required role until it
+    gets another one: submit checks it)."""
+    with transaction.atomic():
+        locked = _lock_unsubmitted(annotation_set, expected_version, user)
+        event = _event(locked, event_id)
+        arguments = EventArgument.objects.filter(event=event, position=position)
+        if not arguments.exists():
+            raise ApplicationError("not_found", f"{event.local_id} has no such argument (was it undone?).", status=404)
+        recorder = _Recorder()
+        recorder.touch("event_argument", arguments)
+        arguments.delete()
+        return _finish(locked, user, "event_argument_remove", recorder, selected=event.local_id,
+                       regions=_regions(event.trigger), events_changed=True)
 
 
 # --- the note verdict, submit, undo --------------------------------------------------------------------
@@ -924,5 +1123,5 @@ def edit_undo(*, annotation_set: AnnotationSet, expected_version: int, user) -> 
         _audit_edit(locked, user, "undo", version_before=version_before, version_after=locked.version, changes=changes)
         return EditResult(
             annotation_set=locked, version=locked.version, action="undo", regions=regions, relations_changed=True,
-            label_changed=True, changes=changes,
+            label_changed=True, events_changed=True, changes=changes,
         )

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -37,6 +39,8 @@ from annotations.models import (
     Attribute,
     Decision,
     Entity,
+    Event,
+    EventArgument,
     Normalization,
     Note,
     NoteLabel,
@@ -57,7 +61,9 @@ from annotations.services.schemas import project_schema_get
 
 from .rendering import (
     colour_css,
+    event_items_html,
     evidence_options_html,
+    fragments_overlap,
     marks_from_rows,
     note_html,
     relation_items_html,
@@ -65,6 +71,7 @@ from .rendering import (
     segment_html,
     segment_is_block,
     segments_touching,
+    type_colours,
 )
 
 logger = logging.getLogger(__name__)
@@ -99,19 +106,37 @@ class Editor:
     editable: bool
     schema: object
     index: SchemaIndex | None
+    # The imported or gold set shown when the user has no set of their own: "Correct these" copies it.
+    correctable: AnnotationSet | None = None
 
     @property
     def submitted(self) -> bool:
         """A submitted set is read-only until its annotator reopens it (editing.annotation_set_reopen)."""
         return self.annotation_set.status == AnnotationSetStatus.SUBMITTED
 
-    @property
+    @cached_property
     def colours(self) -> dict[str, str]:
-        return {name: style.colour for name, style in (self.schema.visual if self.schema else {}).items() if style.colour}
+        """A colour for every type of text (entity and event types): visual.conf's, else a palette colour
+        stable per type (rendering.type_colours)."""
+        if not self.schema:
+            return {}
+        given = {name: style.colour for name, style in self.schema.visual.items() if style.colour}
+        return type_colours(self.schema.text_types(), given)
 
-    @property
+    @cached_property
     def labels(self) -> dict[str, str]:
-        return {name: style.label for name, style in (self.schema.visual if self.schema else {}).items() if style.label}
+        """Every type's display name (Schema.display_name), for the text, the toolbar, panels and lists."""
+        if not self.schema:
+            return {}
+        names = [
+            *self.schema.text_types(), *(t.name for t in self.schema.relation_types),
+            *(t.name for t in self.schema.event_types), *self.schema.visual,
+        ]
+        return {name: self.schema.display_name(name) for name in names}
+
+    @cached_property
+    def event_types(self) -> dict[str, object]:
+        return {t.name: t for t in self.schema.event_types if t.annotatable} if self.schema else {}
 
 
 def _own_set_before_first_edit(note: Note, request: HttpRequest) -> AnnotationSet:
@@ -169,13 +194,28 @@ def _editor(request: HttpRequest, slug: str, note_id: int, *, capability=Capabil
     elif submitted is not None:
         aset = submitted
     elif Capability.ANNOTATE in capabilities:
-        aset = selectors.annotation_set_own(note=note, user=request.user) or _own_set_before_first_edit(note, request)
+        aset = selectors.annotation_set_own(note=note, user=request.user)
+        if aset is None:
+            aset = _own_set_before_first_edit(note, request)
+            if aset.starts_from is None:
+                # No pre-labels to start from: show the note's imported or gold annotations, not an empty
+                # set that looks as if the import had lost them ("Correct these" copies them).
+                aset = selectors.annotation_set_correctable_newest(note=note) or aset
     else:  # pragma: no cover - every role may annotate today
         raise Http404("No annotations to show.")
     aset.note = note
     editable = annotation_set_edit_refusal(user=request.user, annotation_set=aset, role=role) is None
+    correctable = None
+    if (
+        aset.pk is not None
+        and (aset.source_kind == "import" or aset.status == AnnotationSetStatus.GOLD)
+        and Capability.ANNOTATE in capabilities
+        and note.review_status != "signed_off"
+        and selectors.annotation_set_own(note=note, user=request.user) is None
+    ):
+        correctable = aset
     schema = project_schema_get(project=project)
-    return Editor(project, role, note, aset, editable, schema, SchemaIndex(schema) if schema else None)
+    return Editor(project, role, note, aset, editable, schema, SchemaIndex(schema) if schema else None, correctable)
 
 
 def _live_entities(aset: AnnotationSet):
@@ -206,16 +246,20 @@ def _marks(queryset, *, rows_out: list | None = None, attributes_out: dict | Non
 
 def _relations(aset: AnnotationSet) -> list[dict]:
     """The set's live relations with their arguments' ids and texts, as plain rows (a dense note has
-    thousands; model instances would cost more than the query)."""
+    thousands; model instances would cost more than the query). An argument that is an event (MACCROBAT
+    has many) shows as its trigger."""
     if _rows_of(aset) is None:
         return []
     rows = (
-        Relation.objects.filter(annotation_set=_rows_of(aset), arg1_entity__isnull=False, arg2_entity__isnull=False)
+        Relation.objects.filter(annotation_set=_rows_of(aset))
         .exclude(decision=Decision.REJECTED)
         .order_by("pk")
         .values_list(
             "pk", "local_id", "type", "origin", "decision", "confidence",
-            "arg1_entity__local_id", "arg1_entity__text", "arg2_entity__local_id", "arg2_entity__text",
+            Coalesce("arg1_entity__local_id", "arg1_event__trigger__local_id"),
+            Coalesce("arg1_entity__text", "arg1_event__trigger__text"),
+            Coalesce("arg2_entity__local_id", "arg2_event__trigger__local_id"),
+            Coalesce("arg2_entity__text", "arg2_event__trigger__text"),
         )
     )
     keys = ("pk", "local_id", "type", "origin", "decision", "confidence", "a1", "a1_text", "a2", "a2_text")
@@ -259,13 +303,74 @@ def _prelabel_relations(aset: AnnotationSet) -> tuple[list[dict], int]:
 
 
 def _entity_types(ed: Editor) -> list[dict]:
+    """The toolbar's types: every type of text (entity and event types; the type-ahead filter finds one
+    among many), the first nine with a number key."""
     if not ed.schema:
         return []
-    colours, labels = ed.colours, ed.labels
+    labels = ed.labels
     return [
-        {"key": i, "name": t.name, "label": labels.get(t.name, t.name), "colour": colours.get(t.name, "#d0d0d0")}
-        for i, t in enumerate((t for t in ed.schema.entity_types if t.annotatable), start=1)
+        {"key": i if i <= 9 else None, "name": name, "label": labels.get(name, name)}
+        for i, name in enumerate(ed.schema.text_types(), start=1)
     ]
+
+
+def _events(aset: AnnotationSet) -> list[dict]:
+    """The set's events with their triggers and role arguments (an argument that is an event shows as its
+    trigger), as plain rows: three queries whatever their number."""
+    rows = _rows_of(aset)
+    if rows is None:
+        return []
+    events = {
+        pk: {"pk": pk, "local_id": local_id, "type": type_, "trigger": trigger, "trigger_text": text, "args": []}
+        for pk, local_id, type_, trigger, text in Event.objects.filter(annotation_set=rows)
+        .order_by("trigger__start", "pk")
+        .values_list("pk", "local_id", "type", "trigger__local_id", "trigger__text")
+    }
+    for event_id, role, position, entity, entity_text, target, target_trigger, target_text in (
+        EventArgument.objects.filter(event__annotation_set=rows)
+        .order_by("event_id", "position")
+        .values_list(
+            "event_id", "role", "position", "entity__local_id", "entity__text", "target_event__local_id",
+            "target_event__trigger__local_id", "target_event__trigger__text",
+        )
+    ):
+        events[event_id]["args"].append({
+            "role": role, "position": position, "ref": entity or target, "text": entity_text or target_text or "",
+            "highlight": entity or target_trigger,
+        })
+    return list(events.values())
+
+
+EVENT_TARGETS_SHOWN = 300
+
+
+def _event_panel_context(ed: Editor, event: Event) -> dict:
+    """An event with its arguments and what the schema lets the user add to it (roles, and the entities
+    and events each role allows)."""
+    arguments = list(event.arguments.select_related("entity", "target_event__trigger").order_by("position"))
+    event_type = ed.event_types.get(event.type)
+    roles = list(event_type.roles) if event_type else []
+    targets: list[dict] = []
+    if roles and ed.index:
+        def allowed(type_name: str, kind: str) -> bool:
+            return any(ed.index.allows(role.types, type_name, kind) for role in roles)
+
+        for local_id, type_, text in _live_entities(ed.annotation_set).values_list("local_id", "type", "text"):
+            if allowed(type_, "entity"):
+                targets.append({"id": local_id, "label": f"{local_id} {ed.labels.get(type_, type_)} “{text[:30]}”"})
+        for local_id, type_, text in (
+            Event.objects.filter(annotation_set=_rows_of(ed.annotation_set)).exclude(pk=event.pk)
+            .values_list("local_id", "type", "trigger__text")
+        ):
+            if allowed(type_, "event"):
+                targets.append({"id": local_id, "label": f"{local_id} {ed.labels.get(type_, type_)} “{text[:30]}”"})
+    return {
+        "event": event,
+        "arguments": arguments,
+        "roles": roles,
+        "targets": targets[:EVENT_TARGETS_SHOWN],
+        "entity": None,
+    }
 
 
 def _panel_context(
@@ -287,11 +392,15 @@ def _panel_context(
                     {"name": a.name, "values": a.values, "set": a.name in attributes, "value": attributes.get(a.name)}
                 )
     if overlapping is None:
-        overlapping = list(
-            _live_entities(ed.annotation_set)
-            .filter(start__lt=entity.end, end__gt=entity.start)
-            .exclude(pk=entity.pk)[:10]
-        )
+        overlapping = [
+            other
+            for other in _live_entities(ed.annotation_set).filter(start__lt=entity.end, end__gt=entity.start)
+            .exclude(pk=entity.pk)[:200]
+            if fragments_overlap(other.fragments, entity.fragments)
+        ]
+    # Only what shares text with the entity: a discontinuous entity's gap is not its text.
+    overlapping = [o for o in overlapping if fragments_overlap(o.fragments, entity.fragments)]
+    triggers = list(Event.objects.filter(trigger_id=entity.pk).values_list("local_id", "type")) if entity.pk else []
     # Deleting or rejecting the entity takes its relations with it: the panel says how many.
     relation_count = (
         Relation.objects.filter(Q(arg1_entity_id=entity.pk) | Q(arg2_entity_id=entity.pk))
@@ -304,12 +413,16 @@ def _panel_context(
         "attribute_types": attribute_types,
         "normalization": Normalization.objects.filter(entity=entity).first(),
         "fragments": entity.fragments,
+        "trigger_of": triggers,
+        # An entity of an event type that triggers no event yet can become one (brat: the event's type is
+        # its trigger's).
+        "can_make_event": not triggers and entity.type in ed.event_types,
     }
 
 
 def _context(
     ed: Editor, request: HttpRequest, *, with_relations: bool = True, with_verdict: bool = True,
-    with_prelabels: bool = True, **extra,
+    with_prelabels: bool = True, with_events: bool = True, **extra,
 ) -> dict:
     """What the editor's fragments need; the costly parts only when their fragment is rendered."""
     label = None
@@ -319,8 +432,13 @@ def _context(
     evidence = label.evidence_id if label else None
     prelabel_relations, prelabel_relation_count = _prelabel_relations(ed.annotation_set) if with_prelabels else ([], 0)
     evidence_types = editing.evidence_relation_types(ed.schema)
+    events = _events(ed.annotation_set) if with_events else []
     return {
-        "relation_items": mark_safe(relation_items_html(relations)),  # noqa: S308 - escaped in rendering
+        "relation_items": mark_safe(relation_items_html(relations, ed.labels)),  # noqa: S308 - escaped in rendering
+        "events": events,
+        "event_items": mark_safe(event_items_html(events, ed.labels)),  # noqa: S308 - escaped in rendering
+        "type_labels": ed.labels,
+        "correctable": ed.correctable,
         "evidence_options": mark_safe(evidence_options_html(relations, evidence, evidence_types)),  # noqa: S308
         "project": ed.project,
         "role": ed.role,
@@ -386,7 +504,7 @@ def note_entity(request: HttpRequest, slug: str, note_id: int, local_id: str) ->
     entity = _live_entities(ed.annotation_set).filter(local_id=local_id).first()
     if entity is None:
         raise Http404("No such entity.")
-    context = _context(ed, request, with_relations=False, with_verdict=False, with_prelabels=False,
+    context = _context(ed, request, with_relations=False, with_verdict=False, with_prelabels=False, with_events=False,
                        **_panel_context(ed, entity))
     if request.htmx:
         _audit_read(request, ed, "editor_entity_panel")
@@ -400,16 +518,55 @@ def note_relation(request: HttpRequest, slug: str, note_id: int, local_id: str) 
     """The panel for one relation (a click on it in the list): accept, reject or delete it."""
     ed = _editor(request, slug, note_id)
     relation = get_object_or_404(
-        Relation.objects.select_related("arg1_entity", "arg2_entity").exclude(decision=Decision.REJECTED),
+        Relation.objects.select_related("arg1_entity", "arg2_entity", "arg1_event__trigger", "arg2_event__trigger")
+        .exclude(decision=Decision.REJECTED),
         annotation_set=_rows_of(ed.annotation_set),
         local_id=local_id,
     )
-    context = _context(ed, request, with_relations=False, with_verdict=False, with_prelabels=False,
-                       relation=relation, entity=None)
+    context = _context(ed, request, with_relations=False, with_verdict=False, with_prelabels=False, with_events=False,
+                       relation=relation, entity=None,
+                       relation_args=[(relation.arg1_entity, relation.arg1_event), (relation.arg2_entity, relation.arg2_event)])
     if request.htmx:
         _audit_read(request, ed, "editor_relation_panel")
         return render(request, "annotations/note.html#relation-panel", context)
     return redirect(f"{reverse('note-detail', args=[slug, note_id])}{_set_query(ed.annotation_set)}")
+
+
+@login_required
+@require_GET
+def note_event(request: HttpRequest, slug: str, note_id: int, local_id: str) -> HttpResponse:
+    """The panel for one event (a click on it in the event list): its trigger and arguments; add or remove
+    an argument, delete the event."""
+    ed = _editor(request, slug, note_id)
+    event = get_object_or_404(
+        Event.objects.select_related("trigger"), annotation_set=_rows_of(ed.annotation_set), local_id=local_id
+    )
+    context = _context(ed, request, with_relations=False, with_verdict=False, with_prelabels=False, with_events=False,
+                       **_event_panel_context(ed, event))
+    if request.htmx:
+        _audit_read(request, ed, "editor_event_panel")
+        return render(request, "annotations/note.html#event-panel", context)
+    return redirect(f"{reverse('note-detail', args=[slug, note_id])}{_set_query(ed.annotation_set)}")
+
+
+@login_required
+@require_POST
+def note_correct(request: HttpRequest, slug: str, note_id: int) -> HttpResponse:
+    """"Correct these": start the user's own set as a copy of the note's imported or gold set (`source`),
+    then show it, editable."""
+    project, _role = project_get_for_user(user=request.user, slug=slug, capability=Capability.ANNOTATE)
+    note = selectors.note_get(project=project, note_id=note_id)
+    source_id = request.POST.get("source", "")
+    source = get_object_or_404(AnnotationSet, pk=int(source_id), note=note) if source_id.isdigit() else None
+    if source is None:
+        raise Http404("No such annotation set.")
+    try:
+        own = editing.annotation_set_copy_for_correction(note=note, user=request.user, source=source)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("note-detail", slug=slug, note_id=note_id)
+    messages.success(request, f"Your own copy of {source.source_name}'s annotations: correct them here.")
+    return redirect(f"{reverse('note-detail', args=[slug, note_id])}?set={own.pk}")
 
 
 @login_required
@@ -430,7 +587,7 @@ def note_relation_form(request: HttpRequest, slug: str, note_id: int) -> HttpRes
                 if ed.index.allows(rt.arg1_types, a.type, "entity") and ed.index.allows(rt.arg2_types, b.type, "entity"):
                     n += 1
                     options.append({"key": n, "type": rt.name, "head": a, "tail": b})
-    context = _context(ed, request, with_relations=False, with_verdict=False, with_prelabels=False,
+    context = _context(ed, request, with_relations=False, with_verdict=False, with_prelabels=False, with_events=False,
                        head=head, tail=tail, options=options)
     _audit_read(request, ed, "editor_relation_form")
     return render(request, "annotations/note.html#relation-form", context)
@@ -488,6 +645,20 @@ def _run(action: str, ed: Editor, request: HttpRequest, version: int) -> editing
         )
     if action == "relation-delete":
         return editing.relation_delete(**common, relation_id=post.get("relation", ""))
+    if action == "event-create":
+        return editing.event_create(**common, trigger=post.get("trigger", ""), schema=ed.schema)
+    if action == "event-delete":
+        return editing.event_delete(**common, event_id=post.get("event", ""))
+    if action == "event-argument-add":
+        return editing.event_argument_add(
+            **common, event_id=post.get("event", ""), role=post.get("role", ""), target=post.get("target", ""),
+            schema=ed.schema,
+        )
+    if action == "event-argument-remove":
+        position = post.get("position", "")
+        if not position.isdigit() or len(position) > 5:
+            raise ApplicationError("bad_argument", "Choose an argument to remove.")
+        return editing.event_argument_remove(**common, event_id=post.get("event", ""), position=int(position))
     if action == "label-set":
         return editing.note_label_set(
             **common, value=post.get("value", ""), evidence=post.get("evidence") or None, schema=ed.schema
@@ -575,22 +746,28 @@ def note_edit(request: HttpRequest, slug: str, note_id: int, action: str) -> Htt
             overlapping = [
                 Entity(annotation_set=aset, **{("id" if k == "pk" else k): v for k, v in zip(fields, r, strict=True)})
                 for r in rows
-                if r[0] != row["pk"] and r[8] < row["end"] and r[9] > row["start"]
+                if r[0] != row["pk"] and fragments_overlap(r[3], row["fragments"])
             ]
             panel = _panel_context(ed, selected, attributes=attributes.get(row["pk"], {}), overlapping=overlapping)
         else:
             panel = _panel_context(ed, _live_entities(aset).filter(local_id=result.selected).first())
+    elif result.selected and result.selected.startswith("E"):
+        event = Event.objects.filter(annotation_set=aset, local_id=result.selected).select_related("trigger").first()
+        if event is not None:
+            panel = _event_panel_context(ed, event)
     context = _context(
         ed,
         request,
         with_relations=result.relations_changed or result.label_changed,
         with_verdict=result.relations_changed or result.label_changed,
         with_prelabels=prelabels_changed,
+        with_events=result.events_changed,
         **panel,
         segments_html=mark_safe(segments),  # noqa: S308 - escaped in rendering
         relations_changed=result.relations_changed,
         label_changed=result.label_changed or result.relations_changed,
         prelabels_changed=prelabels_changed,
+        events_changed=result.events_changed,
         flash=_saved_message(result),
         flash_level="ok",
         oob=True,

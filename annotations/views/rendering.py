@@ -13,6 +13,8 @@ must never add an element or an attribute (an htmx `hx-post`) to the page (issue
 
 from __future__ import annotations
 
+import colorsys
+import hashlib
 import html
 import re
 from bisect import bisect_right
@@ -96,8 +98,63 @@ def segments_touching(bounds: Sequence[tuple[int, int]], regions: Iterable[tuple
     return sorted(hit)
 
 
+def _palette() -> tuple[str, ...]:
+    """48 well-separated light colours (dark text stays readable on each): 16 hues, each in three
+    tones, ordered so that neighbouring slots differ in hue and tone."""
+    out = []
+    for tone, (lightness, saturation) in enumerate(((0.72, 0.80), (0.84, 0.70), (0.62, 0.55))):
+        for step in range(16):
+            hue = ((step * 7) % 16) / 16 + tone / 48  # 7 is coprime with 16: consecutive slots jump round the wheel
+            r, g, b = colorsys.hls_to_rgb(hue % 1.0, lightness, saturation)
+            out.append(f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}")
+    return tuple(out)
+
+
+PALETTE = _palette()
+
+
+def _slot(type_name: str) -> int:
+    """The palette slot a type prefers: a hash of its name, so the same type has the same colour in every
+    project and whatever the schema's order."""
+    return int.from_bytes(hashlib.sha1(type_name.encode("utf-8")).digest()[:4], "big") % len(PALETTE)  # noqa: S324
+
+
+def type_colours(names: Iterable[str], given: dict[str, str] | None = None) -> dict[str, str]:
+    """A colour for every type: the schema's (visual.conf, when it passes `css_colour`), else the type's
+    palette slot (`_slot`); two types that hash to the same slot are told apart by giving the later one
+    (by name) the next free slot, so every type of a schema with up to len(PALETTE) types gets its own
+    colour and a type keeps its colour unless its slot was taken first."""
+    given = given or {}
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for name in dict.fromkeys(names):
+        colour = css_colour(given.get(name))
+        if colour:
+            out[name] = colour
+            used.add(colour.lower())
+    for name in sorted(n for n in dict.fromkeys(names) if n not in out):
+        slot = _slot(name)
+        for probe in range(len(PALETTE)):
+            candidate = PALETTE[(slot + probe) % len(PALETTE)]
+            if candidate not in used:
+                break
+        else:  # more types than colours: share
+            candidate = PALETTE[slot]
+        out[name] = candidate
+        used.add(candidate)
+    return out
+
+
+def fragments_overlap(a: Iterable[Sequence[int]], b: Iterable[Sequence[int]]) -> bool:
+    """Whether two entities share any text: some fragment of one overlaps some fragment of the other (the gap
+    of a discontinuous entity is not its text)."""
+    b = list(b)
+    return any(s1 < e2 and s2 < e1 for s1, e1 in a for s2, e2 in b)
+
+
 def type_class(type_name: str, colours: dict[str, str]) -> str:
-    """The CSS class carrying a type's colour (`c0`, `c1`, ... in schema order; `cx` for unknown types)."""
+    """The CSS class carrying a type's colour (`c0`, `c1`, ... by position in `colours`; `cx` for unknown
+    types). The colour itself comes from `type_colours`, not from the position."""
     for i, name in enumerate(colours):
         if name == type_name:
             return f"c{i}"
@@ -187,6 +244,8 @@ def segment_html(
                 classes.append("acc")
             if any(a.split("=")[0] == "Negation" for a in mark.attributes):
                 classes.append("neg")
+            if len(mark.fragments) > 1:  # a discontinuous entity: its fragments are outlined alike (CSS, editor.js)
+                classes.append("frag")
             attrs = ""
             if s == a and (mark.local_id, s) not in starts_seen:
                 starts_seen.add((mark.local_id, s))
@@ -225,8 +284,10 @@ def _short(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def relation_items_html(relations: Sequence[dict]) -> str:
-    """The relation list's items (strings, not a template loop: a dense note has a thousand)."""
+def relation_items_html(relations: Sequence[dict], labels: dict[str, str] | None = None) -> str:
+    """The relation list's items (strings, not a template loop: a dense note has a thousand); `labels`
+    maps types to their display names."""
+    labels = labels or {}
     if not relations:
         return '<li class="muted">No relations yet: click an entity, then “Relation from here”.</li>'
     out = []
@@ -235,8 +296,30 @@ def relation_items_html(relations: Sequence[dict]) -> str:
         out.append(
             f'<li class="rel{" pre" if r["pending"] else ""}" id="rel-{escape(r["local_id"])}" '
             f'data-id="{escape(r["local_id"])}" data-a1="{escape(r["a1"])}" data-a2="{escape(r["a2"])}">'
-            f'<b>{escape(r["type"])}</b> {escape(_short(r["a1_text"], 30))} → {escape(_short(r["a2_text"], 30))}'
+            f'<b>{escape(labels.get(r["type"], r["type"]))}</b> {escape(_short(r["a1_text"] or "", 30))} → '
+            f'{escape(_short(r["a2_text"] or "", 30))}'
             f"{confidence}</li>"
+        )
+    return "".join(out)
+
+
+def event_items_html(events: Sequence[dict], labels: dict[str, str]) -> str:
+    """The event list's items: type, trigger text, then each role argument; `data-hl` lists the entities to
+    highlight (the trigger, each argument, an argument event's trigger). Every value escaped."""
+    if not events:
+        return '<li class="muted">No events.</li>'
+    out = []
+    for ev in events:
+        highlight = " ".join(escape(x) for x in [ev["trigger"], *(a["highlight"] for a in ev["args"])] if x)
+        args = "".join(
+            f' <span class="ev-role">{escape(a["role"])}</span> {escape(a["ref"] or "")} '
+            f'“{escape(_short(a["text"], 24))}”'
+            for a in ev["args"]
+        )
+        out.append(
+            f'<li class="ev" id="ev-{escape(ev["local_id"])}" data-id="{escape(ev["local_id"])}" data-hl="{highlight}">'
+            f'<span class="swatch" data-t="{escape(ev["type"])}"></span><b>{escape(labels.get(ev["type"], ev["type"]))}</b> '
+            f'“{escape(_short(ev["trigger_text"] or "", 30))}”{args}</li>'
         )
     return "".join(out)
 

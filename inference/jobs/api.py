@@ -19,6 +19,7 @@ from annotations.permissions import Capability
 from inference.jobs import serializers as s
 from inference.jobs.engine import job_cancel, job_create
 from inference.jobs.import_uploads import import_upload_start
+from inference.jobs.selectors import job_error_list
 from inference.models import Job, ModelVersion
 
 
@@ -78,10 +79,21 @@ def _job(project, job_id: int):
 
 
 class JobDetailView(ProjectAPIView):
-    @extend_schema(responses={200: s.JobOutput, **ERRORS})
+    @extend_schema(responses={200: s.JobDetailOutput, **ERRORS})
     def get(self, request, slug, job_id):
-        """A job's state and progress."""
-        return Response(s.JobOutput(_job(self.project, job_id)).data)
+        """A job's state and progress; once finished, what it did (`outcome`) and its errors summed up by reason
+        (`error_summary`: counts, each type the schema lacks once, what to do)."""
+        return Response(s.JobDetailOutput(_job(self.project, job_id)).data)
+
+
+class JobErrorListView(ProjectAPIView):
+    pagination_class = Pagination
+
+    @extend_schema(responses={200: s.JobErrorOutput(many=True), **ERRORS})
+    def get(self, request, slug, job_id):
+        """All of a job's errors, in the order they were found, paged (file, line and reason; never note text)."""
+        page = self.paginate_queryset(job_error_list(job=_job(self.project, job_id), limit=None))
+        return self.get_paginated_response(s.JobErrorOutput(page, many=True).data)
 
 
 class JobCancelView(ProjectAPIView):

@@ -208,32 +208,69 @@ def job_create(
     return job
 
 
-def _enqueue_start(job_id: int, spec: JobKindSpec) -> None:
+def _start_task(spec: JobKindSpec):
+    """The task that starts a job of this kind: a chunked kind's planning, or its single run (on the model
+    queue for a kind that runs where models run, e.g. training)."""
     from inference import tasks
 
     if spec.chunked:
-        tasks.job_plan_task.delay(job_id)
-    elif spec.model_queue:
-        if settings.ADE_REVIEW_TRAIN_IN_THREAD and tasks.train_task.app.conf.task_always_eager:
-            # Not a daemon: a command that started the job (start_job) waits for it before exiting.
-            threading.Thread(target=_train_in_thread, args=(job_id,), name=f"train-job-{job_id}").start()
-        else:
-            tasks.train_task.delay(job_id)
+        return tasks.job_plan_task
+    return tasks.train_task if spec.model_queue else tasks.job_single_task
+
+
+def _enqueue_start(job_id: int, spec: JobKindSpec) -> None:
+    """Send the job's first task to the workers; without a broker (the embedded demo, with
+    ADE_REVIEW_JOBS_IN_THREAD) run it in a background thread of this process instead, so the request that
+    started the job returns at once and its page shows the progress bar and Cancel. A job started from
+    inside such a thread (training's follow-up pre-annotation) runs in that thread, after it."""
+    task = _start_task(spec)
+    eager = task.app.conf.task_always_eager
+    if eager and settings.ADE_REVIEW_JOBS_IN_THREAD and not getattr(_in_job_thread, "active", False):
+        # Not a daemon: a command that started the job waits for it (job_threads_join) before exiting.
+        thread = threading.Thread(target=_run_in_thread, args=(task, job_id), name=f"{spec.name}-job-{job_id}")
+        with _job_threads_lock:
+            _job_threads.add(thread)
+        thread.start()
     else:
-        tasks.job_single_task.delay(job_id)
+        task.delay(job_id)
 
 
-def _train_in_thread(job_id: int) -> None:
-    """The embedded demo's stand-in for a worker: run the training task, then release this thread's
-    database connection."""
+_in_job_thread = threading.local()
+_job_threads: set[threading.Thread] = set()
+_job_threads_lock = threading.Lock()
+
+
+def _run_in_thread(task, job_id: int) -> None:
+    """The embedded demo's stand-in for a worker: run the job's task (its chunks run eagerly, in this
+    thread), then release this thread's database connection."""
     from django.db import connection
 
-    from inference import tasks
-
+    _in_job_thread.active = True
     try:
-        tasks.train_task.apply(args=(job_id,))
+        task.apply(args=(job_id,))
     finally:
         connection.close()
+        with _job_threads_lock:
+            _job_threads.discard(threading.current_thread())
+
+
+def job_threads_join(*, timeout: float | None = None) -> bool:
+    """Wait for the jobs running in background threads of this process (the embedded demo) to end.
+
+    Commands that start jobs call it before they report or exit; tests call it before the database is
+    reset. Args: `timeout` in seconds for all of them together (None: as long as they take).
+    Result: True when none is left running.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        with _job_threads_lock:
+            running = [t for t in _job_threads if t.is_alive() and t is not threading.current_thread()]
+        if not running:
+            return True
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            return False
+        running[0].join(timeout=left)
 
 
 def _enqueue_chunks(job: Job, indexes: Sequence[int]) -> None:

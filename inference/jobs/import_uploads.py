@@ -58,6 +58,33 @@ def import_source_check(*, project: Project, path: str | os.PathLike, any_path: 
     return source
 
 
+def import_format_detect(*, path: str | os.PathLike) -> str:
+    """The import format of the corpus file at `path`, from its member names (a .zip of .ann/.txt is brat;
+    `annotations.formats.detect.detect_format`).
+
+    Errors: ApplicationError `unknown_format` when the names point to no format, `bad_upload` when the
+    archive is refused (unsafe members, over the size limits). Messages name the file, never its folder.
+    """
+    from annotations.formats.document import FormatError
+    from annotations.formats.registry import READERS, corpus_format_detect
+
+    name = Path(path).name
+    try:
+        fmt = corpus_format_detect(
+            path,
+            max_bytes=settings.ADE_REVIEW_MAX_IMPORT_BYTES,
+            max_member_bytes=settings.ADE_REVIEW_MAX_IMPORT_MEMBER_BYTES,
+        )
+    except FormatError as exc:
+        raise ApplicationError("bad_upload", f"the corpus was refused: {exc.problems[0]}"[:1000]) from None
+    if fmt is None:
+        raise ApplicationError(
+            "unknown_format",
+            f"{name}: its files point to no import format ({', '.join(sorted(READERS))}); choose the format.",
+        )
+    return fmt
+
+
 def import_upload_save(*, project: Project, upload: UploadedFile) -> Path:
     """Store an uploaded corpus file where the project's import jobs may read it.
 
@@ -104,15 +131,17 @@ def import_upload_discard(path: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def import_upload_start(*, project: Project, upload: UploadedFile, fmt: str, created_by=None):
+def import_upload_start(*, project: Project, upload: UploadedFile, fmt: str = "auto", created_by=None):
     """Store the upload and create its import job (the Job); the stored file is removed again when the job
-    cannot be created. Errors: those of import_upload_save and job_create (e.g. an unknown format)."""
+    cannot be created. `fmt` "auto" (or empty) takes the format from the file (import_format_detect).
+    Errors: those of import_upload_save and job_create (e.g. an unknown format, unknown_format)."""
     from inference.jobs.engine import job_create
 
     path = import_upload_save(project=project, upload=upload)
     try:
         return job_create(
-            project=project, kind="import", parameters={"path": str(path), "format": fmt}, created_by=created_by
+            project=project, kind="import", parameters={"path": str(path), "format": fmt or "auto"},
+            created_by=created_by,
         )
     except BaseException:
         import_upload_discard(path)

@@ -16,23 +16,26 @@ from annotations.models import Note
 from annotations.services.corpus_export import annotation_set_filter, corpus_export
 from annotations.services.corpus_import import corpus_import
 from inference.jobs.engine import ProgressWriter, job_fail, job_finish
-from inference.jobs.import_uploads import import_source_check
+from inference.jobs.import_uploads import import_format_detect, import_source_check
 from inference.jobs.registry import JobKindSpec, JobRequest, Param, register
+from inference.jobs.selectors import JobOutcome
 from inference.models import FINISHED_STATES, Job, JobError, JobState
 
 IMPORT = "import"
+AUTO_FORMAT = "auto"  # an import's format taken from its file (annotations.formats.detect)
 EXPORT = "export"
 EXPORT_SOURCE_HELP = "Export: which annotations (gold | submitted | latest-submitted | user:NAME | model:VERSION | import:NAME)."
 
 
 def _import_prepare(request: JobRequest) -> JobRequest:
     p = request.parameters
-    if not p.get("path") or not p.get("format"):
-        raise ApplicationError(
-            "bad_parameters", "An import needs an uploaded file (from the command line: a path) and a format."
-        )
+    if not p.get("path"):
+        raise ApplicationError("bad_parameters", "An import needs an uploaded file (from the command line: a path).")
     source = import_source_check(project=request.project, path=p["path"], any_path=request.any_import_path)
     p["path"] = str(source)
+    if p["format"] == AUTO_FORMAT:
+        p["format"] = import_format_detect(path=source)
+        p["format_detected"] = True
     return request
 
 
@@ -74,7 +77,19 @@ def _import_run(job: Job) -> None:
         locked.done = report.imported + report.already_present
         locked.failed = report.skipped_documents
         locked.total = locked.done + locked.failed
-        locked.save(update_fields=["done", "failed", "total"])
+        # What the finished page and the API say (_import_outcome): counts, never text.
+        locked.parameters = {
+            **locked.parameters,
+            "outcome": {
+                "imported": report.imported,
+                "already_present": report.already_present,
+                "skipped": report.skipped_documents,
+                "entities": report.entities,
+                "relations": report.relations,
+                "events": report.events,
+            },
+        }
+        locked.save(update_fields=["done", "failed", "total", "parameters"])
         job_finish(locked, message=report.summary().splitlines()[0])
 
 
@@ -85,7 +100,10 @@ def _fail_with_problems(job: Job, problems: list) -> None:
         locked = Job.objects.select_for_update().get(pk=job.pk)
         if locked.state in FINISHED_STATES:
             return
-        JobError.objects.bulk_create([JobError(job=locked, note=None, message=m) for m in messages[:200]])
+        # Every problem is kept (the job page pages them and sums them up by reason); none is cut.
+        JobError.objects.bulk_create(
+            [JobError(job=locked, note=None, message=m) for m in messages], batch_size=1000
+        )
         more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
         locked.state, locked.finished_at = JobState.FAILED, timezone.now()
         locked.message = f"the corpus was refused: {messages[0]}{more}"[:1000]
@@ -127,18 +145,30 @@ def _export_run(job: Job) -> None:
         job_finish(locked, message=f"exported {written} notes as {p['format']} ({p['source']})")
 
 
+def _import_outcome(job: Job) -> JobOutcome:
+    outcome = dict((job.parameters or {}).get("outcome") or {})
+    outcome["format"] = (job.parameters or {}).get("format", "")
+    return JobOutcome(kind=job.kind, figures=outcome)
+
+
+def _export_outcome(job: Job) -> JobOutcome:
+    return JobOutcome(kind=job.kind, figures={"exported": job.done, "has_file": bool(job.result_path)})
+
+
 register(JobKindSpec(
     name=IMPORT,
     label="Import",
     params=(
         # A server path only from the command line (issue 13); web and API imports upload the file.
         Param("path", help="Import: a corpus folder or file on the server.", max_length=4096, doors=frozenset({"cli"})),
-        Param("format", "choice", "Import: the corpus format.", choices=lambda: sorted(READERS),
+        Param("format", "choice", "Import: the corpus format (auto: from the file; a .zip of .ann/.txt is brat).",
+              choices=lambda: [AUTO_FORMAT, *sorted(READERS)], default=AUTO_FORMAT,
               doors=frozenset({"cli", "upload"}), invalid="Unknown import format {value!r}; known: {choices}."),
         Param("source_name", help="Import: the name of the imported annotation sets.", doors=frozenset()),
     ),
     prepare=_import_prepare,
     run=_import_run,
+    outcome=_import_outcome,
     doors=frozenset({"cli", "upload"}),  # web and API upload the file (import_uploads.import_upload_start)
     audit_keys=("format",),
 ))
@@ -153,5 +183,6 @@ register(JobKindSpec(
     ),
     prepare=_export_prepare,
     run=_export_run,
+    outcome=_export_outcome,
     audit_keys=("format", "source"),
 ))

@@ -51,6 +51,8 @@ class Param:
     keys: tuple[str, ...] = ()  # the names a "dict" may hold
     code: str = "bad_parameters"  # the error code when a value is refused
     invalid: str = ""  # the message then ({value}, {choices}); default: the parameter's name and the rule
+    label: str = ""  # the job form's label (default: from the name)
+    form_initial: Any = None  # what the job form shows before anyone chooses (e.g. a box ticked)
 
     def choice_values(self) -> tuple[str, ...]:
         return tuple(self.choices() if callable(self.choices) else self.choices)
@@ -127,6 +129,7 @@ class JobKindSpec:
     before_plan: Callable[[Any], None] | None = None  # job -> None; raises when the job cannot run
     write_chunk: Callable[..., dict] | None = None  # (job=, notes=, predictions=) -> {note_id: error}
     after_finish: Callable[[Any], None] | None = None  # job -> None, after the finishing commit
+    outcome: Callable[[Any], Any] | None = None  # finished job -> jobs.selectors.JobOutcome (its page says it)
     model_queue: bool = False  # runs where models run (the `gpu` queue where configured)
     uses_model_version: bool = False
     doors: frozenset[str] = DOORS  # where it can be started (import: web and API through the upload)
@@ -222,7 +225,7 @@ def params_for(*doors: str) -> list[Param]:
                 old = merged[p.name]
                 values = tuple(dict.fromkeys((*old.choice_values(), *p.choice_values())))
                 merged[p.name] = replace(old, choices=values, help=old.help if old.help == p.help else
-                                         f"{old.help} {p.help}".strip(), default=None)
+                                         f"{old.help} {p.help}".strip(), default=old.default or p.default)
             elif p.name in merged:
                 old = merged[p.name]
                 if old.help != p.help:

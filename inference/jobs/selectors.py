@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Length
 
 from annotations.errors import ApplicationError
+from annotations.formats.detect import ProblemSummary, problems_summarise
 from annotations.models import (
     AnnotationSet,
     AnnotationSetSource,
@@ -14,6 +17,7 @@ from annotations.models import (
     Project,
     ReviewStatus,
 )
+from inference.jobs.registry import kind_get
 from inference.models import Job, JobError, ModelVersion
 
 SELECTIONS = ("all", "unreviewed", "unlabelled", "unscored", "filter")
@@ -76,19 +80,54 @@ def job_parameters_shown(*, job: Job) -> dict:
     """A job's parameters as every response shows them: an import's server path becomes the file's name
     (`file`), so no response reveals where the server keeps its files."""
     shown = dict(job.parameters or {})
+    shown.pop("outcome", None)  # what the job did: `job_outcome`, not a parameter
     path = shown.pop("path", None)
     if path:
         shown["file"] = str(path).replace("\\", "/").rsplit("/", 1)[-1]
     return shown
 
 
-def job_error_list(*, job: Job, limit: int = 200) -> QuerySet[JobError]:
-    """A job's errors with the note's external id only (the note text is never loaded)."""
-    return (
+def job_error_list(*, job: Job, limit: int | None = 200) -> QuerySet[JobError]:
+    """A job's errors in the order they were found, with the note's external id only (the note text is
+    never loaded); `limit` None: all of them (page them with a Paginator)."""
+    errors = (
         JobError.objects.filter(job=job)
         .select_related(None)
-        .values("pk", "message", "created_at", "note_id", "note__external_id")[:limit]
+        .order_by("pk")
+        .values("pk", "message", "created_at", "note_id", "note__external_id")
     )
+    return errors if limit is None else errors[:limit]
+
+
+def job_error_summary(*, job: Job) -> ProblemSummary:
+    """A job's errors summed up: counts per reason, each type the schema lacks once, and what to do
+    (annotations.formats.detect.problems_summarise). Reads the messages only."""
+    messages = JobError.objects.filter(job=job).order_by("pk").values_list("message", flat=True)
+    return problems_summarise(messages.iterator(chunk_size=2000))
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What a finished job did, in figures (the page and the API add the links).
+
+    Model jobs: `notes` done, `flagged` (of those notes, flagged now; classification and scored
+    pre-annotation only), `prelabels` (entities and relations in
+    the model's sets of those notes), `prelabelled_notes`, `flagged_notes` (up to 10 (id, external id)
+    pairs, most probable first). Imports: `imported`, `already_present`, `skipped`, `entities`,
+    `relations`, `events`, `format`. Exports: `exported`, `has_file`.
+    """
+
+    kind: str
+    figures: dict
+    flagged_notes: tuple[tuple[int, str], ...] = ()
+
+
+def job_outcome(*, job: Job) -> JobOutcome | None:
+    """What a finished job did (None while it runs): its kind's `outcome` (inference.jobs.registry)."""
+    if not job.is_finished:
+        return None
+    report = kind_get(job.kind).outcome
+    return report(job) if report is not None else JobOutcome(kind=job.kind, figures={})
 
 
 def model_version_list(*, project: Project) -> QuerySet[ModelVersion]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotations.formats import registry
 from inference.jobs.registry import Param, kinds, params_for
-from inference.jobs.selectors import job_parameters_shown
+from inference.jobs.selectors import job_error_summary, job_outcome, job_parameters_shown
 
 
 def _serializer_field(param: Param) -> serializers.Field:
@@ -35,7 +36,10 @@ JobParametersInput = job_parameters_serializer()
 
 class ImportUploadInput(serializers.Serializer):
     file = serializers.FileField(help_text="A .zip of a brat or ADE-Corpus folder, or one JSONL / PubTator file.")
-    format = serializers.ChoiceField(choices=sorted(registry.READERS))
+    format = serializers.ChoiceField(
+        choices=["auto", *sorted(registry.READERS)], default="auto",
+        help_text="auto: from the file (a .zip of .ann/.txt is brat); a format that finds no document of its "
+                  "kind in the file fails the job.")
 
 
 class JobCreateInput(serializers.Serializer):
@@ -70,3 +74,49 @@ class JobOutput(serializers.Serializer):
 
     def get_has_result(self, job) -> bool:
         return bool(job.result_path)
+
+
+class ReasonCountOutput(serializers.Serializer):
+    reason = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class UnknownTypeOutput(serializers.Serializer):
+    kind = serializers.CharField(help_text="entity, relation, event or attribute")
+    name = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class ErrorSummaryOutput(serializers.Serializer):
+    total = serializers.IntegerField()
+    reasons = ReasonCountOutput(many=True, help_text="Counts per reason, most frequent first.")
+    unknown_types = UnknownTypeOutput(many=True, help_text="Each type the schema lacks, once.")
+    advice = serializers.CharField(help_text="What to do about the unknown types; empty when there are none.")
+
+
+class JobDetailOutput(JobOutput):
+    outcome = serializers.SerializerMethodField(
+        help_text="What a finished job did, in figures (model jobs: notes, flagged, prelabels, prelabelled_notes; "
+                  "imports: imported, already_present, skipped, entities, relations, events, format; exports: "
+                  "exported, has_file); null while it runs.")
+    error_summary = serializers.SerializerMethodField(
+        help_text="The job's errors summed up by reason (null without errors); the list is "
+                  "GET .../jobs/<id>/errors/?page=.")
+
+    def get_outcome(self, job) -> dict | None:
+        outcome = job_outcome(job=job)
+        if outcome is None:
+            return None
+        return {**outcome.figures, "flagged_notes": [{"id": i, "external_id": e} for i, e in outcome.flagged_notes]}
+
+    @extend_schema_field(ErrorSummaryOutput(allow_null=True))
+    def get_error_summary(self, job) -> dict | None:
+        if not (job.failed or job.state == "failed"):
+            return None
+        return job_error_summary(job=job).to_dict()
+
+
+class JobErrorOutput(serializers.Serializer):
+    note_external_id = serializers.CharField(source="note__external_id", allow_null=True)
+    message = serializers.CharField()
+    created_at = serializers.DateTimeField()

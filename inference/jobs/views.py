@@ -7,6 +7,7 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -26,13 +27,15 @@ def _form_field(param: Param) -> forms.Field:
     """The form field of a job parameter (the same Param the API serializer and start_job read)."""
     if param.type == "choice":
         choices = [(v, v) for v in param.choice_values()]
-        return forms.ChoiceField(choices=[("", "(default)"), *choices], required=False, help_text=param.help,
-                                 initial=param.default)
+        if param.default is None:  # nothing chosen: the kind's own behaviour (e.g. no quantization)
+            choices = [("", "(none)"), *choices]
+        return forms.ChoiceField(choices=choices, required=False, help_text=param.help, initial=param.default)
     if param.type == "int":
         return forms.IntegerField(required=False, min_value=param.minimum, max_value=param.maximum,
                                   help_text=param.help, initial=param.default)
     if param.type == "bool":
-        return forms.BooleanField(required=False, help_text=param.help)
+        return forms.BooleanField(required=False, help_text=param.help, label=param.label or None,
+                                  initial=param.form_initial)
     return forms.CharField(required=False, max_length=param.max_length, help_text=param.help, initial=param.default)
 
 
@@ -83,6 +86,10 @@ class JobStartForm(forms.Form):
                 value = {key: d[key] for key in param.keys if d.get(key)}
             else:
                 value = d.get(param.name)
+            if param.type == "choice" and value == self.fields[param.name].initial and (
+                value not in param.choice_values()
+            ):
+                continue  # the field's untouched default belongs to another kind (import's "auto"): use this one's
             if value not in (None, "", {}, False):
                 out[param.name] = value
         return out
@@ -129,23 +136,39 @@ def job_list(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "inference/job_list.html", context, status=400 if form.errors else 200)
 
 
+ERRORS_PER_PAGE = 50
+
+
 def _detail_context(request: HttpRequest, project, job: Job) -> dict:
+    has_errors = bool(job.failed or job.state == "failed")
+    errors = (
+        Paginator(selectors.job_error_list(job=job, limit=None), ERRORS_PER_PAGE).get_page(
+            request.GET.get("errors_page")
+        )
+        if has_errors
+        else None
+    )
     return {
         "project": project,
         "job": job,
-        "errors": selectors.job_error_list(job=job) if job.failed or job.state == "failed" else [],
+        "outcome": selectors.job_outcome(job=job),
+        "errors": errors,
+        "error_summary": selectors.job_error_summary(job=job) if has_errors and job.is_finished else None,
         "can_manage": _can_manage(request, project),
     }
 
 
 @login_required
 def job_detail(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
+    """The job page; HTMX gets the progress fragment (the poll) or, with `errors_page`, one page of errors."""
     project, _ = project_get_for_user(user=request.user, slug=slug, capability=Capability.VIEW)
     try:
         job = selectors.job_get(project=project, job_id=job_id)
     except Job.DoesNotExist as exc:
         raise Http404("No such job.") from exc
-    template = "inference/job_detail.html#progress" if request.htmx else "inference/job_detail.html"
+    template = "inference/job_detail.html"
+    if request.htmx:
+        template += "#errors" if "errors_page" in request.GET else "#progress"
     return render(request, template, _detail_context(request, project, job))
 
 

@@ -27,6 +27,7 @@ from annotations.models import (
     Project,
 )
 from annotations.services.document_store import annotation_sets_to_documents
+from inference.core.extraction.metric_names import PRIMARY_METRICS, metric_name, metric_rows
 from inference.jobs.selectors import notes_unlabelled
 from inference.models import Job, JobState, ModelVersion
 from inference.models.learning import RetrainPolicy
@@ -162,6 +163,13 @@ def model_version_history(*, project: Project) -> QuerySet[ModelVersion]:
     )
 
 
+def model_version_metric_cells(versions: Sequence[ModelVersion], keys: Sequence[str] | None = None) -> None:
+    """Set `metric_cells` on each version: its `keys` metrics (default: the versions table's) as
+    `metric_rows`, value None when absent."""
+    for version in versions:
+        version.metric_cells = metric_rows(version.metrics, keys=keys or VERSION_TABLE_METRICS)
+
+
 def model_version_get(*, project: Project, version_id: int) -> ModelVersion:
     """One version of the project (ModelVersion.DoesNotExist otherwise)."""
     return ModelVersion.objects.select_related("parent", "training_job").get(project=project, pk=version_id)
@@ -204,11 +212,14 @@ def annotation_queue_next(*, project: Project, exclude_note_ids: Iterable[int] =
 
 # --- the model page's chart ------------------------------------------------------------------------------
 
+# Labels come from the one mapping of metric keys to readable names (inference.core.extraction.metric_names).
 CHART_SERIES = (
-    ("ner_macro_f1_strict", "NER F1", "#1f77b4"),
-    ("re_f1_strict", "RE F1", "#d62728"),
-    ("note_f1", "note F1", "#2ca02c"),
+    ("ner_macro_f1_strict", "#1f77b4"),
+    ("re_f1_strict", "#d62728"),
+    ("note_f1", "#2ca02c"),
 )
+#: The versions table's metric columns.
+VERSION_TABLE_METRICS = ("ner_macro_f1_strict", "re_f1_strict", "note_f1")
 
 
 @dataclass(frozen=True)
@@ -225,6 +236,7 @@ class ChartPoint:
 class ChartSeries:
     key: str
     label: str
+    definition: str
     colour: str
     points: list[ChartPoint]
     polyline: str  # through the promoted (and hand-registered) versions: the model people actually used
@@ -253,7 +265,8 @@ def model_history_chart(
         return pad + (width - 2 * pad) * (i / n if len(versions) > 1 else 0.5)
 
     series = []
-    for key, label, colour in CHART_SERIES:
+    for key, colour in CHART_SERIES:
+        name = metric_name(key)
         points = [
             ChartPoint(
                 x=x_of(i),
@@ -268,5 +281,13 @@ def model_history_chart(
         ]
         used = " ".join(f"{p.x:.1f},{p.y:.1f}" for p in points if p.outcome != "refused")
         if points:
-            series.append(ChartSeries(key, label, colour, points, used))
+            series.append(ChartSeries(key, name.label, name.definition, colour, points, used))
     return HistoryChart(width, height, pad, series, [(x_of(i), v.name) for i, v in enumerate(versions)])
+
+
+def model_version_headline(*, project: Project) -> tuple[ModelVersion | None, list]:
+    """The active model version and its headline metrics in names people read (all of them when it has none
+    of the headline ones): what the dashboard shows."""
+    model = ModelVersion.objects.filter(project=project, is_active=True).first()
+    rows = metric_rows(model.metrics) if model is not None else []
+    return model, [r for r in rows if r.key in PRIMARY_METRICS] or rows

@@ -12,6 +12,8 @@ from django.views.decorators.http import require_POST
 
 from annotations.errors import ApplicationError
 from annotations.permissions import Capability, project_get_for_user, user_can
+from annotations.selectors import note_status_counts
+from inference.core.extraction.metric_names import metric_name, metric_rows
 from inference.learning import selectors as sel
 from inference.learning.retraining import model_version_activate, retrain_policy_update, retrain_request
 from inference.models import ModelVersion
@@ -34,10 +36,14 @@ class PolicyForm(forms.ModelForm):
 
 def _page_context(request: HttpRequest, project, role: str) -> dict:
     versions = list(sel.model_version_history(project=project))
+    sel.model_version_metric_cells(versions)
     state = sel.retrain_queue_state(project=project)
     return {
         "project": project,
         "role": role,
+        "counts": note_status_counts(project=project),
+        "metric_columns": metric_rows({}, keys=sel.VERSION_TABLE_METRICS),
+        "gate_metric": metric_name(state.policy.gate_metric),
         "versions": list(reversed(versions)),
         "chart": sel.model_history_chart(versions),
         "state": state,
@@ -118,6 +124,8 @@ def model_version_detail(request: HttpRequest, slug: str, version_id: int) -> Ht
     context = {
         "project": project,
         "version": version,
+        "metrics": metric_rows(version.metrics),
+        "gate_metric": metric_name(version.gate.get("metric", "")) if version.gate else None,
         "training": sel.model_version_notes(version=version, which="training"),
         "heldout": sel.model_version_notes(version=version, which="heldout"),
         "n_training": version.training_notes.count(),

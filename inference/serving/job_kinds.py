@@ -7,10 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from annotations.errors import ApplicationError
+from annotations.models import AnnotationSet, AnnotationSetSource, Entity, Note, Relation
 from inference.jobs.engine import TRANSIENT_ERRORS
 from inference.jobs.registry import JobKindSpec, JobRequest, Param, register
-from inference.jobs.selectors import FILTER_FIELDS, SELECTIONS, note_selection
-from inference.models import Job, ModelVersion
+from inference.jobs.selectors import FILTER_FIELDS, SELECTIONS, JobOutcome, note_selection
+from inference.models import Job, JobChunk, ModelVersion
 from inference.serving.classification import CLASSIFY, classifications_write
 from inference.serving.pre_annotation import pre_annotations_write
 from inference.serving.predictor import predictor_for_model_version
@@ -67,6 +68,27 @@ def _rank_annotation_queue(job: Job) -> None:
     tasks.annotation_queue_rank_task.delay(job.project_id)
 
 
+def _outcome(job: Job) -> JobOutcome:
+    """Notes done, flagged (when the job scored) and pre-labels made, counted over the notes of its chunks."""
+    note_ids = [i for ids in JobChunk.objects.filter(job=job).values_list("note_ids", flat=True) for i in ids]
+    flagged = Note.objects.filter(pk__in=note_ids, flagged=True)
+    figures = {"notes": job.done}
+    scored = job.kind == CLASSIFY or bool((job.parameters or {}).get("score"))
+    if scored:  # a pre-annotation without `score` leaves the flags as they were: it flagged nothing
+        figures["flagged"] = flagged.count()
+    if job.kind == PRE_ANNOTATE and job.model_version_id:
+        sets = AnnotationSet.objects.filter(
+            note__in=note_ids, source_kind=AnnotationSetSource.MODEL, model_version_id=job.model_version_id
+        )
+        figures["prelabelled_notes"] = sets.filter(entities__isnull=False).distinct().count()
+        figures["prelabels"] = (
+            Entity.objects.filter(annotation_set__in=sets).count()
+            + Relation.objects.filter(annotation_set__in=sets).count()
+        )
+    top = flagged.order_by("-ade_probability", "pk").values_list("pk", "external_id")[:10] if scored else []
+    return JobOutcome(kind=job.kind, figures=figures, flagged_notes=tuple(top))
+
+
 SELECTION_PARAMS = (
     Param("selection", "choice", "Which notes: all, unreviewed, unlabelled, unscored, or filter (with filter).",
           choices=SELECTIONS, default="all", code="bad_selection"),
@@ -79,13 +101,14 @@ SELECTION_PARAMS = (
     Param("reason", help="Why the job runs (a service starting it says, e.g. a promotion).", doors=frozenset()),
 )
 COMMON = dict(prepare=_prepare, predictor=_predictor, before_plan=_before_plan, after_finish=_rank_annotation_queue,
-              uses_model_version=True)
+              outcome=_outcome, uses_model_version=True)
 
 register(JobKindSpec(
     name=PRE_ANNOTATE,
     label="Pre-annotate",
     params=(*SELECTION_PARAMS,
-            Param("score", "bool", "Pre-annotate: also store the ADE probability and flag.")),
+            Param("score", "bool", "Pre-annotate: also store each note's ADE probability and flag it "
+                  "(classify always does).", label="Score and flag", form_initial=True)),
     write_chunk=pre_annotations_write,
     audit_keys=("selection", "score", "reason"),
     **COMMON,

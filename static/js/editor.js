@@ -32,6 +32,7 @@
   let lastSel = null; // [start, end] in code points
   let selectedId = null;
   let selectedRelation = null; // local id of the relation whose panel is open (p walks through them too)
+  let selectedEvent = null; // local id of the event whose panel is open
   let relationHead = null;
   let tokens = null;
   let kbAnchor = null;
@@ -179,6 +180,37 @@
     if (selectedId) textEl.querySelectorAll(byId(selectedId)).forEach((el) => el.classList.add("sel"));
   }
 
+  // --- events: the list, the selected event's trigger (.trg) and arguments (.evarg) marked in the text ----
+
+  function eventUrl(id) {
+    return editor.dataset.eventUrl.replace("LOCALID", encodeURIComponent(id));
+  }
+
+  function markEvent(id) {
+    textEl.querySelectorAll(".e.trg, .e.evarg").forEach((el) => el.classList.remove("trg", "evarg"));
+    document.querySelectorAll("#events li.ev.sel").forEach((el) => el.classList.remove("sel"));
+    const li = id ? document.getElementById("ev-" + id) : null;
+    if (!li) return null;
+    li.classList.add("sel");
+    const ids = (li.dataset.hl || "").split(" ").filter(Boolean);
+    ids.forEach(function (x, i) {
+      textEl.querySelectorAll(byId(x)).forEach((el) => el.classList.add(i === 0 ? "trg" : "evarg"));
+    });
+    return li;
+  }
+
+  function selectEvent(id) {
+    selectedId = null;
+    selectedRelation = null;
+    selectedEvent = id;
+    markSelected();
+    const li = markEvent(id);
+    if (li && li.scrollIntoView) li.scrollIntoView({ block: "nearest" });
+    const trigger = textEl.querySelector(".e.trg");
+    if (trigger && trigger.scrollIntoView) trigger.scrollIntoView({ block: "nearest" });
+    htmx.ajax("GET", eventUrl(id), { target: "#entity-panel", swap: "outerHTML" });
+  }
+
   function openRelationForm(head, tail) {
     const url = editor.dataset.relationUrl + "&head=" + encodeURIComponent(head) + "&tail=" + encodeURIComponent(tail);
     relationHead = null;
@@ -196,6 +228,8 @@
       return;
     }
     selectedId = id;
+    selectedEvent = null;
+    markEvent(null);
     markSelected();
     const first = textEl.querySelector(byId(id));
     if (first && first.scrollIntoView) first.scrollIntoView({ block: "nearest" });
@@ -285,6 +319,9 @@
     else if (t.dataset.goto) {
       evt.preventDefault();
       selectEntity(t.dataset.goto, true);
+    } else if (t.dataset.ev) {
+      evt.preventDefault();
+      selectEvent(t.dataset.ev);
     }
   });
 
@@ -295,20 +332,70 @@
       evt.preventDefault();
       return selectRelation(goto.dataset.rel);
     }
+    const ev = evt.target.closest("li.ev");
+    if (ev && !evt.target.closest("button, a")) return selectEvent(ev.dataset.id);
     const li = evt.target.closest("li.rel");
     if (!li || evt.target.closest("button, a")) return;
     selectRelation(li.dataset.id);
   });
 
-  // Hovering a relation highlights its two arguments in the text.
+  // Hovering a relation highlights its two arguments in the text, an event its trigger and arguments, and
+  // one fragment of a discontinuous entity all of its fragments.
   editor.addEventListener("mouseover", function (evt) {
-    const li = evt.target.closest("li.rel");
+    const li = evt.target.closest("li.rel, li.ev");
+    const frag = li ? null : evt.target.closest("#note-text .e.frag");
     textEl.querySelectorAll(".e.hl").forEach((el) => el.classList.remove("hl"));
-    if (!li) return;
-    [li.dataset.a1, li.dataset.a2].forEach(function (id) {
+    let ids = [];
+    if (li && li.classList.contains("rel")) ids = [li.dataset.a1, li.dataset.a2];
+    else if (li) ids = (li.dataset.hl || "").split(" ").filter(Boolean);
+    else if (frag) ids = [frag.dataset.id];
+    ids.forEach(function (id) {
       textEl.querySelectorAll(byId(id)).forEach((el) => el.classList.add("hl"));
     });
   });
+
+  // --- the type picker: type-ahead over any number of types ----------------------------------------------
+
+  const typeFilter = document.getElementById("type-filter");
+
+  function matchingTypes() {
+    const q = typeFilter.value.trim().toLowerCase();
+    const buttons = Array.from(document.querySelectorAll("#type-toolbar .type-btn"));
+    if (!q) return buttons;
+    const text = (b) => ((b.dataset.label || "") + " " + b.dataset.type).toLowerCase();
+    // Names that start with what was typed come first, then the others that contain it.
+    const starts = buttons.filter((b) => text(b).split(/[\s_-]+/).some((w) => w.startsWith(q)) || text(b).startsWith(q));
+    return starts.concat(buttons.filter((b) => !starts.includes(b) && text(b).includes(q)));
+  }
+
+  function filterTypes() {
+    const shown = new Set(matchingTypes());
+    document.querySelectorAll("#type-toolbar .type-btn").forEach(function (b) {
+      b.hidden = !shown.has(b);
+      b.classList.remove("first");
+    });
+    const first = matchingTypes()[0];
+    if (first && typeFilter.value.trim()) first.classList.add("first");
+  }
+
+  function resetTypeFilter() {
+    typeFilter.value = "";
+    filterTypes();
+    typeFilter.blur();
+  }
+
+  if (typeFilter) {
+    typeFilter.addEventListener("input", filterTypes);
+    typeFilter.addEventListener("keydown", function (evt) {
+      if (evt.key === "Enter") {
+        evt.preventDefault();
+        const first = matchingTypes()[0];
+        if (!first) return flash("No type matches “" + typeFilter.value + "”.", "error");
+        resetTypeFilter();
+        createEntity(first.dataset.type);
+      } else if (evt.key === "Escape") resetTypeFilter();
+    });
+  }
 
   // --- keyboard ---------------------------------------------------------------------------------------
 
@@ -380,7 +467,7 @@
     if (key === "p") return stepPending();
     if (!editable) {
       // A submitted set is read-only until reopened: say so rather than ignore the key.
-      if (editor.dataset.submitted && /^([1-9]|[arAfbylouzs]|Delete)$/.test(key)) {
+      if (editor.dataset.submitted && /^([1-9]|[arAfbylouzst]|Delete)$/.test(key)) {
         flash("Submitted — reopen to edit (the Reopen button).", "info");
       }
       return;
@@ -408,6 +495,10 @@
       z: "undo-btn",
       s: "submit-btn",
     };
+    if ((key === "t" || key === "/") && typeFilter) {
+      evt.preventDefault();
+      return typeFilter.focus();
+    }
     if (key === "b") {
       const btn = document.querySelector("#entity-panel [data-binary-attr]");
       if (!btn) return flash("The selected entity has no yes/no attribute.", "info");
@@ -437,6 +528,9 @@
       selectedId = panel.dataset.entity || null;
       if (selectedId) selectedRelation = null;
       markSelected();
+      // The event list may have been swapped: mark the open event's trigger and arguments again.
+      selectedEvent = panel.dataset.event || null;
+      markEvent(selectedEvent);
     }
     const cfg = evt.detail.requestConfig;
     if (cfg && /entity-create\/$/.test(cfg.path || "") && evt.detail.xhr && evt.detail.xhr.status === 200) {

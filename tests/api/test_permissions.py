@@ -144,6 +144,7 @@ CASES = [
     Case("api-job-list", "post", lambda w: {"slug": "alpha"}, MANAGE_CREATE,
          body=lambda w: {"kind": "export", "parameters": {"format": "jsonl"}}),
     Case("api-job-detail", "get", lambda w: {"slug": "alpha", "job_id": job_id(w)}, READ, setup=create_job),
+    Case("api-job-errors", "get", lambda w: {"slug": "alpha", "job_id": job_id(w)}, READ, setup=create_job),
     Case("api-job-cancel", "post", lambda w: {"slug": "alpha", "job_id": job_id(w)}, MANAGE, setup=create_job),
     Case("api-job-download", "get", lambda w: {"slug": "alpha", "job_id": job_id(w)}, MANAGE, setup=make_export),
     Case("api-export-create", "post", lambda w: {"slug": "alpha"}, MANAGE_CREATE,

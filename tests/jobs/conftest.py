@@ -95,3 +95,35 @@ def pipeline_dir(tmp_path_factory, tiny_encoder_dir):
     out = tmp_path_factory.mktemp("pipeline") / "model"
     Pipeline(ner, rex, note, PipelineConfig(decision="mean", threshold=0.0)).save(out)
     return out
+
+
+@pytest.fixture
+def jobs_in_threads(transactional_db, settings):
+    """The embedded demo: no broker, every job runs in a background thread of this process. The threads end
+    before the database is reset (a thread holding a connection would block the flush)."""
+    from inference.jobs.engine import job_threads_join
+
+    settings.ADE_REVIEW_JOBS_IN_THREAD = True
+    yield
+    assert job_threads_join(timeout=120), "a job thread did not end"
+
+
+@pytest.fixture
+def job_gate(jobs_in_threads, monkeypatch):
+    """Holds every job started in a thread at its very start (before it plans or runs) until `gate.set()`,
+    so a test sees the job page while the job is queued; released at teardown before the threads are joined."""
+    import threading
+
+    from inference.jobs import engine as jobs
+
+    gate = threading.Event()
+    for name in ("job_plan", "job_single_run"):
+        original = getattr(jobs, name)
+
+        def held(*, job_id, _original=original):
+            gate.wait(timeout=60)
+            return _original(job_id=job_id)
+
+        monkeypatch.setattr(jobs, name, held)
+    yield gate
+    gate.set()

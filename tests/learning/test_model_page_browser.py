@@ -56,7 +56,7 @@ def test_annotator_opens_the_next_note_from_the_annotation_queue(browser, live_s
 def test_without_workers_the_model_page_follows_the_training_and_shows_the_new_version(
     browser, live_server, loop, settings
 ):
-    settings.ADE_REVIEW_TRAIN_IN_THREAD = True  # the embedded demo: training in a thread, the page polls
+    settings.ADE_REVIEW_JOBS_IN_THREAD = True  # the embedded demo: training in a thread, the page polls
     page = login_as(browser, live_server, loop, "admin")
     page.goto(f"{live_server.url}/projects/{loop.project.slug}/models/")
     page.fill("#id_epochs", "30")
@@ -66,3 +66,6 @@ def test_without_workers_the_model_page_follows_the_training_and_shows_the_new_v
     assert page.locator("#training-running").count() == 0
     assert page.locator('#model-chart g.pt[data-version="v2"]').count() == 3
     page.context.close()
+    from inference.jobs.engine import job_threads_join
+
+    assert job_threads_join(timeout=120)  # the follow-up pre-annotation ends before the database is reset

@@ -144,7 +144,7 @@ def test_retrain_policy_rollback_and_job_pages_leave_an_audit_trail(loop, tmp_pa
 def test_without_workers_the_demo_trains_in_a_thread_and_the_page_follows_it(loop, settings):
     import time
 
-    settings.ADE_REVIEW_TRAIN_IN_THREAD = True
+    settings.ADE_REVIEW_JOBS_IN_THREAD = True
     admin = client_for(loop, "admin")
     slug = loop.project.slug
     started = time.monotonic()
@@ -163,8 +163,46 @@ def test_without_workers_the_demo_trains_in_a_thread_and_the_page_follows_it(loo
     poll = admin.get(reverse("inference:model-page", args=[slug]) + f"?watch={job.pk}", HTTP_HX_REQUEST="true")
     assert poll.status_code == 204 and poll["HX-Refresh"] == "true"
     # the thread goes on to pre-annotate with the promoted version; let it end before the database is reset
-    import threading
+    from inference.jobs.engine import job_threads_join
 
-    for thread in threading.enumerate():
-        if thread.name.startswith("train-job-"):
-            thread.join(timeout=120)
+    assert job_threads_join(timeout=120)
+
+
+# --- the dashboard and the model page agree, in names people read ------------------------------------------
+
+
+def test_dashboard_and_model_page_show_the_same_counts_and_readable_metric_names(loop):
+    flagged = list(Note.objects.filter(project=loop.project, external_id__in=["n100", "n101", "n102"]))
+    Note.objects.filter(pk__in=[n.pk for n in flagged]).update(flagged=True)
+    Note.objects.filter(pk=flagged[0].pk).update(final_verdict="no_ade")  # decided: out of the queue
+    gold_flagged = Note.objects.filter(project=loop.project, external_id="n000")
+    gold_flagged.update(flagged=True)  # imported gold: nothing left to decide
+    client = client_for(loop, "reviewer")
+    slug = loop.project.slug
+    dashboard = client.get(reverse("project-dashboard", args=[slug]))
+    models = client.get(reverse("inference:model-page", args=[slug]))
+    queue = client.get(reverse("note-queue", args=[slug])).content.decode()
+    state = models.context["state"]
+    for page in (dashboard, models):
+        html = page.content.decode()
+        assert re.search(r'id="gold-notes">24<', html), "gold = training + held-out on both pages"
+        assert re.search(r'id="flagged-count">2<', html), "flagged = what the queue still shows"
+    assert state.train_notes + state.heldout_notes == 24
+    assert queue.count('class="note-link"') == 2
+    html = dashboard.content.decode()
+    assert '<abbr title="NER F1 (strict, macro)' in html and ">NER F1</abbr>" in html
+    assert ">ner_macro_f1_strict<" not in html and ">re_f1_strict<" not in html
+    model_html = models.content.decode()
+    assert re.search(r'<th data-metric="ner_macro_f1_strict"><abbr title="NER F1 \(strict, macro\)[^"]*">NER F1</abbr>',
+                     model_html)
+    version = client.get(reverse("inference:model-version", args=[slug, loop.v1.pk])).content.decode()
+    assert ">ner_macro_f1_strict<" not in version and "RE F1 (strict, macro)" in version
+
+
+def test_the_dashboard_links_admins_to_the_audit_trail_and_exports(loop):
+    slug = loop.project.slug
+    admin = client_for(loop, "admin").get(reverse("project-dashboard", args=[slug])).content.decode()
+    assert f'href="/audit/{slug}/" id="audit-link"' in admin
+    assert f'href="/projects/{slug}/jobs/#job-start" id="export-link"' in admin
+    annotator = client_for(loop, "annotator").get(reverse("project-dashboard", args=[slug])).content.decode()
+    assert 'id="audit-link"' not in annotator  # the audit trail is for project admins

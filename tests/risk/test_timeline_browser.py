@@ -40,3 +40,39 @@ def test_timeline_draws_the_curve_and_shows_the_hovered_phrase(browser, live_ser
     assert "Rash on both arms noted" in page.locator("#phrase-detail").inner_text()
     assert page.locator("text=Synthetic data").is_visible()
     page.screenshot(path=str(tmp_path / "risk_timeline.png"), full_page=True)
+
+
+def test_timeline_has_a_labelled_time_axis_and_its_phrases_open_their_notes(browser, live_server, monitored_project,
+                                                                            django_user_model):
+    user = django_user_model.objects.create_user("nurse2", password="pw-123456")
+    ProjectMembership.objects.create(project=monitored_project, user=user, role="reviewer")
+    patient = Patient.objects.create(project=monitored_project, external_id="bed-14")
+    start = datetime(2026, 5, 1, 7, 0, tzinfo=UTC)
+    notes = [
+        Note.objects.create(project=monitored_project, patient=patient, external_id=f"day{i}", text=text,
+                            text_hash=text_hash(text), timestamp=start + timedelta(days=2 * i, hours=i))
+        for i, text in enumerate(NOTES + NOTES[:1])
+    ]
+    assert patient_risk_update(patient_id=patient.pk) >= 6
+
+    page = browser_login(browser, live_server, "nurse2", "pw-123456")
+    page.goto(f"{live_server.url}/projects/ward/risk/{patient.pk}/")
+    page.wait_for_load_state("load")
+    ticks = page.locator("#risk-chart .time-tick text")
+    labels = [ticks.nth(i).text_content() for i in range(ticks.count())]
+    assert 3 <= len(labels) <= 7, labels
+    assert any("May" in label for label in labels), labels
+    xs = [float(page.locator("#risk-chart g.pt circle").nth(i).get_attribute("cx"))
+          for i in range(page.locator("#risk-chart g.pt").count())]
+    assert xs == sorted(xs) and xs[-1] - xs[0] > 500  # laid out along time, across the plot
+    page.screenshot(path="/tmp/h3/risk_timeline_axis.png", full_page=True)
+
+    last = page.locator("#risk-chart g.pt").last
+    last.hover()
+    detail_link = page.locator("#phrase-detail a.detail-note-link")
+    assert detail_link.inner_text() == "Open note day2"
+    assert detail_link.get_attribute("href") == f"/p/ward/notes/{notes[2].pk}/"
+
+    page.locator("ol.phrases a.phrase-link", has_text="Rash on both arms noted").first.click()
+    page.wait_for_url(f"{live_server.url}/p/ward/notes/{notes[0].pk}/")
+    assert "Rash on both arms noted" in page.locator("body").inner_text()

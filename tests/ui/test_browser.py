@@ -127,7 +127,8 @@ def test_annotate_submit_sign_off_and_export_by_mouse(browser, live_server, ui, 
     page.click("#relation-start-btn")
     page.locator('#note-text .e[data-id="T1"]').first.click()
     page.wait_for_selector("#entity-panel.relation-form")
-    assert page.locator(".rel-option").all_inner_texts() == ["1 Adverse-Effect: Drug → Adverse-Effect"]
+    # Display names (visual.conf labels), as on the toolbar (issue 14).
+    assert page.locator(".rel-option").all_inner_texts() == ["1 Adverse effect: Drug → Adverse effect"]
     page.click(".rel-option")
     page.wait_for_selector("#rel-R1")
 

@@ -162,17 +162,21 @@ def test_a_hostile_corpus_adds_no_element_attribute_css_or_request_to_the_editor
     page.wait_for_selector('#entity-panel[data-entity="T2"]')
     check_page(page, requests)
 
-    # The member's own editor (no set yet: a GET creates none), with the hostile labels on the type buttons;
-    # the first edit still works from outside the hx-disabled text.
+    # The member's own editor: a GET creates no set and shows the imported annotations (issue 14); "Correct
+    # these" makes the member's copy, with the hostile labels on the type buttons; the first edit still works
+    # from outside the hx-disabled text.
     sets = AnnotationSet.objects.count()
     page.goto(f"{live_server.url}/projects/victim/notes/{note.pk}/")
     page.wait_for_selector("html[data-editor-ready]")
     assert AnnotationSet.objects.count() == sets
+    check_page(page, requests)
+    page.click("#correct-btn")
+    page.wait_for_selector("html[data-editor-ready] #type-toolbar")
     assert HOSTILE in page.inner_text(".type-btn[data-type=Drug]")
     page.evaluate("""() => { const leaf = document.querySelector('#note-text span.p'); const r = document.createRange();
       r.setStart(leaf.firstChild, 0); r.setEnd(leaf.firstChild, 7); getSelection().removeAllRanges(); getSelection().addRange(r); }""")
     page.click(".type-btn[data-type=Drug]")
-    page.wait_for_selector('#entity-panel[data-entity="T1"]')
+    page.wait_for_selector('#entity-panel[data-entity="T3"]')
     assert AnnotationSet.objects.filter(note=note, user__username="member").get().version == 2
     page.wait_for_timeout(300)
     check_page(page, requests)

@@ -353,7 +353,7 @@ def test_type_valued_attribute_and_normalization_of_an_entity(client, ui):
     assert doc.normalizations == ()
     edit(client, ui, "relation-create", set_id, version + 5, type="Adverse-Effect", head="T1", tail="T4")
     panel = client.get(note_url(ui, "relations/R1/") + f"?set={set_id}", HTTP_HX_REQUEST="true").content.decode()
-    assert 'id="delete-btn"' in panel and "R1 · Adverse-Effect" in panel
+    assert 'id="delete-btn"' in panel and "R1 · Adverse effect" in panel  # the display name, as everywhere
 
 
 def test_queue_pager_links_have_hrefs_as_well_as_hx_get(client, ui, monkeypatch):

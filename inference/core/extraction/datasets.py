@@ -28,7 +28,7 @@ ADE_DRUG = "Drug"
 ADE_EFFECT = "Adverse-Effect"
 ADE_RELATION = "Adverse-Effect"
 ADE_FOLDS = 10
-_PROJECT_ROOT = Path(__file__).resolve().parents[2]
+_PROJECT_ROOT = Path(__file__).resolve().parents[3]  # inference/core/extraction/datasets.py
 
 
 def data_dir() -> Path:

@@ -76,11 +76,13 @@ class Command(DemoCommand):
         """A newcomer sees the product's main job from the first page: the CRF + RF baseline trains on the
         gold in seconds and pre-annotates, scores and flags the bare notes (the transformer replaces it
         after the first retrain, Models -> Retrain)."""
+        from inference.jobs.engine import job_threads_join
         from inference.learning.baselines import baseline_version_create
         from inference.models import ModelVersion
 
         if ModelVersion.objects.filter(project=project).exists():
             return
         version = baseline_version_create(project=project)
+        job_threads_join()  # without a broker its pre-annotation job runs in a thread of this process
         flagged = project.notes.filter(flagged=True).count()
         self.stdout.write(f"first model: {version.name} (pre-annotated the bare notes; {flagged} flagged)")

@@ -6,8 +6,8 @@
     python manage.py start_job --project ward-7 --kind export --format jsonl --source gold --wait
     python manage.py start_job --project ward-7 --kind train --start-from current --epochs 3 --wait
 
-Without a broker (the embedded demo) the job runs in this process; with one, workers run it and
-`--wait` follows its progress until it finishes.
+Without a broker (the embedded demo) the job runs in a thread of this process, which the command waits
+for; with one, workers run it and `--wait` follows its progress until it finishes.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.core.management.base import CommandError
 from annotations.errors import ApplicationError
 from annotations.management.audited import AuditedCommand
 from annotations.models import Project
-from inference.jobs.engine import job_create, job_progress
+from inference.jobs.engine import job_create, job_progress, job_threads_join
 from inference.jobs.registry import kind_get, kinds, params_for
 from inference.jobs.selectors import job_error_list
 from inference.models import Job, ModelVersion
@@ -83,6 +83,7 @@ class Command(AuditedCommand):
             raise CommandError(f"{exc.code}: {exc.message}") from exc
         self.stdout.write(f"job {job.pk} ({job.kind}) started on {project.slug}")
         if not o["wait"]:
+            job_threads_join()  # without a broker the job runs in a thread of this process: let it end
             return
         last = None
         while True:
@@ -94,6 +95,7 @@ class Command(AuditedCommand):
             if progress["finished"]:
                 break
             time.sleep(1)
+        job_threads_join()  # a follow-up job started by this one (training's pre-annotation) ends too
         if progress["message"]:
             self.stdout.write(progress["message"])
         for error in job_error_list(job=job, limit=20):
