@@ -136,7 +136,7 @@ def main() -> None:
 
         for operation in operations:
             if operation.label == "DELETE /api/auth/token/":
-                continue  # it would revoke the run's own token (tests/api/test_schemathesis.py covers it)
+                continue  # it would revoke the run's own token (tests/annotations/api/test_schemathesis.py covers it)
             for override in (real, None):
                 check = make_check(operation, override)
                 mode = "real ids" if override else "generated ids"

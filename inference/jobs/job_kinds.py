@@ -148,11 +148,12 @@ def _export_run(job: Job) -> None:
 def _import_outcome(job: Job) -> JobOutcome:
     outcome = dict((job.parameters or {}).get("outcome") or {})
     outcome["format"] = (job.parameters or {}).get("format", "")
-    return JobOutcome(kind=job.kind, figures=outcome)
+    return JobOutcome(kind=job.kind, figures=outcome, template="inference/outcomes/_import.html")
 
 
 def _export_outcome(job: Job) -> JobOutcome:
-    return JobOutcome(kind=job.kind, figures={"exported": job.done, "has_file": bool(job.result_path)})
+    return JobOutcome(kind=job.kind, figures={"exported": job.done, "has_file": bool(job.result_path)},
+                      template="inference/outcomes/_export.html")
 
 
 register(JobKindSpec(

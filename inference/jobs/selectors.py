@@ -120,6 +120,8 @@ class JobOutcome:
     kind: str
     figures: dict
     flagged_notes: tuple[tuple[int, str], ...] = ()
+    template: str = ""  # the kind's partial that says it on the job page (templates/inference/outcomes/)
+    verb: str = ""  # what the kind did to the notes ("pre-annotated", "classified")
 
 
 def job_outcome(*, job: Job) -> JobOutcome | None:

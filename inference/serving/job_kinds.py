@@ -86,7 +86,8 @@ def _outcome(job: Job) -> JobOutcome:
             + Relation.objects.filter(annotation_set__in=sets).count()
         )
     top = flagged.order_by("-ade_probability", "pk").values_list("pk", "external_id")[:10] if scored else []
-    return JobOutcome(kind=job.kind, figures=figures, flagged_notes=tuple(top))
+    return JobOutcome(kind=job.kind, figures=figures, flagged_notes=tuple(top), template="inference/outcomes/_model.html",
+                      verb="pre-annotated" if job.kind == PRE_ANNOTATE else "classified")
 
 
 SELECTION_PARAMS = (

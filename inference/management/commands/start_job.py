@@ -68,7 +68,8 @@ class Command(AuditedCommand):
                 value = dict(item.split("=", 1) for item in value)
             if value not in (None, "", [], False):
                 params[param.name] = value
-        if spec.param("reason") and "reason" not in params:
+        reason = spec.param("reason")
+        if reason is not None and "cli" in reason.doors and "reason" not in params:
             params["reason"] = "requested from the command line"
         try:
             job = job_create(

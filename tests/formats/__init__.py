@@ -1,1 +1,0 @@
-"""Tests of the framework-free formats package (no database, no Django)."""
