@@ -54,7 +54,8 @@ class JobStartForm(forms.Form):
 
     def __init__(self, *args, project, **kwargs):
         super().__init__(*args, **kwargs)
-        offered = [k for k in kinds() if {"web", "upload"} & k.doors]
+        # Model jobs first (the form opens on the everyday one), then the others in registration order.
+        offered = sorted((k for k in kinds() if {"web", "upload"} & k.doors), key=lambda k: not k.chunked)
         self.fields["kind"].choices = [(k.name, k.label) for k in offered]
         self.fields["model_version"].queryset = selectors.model_version_list(project=project)
         self.params = {p.name: p for p in params_for("web", "upload")}

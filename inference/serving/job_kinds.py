@@ -8,6 +8,7 @@ from pathlib import Path
 
 from annotations.errors import ApplicationError
 from annotations.models import AnnotationSet, AnnotationSetSource, Entity, Note, Relation
+from annotations.selectors import notes_flagged_open
 from inference.jobs.engine import TRANSIENT_ERRORS
 from inference.jobs.registry import JobKindSpec, JobRequest, Param, register
 from inference.jobs.selectors import FILTER_FIELDS, SELECTIONS, JobOutcome, note_selection
@@ -71,7 +72,8 @@ def _rank_annotation_queue(job: Job) -> None:
 def _outcome(job: Job) -> JobOutcome:
     """Notes done, flagged (when the job scored) and pre-labels made, counted over the notes of its chunks."""
     note_ids = [i for ids in JobChunk.objects.filter(job=job).values_list("note_ids", flat=True) for i in ids]
-    flagged = Note.objects.filter(pk__in=note_ids, flagged=True)
+    # Flagged and still waiting for a decision: what the flagged queue shows (decided and gold notes are not).
+    flagged = notes_flagged_open(Note.objects.filter(pk__in=note_ids))
     figures = {"notes": job.done}
     scored = job.kind == CLASSIFY or bool((job.parameters or {}).get("score"))
     if scored:  # a pre-annotation without `score` leaves the flags as they were: it flagged nothing
