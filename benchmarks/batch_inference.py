@@ -237,7 +237,7 @@ def main() -> None:
 
     from annotations.models import Note
     from annotations.services.corpus_import import project_get_or_create, text_hash
-    from inference.core.encoder import default_encoder_path, load_tokenizer
+    from inference.core.encoder import default_encoder_path, load_encoder_model, load_tokenizer
     from inference.models import ModelVersion
 
     call_command("migrate", verbosity=0)
@@ -248,8 +248,18 @@ def main() -> None:
         Note(project=project, external_id=f"n{i:05d}", text=t, text_hash=text_hash(t))
         for i, t in enumerate(texts)
     )
+    # Throughput only: an untrained ADE head beside the shipped encoder (the serving code refuses a model
+    # directory without a head, so the benchmark writes one, in its own scratch folder).
+    import tempfile
+
+    import torch
+
+    head_dir = Path(tempfile.mkdtemp(prefix="bench-head-"))
+    hidden = load_encoder_model(encoder_dir).config.hidden_size
+    head = torch.nn.Linear(hidden, 1)
+    torch.save(head.state_dict(), head_dir / "ade_head.pt")
     version = ModelVersion.objects.create(
-        project=project, name="minilm-untrained", path=str(encoder_dir), is_active=True
+        project=project, name="minilm-untrained", path=str(head_dir), encoder=str(encoder_dir), is_active=True
     )
     tok = load_tokenizer(encoder_dir)
     tokens = sum(len(ids) for ids in tok(texts, truncation=True, max_length=MAX_LENGTH)["input_ids"])

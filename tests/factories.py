@@ -53,3 +53,20 @@ def tiny_encoder(
         torch.random.set_rng_state(state)
     model.save_pretrained(out, safe_serialization=True)
     return out
+
+
+def ade_head(directory: str | os.PathLike, *, hidden_size: int, seed: int = 0) -> Path:
+    """Write a random note-level ADE head (`ade_head.pt`, what `serving.predictor.EncoderScorer` loads)
+    beside an encoder: an untrained scorer that is a real model, for tests of jobs that need one."""
+    import math
+
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    head = torch.nn.Linear(hidden_size, 1)
+    with torch.no_grad():
+        head.weight.copy_(torch.randn(1, hidden_size, generator=generator) / math.sqrt(hidden_size))
+        head.bias.zero_()
+    path = Path(directory) / "ade_head.pt"
+    torch.save(head.state_dict(), path)
+    return path

@@ -37,8 +37,9 @@ def annotation_set_lock(*, annotation_set: AnnotationSet, expected_version: int 
     """Lock the set's row for this transaction and check it is still at `expected_version` (None: any).
 
     The one version check of every write to a set. Raises ConflictError (409) when someone wrote first.
-    Call inside transaction.atomic()."""
-    locked = AnnotationSet.objects.select_for_update().select_related("note__project").get(pk=annotation_set.pk)
+    Call inside transaction.atomic(). Only the set's row is locked (`of`): locking the joined note and project
+    rows too would queue every edit of a project behind each other."""
+    locked = AnnotationSet.objects.select_for_update(of=("self",)).select_related("note__project").get(pk=annotation_set.pk)
     if expected_version is not None and locked.version != expected_version:
         raise version_conflict(current_version=locked.version, expected_version=expected_version)
     return locked

@@ -81,7 +81,7 @@ def note_sign_off(
         )
     final = FINAL_VERDICT[SignOffDecision(decision)]
     with transaction.atomic():
-        locked = Note.objects.select_for_update().select_related("project").get(pk=note.pk)
+        locked = Note.objects.select_for_update(of=("self",)).select_related("project").get(pk=note.pk)
         if locked.review_status == ReviewStatus.SIGNED_OFF:
             raise ApplicationError("already_signed_off", "This note is already signed off.", status=409)
         aset = (
@@ -173,7 +173,7 @@ def note_decide_from_model(
         raise ApplicationError("missing_version", "Name the model's annotations and the version you reviewed.")
     final = FINAL_VERDICT[SignOffDecision(decision)]
     with transaction.atomic():
-        locked = Note.objects.select_for_update().select_related("project").get(pk=note.pk)
+        locked = Note.objects.select_for_update(of=("self",)).select_related("project").get(pk=note.pk)
         if locked.review_status == ReviewStatus.SIGNED_OFF:
             raise ApplicationError("already_signed_off", "This note is already signed off.", status=409)
         model_set = (

@@ -6,10 +6,9 @@ picked automatically (CUDA when available, for workers on the `gpu` queue); on C
 applies torch dynamic quantization to the Linear layers.
 
 When the artifact directory holds a model-core pipeline (`inference.core.extraction.pipeline.Pipeline`), that is
-used. Otherwise the directory (or its `encoder`) must be a Hugging Face encoder, and a small
-note-level ADE scorer is built on it: mean-pooled encoder states -> a linear head (read from
-`ade_head.pt` when present, else initialised from a fixed seed: untrained, fine for throughput runs and
-tests, useless for real flags).
+used; a CRF + Random Forest baseline directory likewise. Otherwise the directory (or its `encoder`) must be a
+Hugging Face encoder with a trained note-level ADE head beside it (`ade_head.pt`: mean-pooled encoder states ->
+a linear layer); a directory with neither is refused rather than scored by an untrained head.
 """
 
 from __future__ import annotations
@@ -77,7 +76,7 @@ class EncoderScorer:
     def __init__(
         self,
         encoder_dir: Path,
-        head_path: Path | None,
+        head_path: Path,
         *,
         device: str,
         quantize: str | None,
@@ -93,13 +92,13 @@ class EncoderScorer:
         self.encoder = load_encoder_model(encoder_dir).eval()
         hidden = self.encoder.config.hidden_size
         self.head = torch.nn.Linear(hidden, 1)
-        if head_path is not None and head_path.is_file():
-            self.head.load_state_dict(torch.load(head_path, map_location="cpu", weights_only=True))
-        else:
-            generator = torch.Generator().manual_seed(0)
-            with torch.no_grad():
-                self.head.weight.copy_(torch.randn(1, hidden, generator=generator) / math.sqrt(hidden))
-                self.head.bias.zero_()
+        if head_path is None or not head_path.is_file():
+            # An untrained head would flag notes at random: refuse instead (the job says the model is unusable).
+            raise FileNotFoundError(
+                f"model directory {encoder_dir.name}: no pipeline.json, CRF + RF baseline or ade_head.pt beside "
+                "the encoder; train a model (Models -> Retrain) or register a trained directory"
+            )
+        self.head.load_state_dict(torch.load(head_path, map_location="cpu", weights_only=True))
         if quantize == "int8":
             if device != "cpu":
                 raise ValueError("int8 dynamic quantization is a CPU option")

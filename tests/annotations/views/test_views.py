@@ -73,7 +73,7 @@ def test_nobody_edits_someone_elses_set(client, ui):
 
 def test_dashboard_counts_notes_by_status_in_a_fixed_number_of_queries(client, ui, django_assert_num_queries):
     client.force_login(ui["users"]["reviewer"])
-    with django_assert_num_queries(7):  # session, user, membership, by-status, flagged, model, jobs
+    with django_assert_num_queries(8):  # session, user, membership, by-status, flagged, gold, model, jobs
         response = client.get("/projects/ui/")
     html = response.content.decode()
     assert 'id="flagged-count">5<' in html

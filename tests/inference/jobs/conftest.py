@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from annotations.models import Note, ProjectMembership, ProjectRole
 from annotations.services.corpus_import import project_get_or_create, text_hash
 from inference.models import ModelVersion
-from tests.factories import tiny_encoder
+from tests.factories import ade_head, tiny_encoder
 
 SENTENCES = (
     "Patient started on warfarin 5 mg daily for atrial fibrillation.",
@@ -26,7 +26,9 @@ def note_text(i: int, repeat: int = 1) -> str:
 @pytest.fixture(scope="session")
 def tiny_encoder_dir(tmp_path_factory):
     """A tiny randomly initialised BERT (MiniLM's tokenizer): a real model, fast, never the shipped one."""
-    return tiny_encoder(tmp_path_factory.mktemp("tiny-encoder"), hidden_size=64, num_layers=2, seed=0)
+    directory = tiny_encoder(tmp_path_factory.mktemp("tiny-encoder"), hidden_size=64, num_layers=2, seed=0)
+    ade_head(directory, hidden_size=64)  # the scorer's (random) head: model versions need a trained one
+    return directory
 
 
 def make_notes(project, n: int, *, repeat: int = 1, prefix: str = "note") -> list[Note]:

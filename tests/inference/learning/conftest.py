@@ -19,7 +19,7 @@ from annotations.services.corpus_import import corpus_import, project_get_or_cre
 from inference.learning.retraining import retrain_request
 from inference.models import JobState, ModelVersion
 from inference.models.learning import RetrainPolicy
-from tests.factories import tiny_encoder
+from tests.factories import ade_head, tiny_encoder
 
 DRUGS = ("aspirin", "warfarin", "ibuprofen", "metformin", "lisinopril", "amoxicillin")
 EFFECTS = ("rash", "bleeding", "nausea", "dizziness", "cough", "diarrhoea")
@@ -59,7 +59,9 @@ class Loop:
 
 @pytest.fixture(scope="session")
 def loop_encoder(tmp_path_factory) -> Path:
-    return tiny_encoder(tmp_path_factory.mktemp("loop-encoder"), hidden_size=32, num_layers=1)
+    directory = tiny_encoder(tmp_path_factory.mktemp("loop-encoder"), hidden_size=32, num_layers=1)
+    ade_head(directory, hidden_size=32)  # so that it can also stand as an (encoder-only) model version
+    return directory
 
 
 @pytest.fixture
