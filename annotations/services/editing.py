@@ -199,6 +199,13 @@ def _audit_edit(locked: AnnotationSet, user, operation: str, *, version_before: 
     """The edit's audit record, in the edit's transaction and of one shape whatever the door (editor page,
     API, command): the annotations it touched before and after (ids, types, offsets; no text)."""
     delta = edit_changes_structure(locked.pk, changes)
+    _audit_change(locked, user, operation, version_before=version_before, version_after=version_after,
+                  before=delta["before"], after=delta["after"])
+
+
+def _audit_change(locked: AnnotationSet, user, operation: str, *, version_before: int, version_after: int,
+                  before: dict, after: dict, **extra) -> None:
+    """The one shape of an annotation-change audit record (fine-grained edits and whole-set replaces)."""
     audit_record(
         action=AuditAction.ANNOTATION_CHANGE,
         actor=user if getattr(user, "is_authenticated", False) else None,
@@ -206,13 +213,8 @@ def _audit_edit(locked: AnnotationSet, user, operation: str, *, version_before: 
         note=locked.note,
         object_type="annotation_set",
         object_id=locked.pk,
-        details={
-            "operation": operation,
-            "version_before": version_before,
-            "version_after": version_after,
-            "before": delta["before"],
-            "after": delta["after"],
-        },
+        details={"operation": operation, "version_before": version_before, "version_after": version_after,
+                 **extra, "before": before, "after": after},
     )
 
 
@@ -1034,23 +1036,9 @@ def annotation_set_replace_edit(
             )
         # Older undo steps refer to rows the replace removed; they can no longer be undone.
         AnnotationEdit.objects.filter(annotation_set=locked).delete()
-        audit_record(
-            action=AuditAction.ANNOTATION_CHANGE,
-            actor=user if getattr(user, "is_authenticated", False) else None,
-            project=locked.note.project,
-            note=locked.note,
-            object_type="annotation_set",
-            object_id=locked.pk,
-            details={
-                "operation": operation,
-                "version_before": expected_version,
-                "version_after": updated.version,
-                "status_before": previous_status,
-                "status": updated.status,
-                "before": annotation_structure(before),
-                "after": annotation_structure(after),
-            },
-        )
+        _audit_change(locked, user, operation, version_before=expected_version, version_after=updated.version,
+                      status_before=previous_status, status=updated.status,
+                      before=annotation_structure(before), after=annotation_structure(after))
         if status == AnnotationSetStatus.SUBMITTED:
             annotation_set_submit(annotation_set=updated, expected_version=updated.version, user=user)
             updated.refresh_from_db()
