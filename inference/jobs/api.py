@@ -71,7 +71,6 @@ class ImportUploadView(ProjectAPIView):
 
 
 def _job(project, job_id: int):
-
     job = Job.objects.select_related("model_version").filter(project=project, pk=job_id).first()
     if job is None:
         raise ApplicationError("not_found", "No such job in this project.", status=404)

@@ -111,7 +111,7 @@ class JobDetailOutput(JobOutput):
 
     @extend_schema_field(ErrorSummaryOutput(allow_null=True))
     def get_error_summary(self, job) -> dict | None:
-        if not (job.failed or job.state == "failed"):
+        if not job.has_errors:
             return None
         return job_error_summary(job=job).to_dict()
 

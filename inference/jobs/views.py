@@ -140,8 +140,15 @@ def job_list(request: HttpRequest, slug: str) -> HttpResponse:
 ERRORS_PER_PAGE = 50
 
 
+def _job_or_404(project, job_id: int) -> Job:
+    try:
+        return selectors.job_get(project=project, job_id=job_id)
+    except Job.DoesNotExist as exc:
+        raise Http404("No such job.") from exc
+
+
 def _detail_context(request: HttpRequest, project, job: Job) -> dict:
-    has_errors = bool(job.failed or job.state == "failed")
+    has_errors = job.has_errors
     errors = (
         Paginator(selectors.job_error_list(job=job, limit=None), ERRORS_PER_PAGE).get_page(
             request.GET.get("errors_page")
@@ -163,10 +170,7 @@ def _detail_context(request: HttpRequest, project, job: Job) -> dict:
 def job_detail(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
     """The job page; HTMX gets the progress fragment (the poll) or, with `errors_page`, one page of errors."""
     project, _ = project_get_for_user(user=request.user, slug=slug, capability=Capability.VIEW)
-    try:
-        job = selectors.job_get(project=project, job_id=job_id)
-    except Job.DoesNotExist as exc:
-        raise Http404("No such job.") from exc
+    job = _job_or_404(project, job_id)
     template = "inference/job_detail.html"
     if request.htmx:
         template += "#errors" if "errors_page" in request.GET else "#progress"
@@ -177,10 +181,7 @@ def job_detail(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
 @require_POST
 def job_cancel_view(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
     project, _ = project_get_for_user(user=request.user, slug=slug, capability=Capability.MANAGE)
-    try:
-        job = selectors.job_get(project=project, job_id=job_id)
-    except Job.DoesNotExist as exc:
-        raise Http404("No such job.") from exc
+    job = _job_or_404(project, job_id)
     try:
         job = job_cancel(job=job, user=request.user)
     except ApplicationError:
@@ -194,10 +195,7 @@ def job_cancel_view(request: HttpRequest, slug: str, job_id: int) -> HttpRespons
 def job_download(request: HttpRequest, slug: str, job_id: int) -> FileResponse:
     """Stream a finished export's file (admins only; only files under MEDIA_ROOT/exports)."""
     project, _ = project_get_for_user(user=request.user, slug=slug, capability=Capability.MANAGE)
-    try:
-        job = selectors.job_get(project=project, job_id=job_id)
-    except Job.DoesNotExist as exc:
-        raise Http404("No such job.") from exc
+    job = _job_or_404(project, job_id)
     if not job.result_path:  # a kind that makes a file (export) records it
         raise Http404("This job has no file.")
     path = Path(job.result_path).resolve()

@@ -69,6 +69,11 @@ class Job(models.Model):
         return self.state in FINISHED_STATES
 
     @property
+    def has_errors(self) -> bool:
+        """Some notes failed, or the job itself did (its page and the API then show the errors)."""
+        return bool(self.failed) or self.state == JobState.FAILED
+
+    @property
     def percent(self) -> int:
         if not self.total:
             return 100 if self.is_finished else 0

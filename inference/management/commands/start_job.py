@@ -22,7 +22,7 @@ from annotations.models import Project
 from inference.jobs.engine import job_create, job_progress, job_threads_join
 from inference.jobs.registry import kind_get, kinds, params_for
 from inference.jobs.selectors import job_error_list
-from inference.models import Job, ModelVersion
+from inference.models import Job, JobState, ModelVersion
 
 
 class Command(AuditedCommand):
@@ -101,5 +101,5 @@ class Command(AuditedCommand):
             self.stdout.write(progress["message"])
         for error in job_error_list(job=job, limit=20):
             self.stdout.write(f"  error {error['note__external_id'] or '(job)'}: {error['message']}")
-        if Job.objects.get(pk=job.pk).state == "failed":
+        if Job.objects.get(pk=job.pk).state == JobState.FAILED:
             raise CommandError("the job failed")
