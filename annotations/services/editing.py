@@ -347,11 +347,12 @@ def _relations_of(entity: Entity):
     )
 
 
-def _touch_cascade(recorder: _Recorder, *objects) -> None:
+def _touch_cascade(recorder: _Recorder, *objects) -> Collector:
     """Record every row that deleting `objects` removes with them, as Django's own delete collects them
     (relations, attributes, normalizations, annotator notes, events and their arguments, equivalence
-    members...), so that undo can make each one again."""
-    collector = Collector(using=router.db_for_write(type(objects[0])))
+    members...), so that undo can make each one again. Returns the collector: the caller deletes with
+    `collector.delete()` (what `Model.delete` does) rather than walking the cascade a second time."""
+    collector = Collector(using=router.db_for_write(type(objects[0])), origin=objects[0])
     collector.collect(list(objects))
     for queryset in collector.fast_deletes:
         if queryset.model in _KINDS:
@@ -359,6 +360,7 @@ def _touch_cascade(recorder: _Recorder, *objects) -> None:
     for model, instances in collector.data.items():
         if model in _KINDS:
             recorder.touch(_KINDS[model], model.objects.filter(pk__in=[o.pk for o in instances]))
+    return collector
 
 
 def _modified(entity: Entity) -> None:
@@ -631,9 +633,9 @@ def entity_delete(*, annotation_set: AnnotationSet, expected_version: int, entit
             "normalization", Normalization.objects.filter(Q(entity=entity) | Q(relation__in=_relations_of(entity)))
         )
         recorder.touch("label", NoteLabel.objects.filter(annotation_set=locked))
-        _touch_cascade(recorder, entity)
+        collector = _touch_cascade(recorder, entity)
         had_relations = bool(recorder.before.get("relation"))
-        entity.delete()
+        collector.delete()
         return _finish(
             locked, user, "entity_delete", recorder, regions=_regions(entity), relations_changed=had_relations,
             label_changed=True,
@@ -775,9 +777,9 @@ def relation_delete(*, annotation_set: AnnotationSet, expected_version: int, rel
         recorder.touch("relation", Relation.objects.filter(pk=relation.pk))
         recorder.touch("attribute", Attribute.objects.filter(relation=relation))
         recorder.touch("normalization", Normalization.objects.filter(relation=relation))
-        _touch_cascade(recorder, relation)
+        collector = _touch_cascade(recorder, relation)
         recorder.touch("label", NoteLabel.objects.filter(annotation_set=locked))
-        relation.delete()
+        collector.delete()
         return _finish(locked, user, "relation_delete", recorder, relations_changed=True, label_changed=True)
 
 
@@ -820,9 +822,9 @@ def event_delete(*, annotation_set: AnnotationSet, expected_version: int, event_
         recorder = _Recorder()
         recorder.touch("event", Event.objects.filter(pk=event.pk))
         recorder.touch("label", NoteLabel.objects.filter(annotation_set=locked))
-        _touch_cascade(recorder, event)
+        collector = _touch_cascade(recorder, event)
         had_relations = bool(recorder.before.get("relation"))
-        event.delete()
+        collector.delete()
         return _finish(locked, user, "event_delete", recorder, regions=_regions(event.trigger),
                        relations_changed=had_relations, label_changed=had_relations, events_changed=True)
 
