@@ -8,7 +8,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: venv install install-dev demo test services lint
+.PHONY: venv install install-dev ldap-build-deps demo test services lint
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,11 @@ install: venv
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e .
 
-install-dev: venv
+# python-ldap (the `ldap` extra, in `dev`) compiles against Debian's LDAP and SASL headers: installed first.
+ldap-build-deps:
+	bash scripts/ldap_build_deps.sh
+
+install-dev: venv ldap-build-deps
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e ".[dev]"
 

@@ -1,7 +1,10 @@
-"""A password change revokes the user's API tokens, whatever the door (change form, reset link, admin,
-`changepassword`): the save itself is watched, comparing the stored password hash before and after.
-Django logs sessions out on the same condition (the session hash derives from the password hash), so a hash
-upgrade after a hasher change also ends tokens, once."""
+"""A password change revokes the user's API tokens and clears "must change password", whatever the door
+(change form, reset link, admin, `changepassword`): the save itself is watched, comparing the stored password
+hash before and after. Django logs sessions out on the same condition (the session hash derives from the
+password hash), so a hash upgrade after a hasher change also ends tokens, once. (A site administrator's reset,
+`user_password_reset`, sets the flag again after its save.)
+
+A login copies the account's "must change password" into its session, where the middleware reads it."""
 
 from __future__ import annotations
 
@@ -11,8 +14,8 @@ from django.db import transaction
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
-from .middleware import session_times_start
-from .services import api_tokens_revoke_for_user
+from .middleware import must_change_password_session_start, session_times_start
+from .services import account_policy_set_must_change, api_tokens_revoke_for_user
 
 User = get_user_model()
 
@@ -32,6 +35,7 @@ def _revoke_tokens_on_password_change(sender, instance, created=False, raw=False
     if getattr(instance, "_accounts_password_changed", False):
         with transaction.atomic():
             api_tokens_revoke_for_user(user_id=instance.pk)
+            account_policy_set_must_change(user_id=instance.pk, value=False)
         instance._accounts_password_changed = False
 
 
@@ -39,3 +43,4 @@ def _revoke_tokens_on_password_change(sender, instance, created=False, raw=False
 def _start_session_clocks(sender, request, user, **kwargs):
     if request is not None:
         session_times_start(request)
+        must_change_password_session_start(request, user)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("annotations.api.urls")),
     path("api/", include("inference.api_urls")),
+    path("api/users/", include("accounts.user_api_urls")),
     # Anything else under /api/ is a JSON 404 (not Django's HTML page).
     re_path(r"^api/[\s\S]*$", api_not_found, name="api-not-found"),
     path("audit/", include("annotations.audit_urls")),

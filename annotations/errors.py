@@ -23,3 +23,14 @@ class ConflictError(ApplicationError):
     def __init__(self, message: str, *, current_version: int):
         super().__init__("conflict", message, details={"current_version": current_version}, status=409)
         self.current_version = current_version
+
+
+class OrphanedAnnotationsError(ApplicationError):
+    """A schema change refused because annotations of the project would no longer fit the schema.
+
+    `orphans` lists them per kind and type, with counts: [{"kind": "entity", "type": "Drug", "annotations":
+    1204, "notes": 87, "reason": "...", "examples": [...]}] (names, ids and numbers; never note text)."""
+
+    def __init__(self, code: str, message: str, *, orphans: list[dict]):
+        super().__init__(code, message, details={"orphans": orphans}, status=409)
+        self.orphans = orphans

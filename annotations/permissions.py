@@ -41,9 +41,15 @@ def user_can(*, user, project: Project, capability: Capability) -> bool:
     return role is not None and capability in ROLE_CAPABILITIES[role]
 
 
-def project_get_for_user(*, user, slug: str, capability: Capability = Capability.VIEW) -> tuple[Project, str]:
+ARCHIVED_MESSAGE = "This project is archived and read-only; a project admin can unarchive it in its settings."
+
+
+def project_get_for_user(
+    *, user, slug: str, capability: Capability = Capability.VIEW, archived_ok: bool = False
+) -> tuple[Project, str]:
     """The project `slug` and the user's role in it; Http404 for non-members, PermissionDenied for a
-    role without `capability`."""
+    role without `capability`, and for anything beyond VIEW on an archived project (read-only) unless
+    `archived_ok` (the project's own settings page, where an admin unarchives it)."""
     if not user.is_authenticated:
         raise Http404("No such project.")
     membership = (
@@ -53,7 +59,19 @@ def project_get_for_user(*, user, slug: str, capability: Capability = Capability
         raise Http404("No such project.")
     if capability not in ROLE_CAPABILITIES[membership.role]:
         raise PermissionDenied(f"Your role ({membership.role}) may not {capability.value.replace('_', ' ')} here.")
+    if membership.project.archived_at is not None and capability != Capability.VIEW and not archived_ok:
+        raise PermissionDenied(ARCHIVED_MESSAGE)
     return membership.project, membership.role
+
+
+def user_may_create_project(user) -> bool:
+    """Site staff, and anyone a site administrator gave Django's `annotations.add_project` permission (the
+    Django admin's user page): a new project's creator becomes its admin."""
+    return bool(user.is_authenticated and user.is_active and (user.is_staff or user.has_perm("annotations.add_project")))
+
+
+def project_admin_count(*, project: Project) -> int:
+    return ProjectMembership.objects.filter(project=project, role=ProjectRole.ADMIN, user__is_active=True).count()
 
 
 # --- annotation sets: who may change which set (the editor, the API and the services all ask here) -------
@@ -72,6 +90,8 @@ def annotation_set_edit_refusal(*, user, annotation_set, role: str | None = None
     admin = Capability.MANAGE in capabilities
     if Capability.ANNOTATE not in capabilities:
         return ApplicationError("forbidden", "Your role may not change annotations here.", status=403)
+    if note.project.archived_at is not None:
+        return ApplicationError("archived", ARCHIVED_MESSAGE, status=403)
     if annotation_set.source_kind != "user":
         return ApplicationError("read_only_set", "Model and import annotations are read-only; edit your own copy.",
                                 status=403)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("projects/<slug:slug>/jobs/", views.job_list, name="job-list"),
     path("projects/<slug:slug>/jobs/<int:job_id>/", views.job_detail, name="job-detail"),
     path("projects/<slug:slug>/jobs/<int:job_id>/cancel/", views.job_cancel_view, name="job-cancel"),
+    path("projects/<slug:slug>/jobs/<int:job_id>/add-types/", views.job_import_add_types, name="job-add-types"),
     path("projects/<slug:slug>/jobs/<int:job_id>/download/", views.job_download, name="job-download"),
     path("projects/<slug:slug>/models/", learning_views.model_page, name="model-page"),
     path("projects/<slug:slug>/models/retrain/", learning_views.model_retrain, name="model-retrain"),

@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
+    "accounts.middleware.PasswordChangeRequiredMiddleware",  # "must change password": nothing else until then
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -283,3 +284,16 @@ CONTENT_SECURITY_POLICY = (
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+
+# --- Hospital sign-in through LDAP / Active Directory (issue 16) -------------------------------------------
+# Off unless ADE_REVIEW_LDAP_URI is set (the demo and small sites keep local passwords and need no python-ldap):
+# then django-auth-ldap is configured from the ADE_REVIEW_LDAP_* variables (accounts/directory/config.py reads
+# and checks them; README "Hospital sign-in") and its backend is asked after the login throttle, before local
+# passwords. Directory accounts have no local password, so one the directory no longer finds cannot sign in.
+from accounts.directory.settings import BACKEND as _DIRECTORY_BACKEND  # noqa: E402
+from accounts.directory.settings import directory_settings  # noqa: E402
+
+globals().update(directory_settings(os.environ))
+ADE_REVIEW_LDAP_ENABLED = "ADE_REVIEW_LDAP" in globals()
+if ADE_REVIEW_LDAP_ENABLED:
+    AUTHENTICATION_BACKENDS = [AUTHENTICATION_BACKENDS[0], _DIRECTORY_BACKEND, *AUTHENTICATION_BACKENDS[1:]]

@@ -20,7 +20,9 @@ class ProjectRole(permissions.BasePermission):
         capability = getattr(view, "capabilities", {}).get(request.method, Capability.VIEW)
         try:
             view.project, view.role = project_get_for_user(
-                user=request.user, slug=view.kwargs["slug"], capability=capability
+                user=request.user, slug=view.kwargs["slug"], capability=capability,
+                # Methods that work on an archived project (its settings: unarchive, delete).
+                archived_ok=request.method in getattr(view, "archived_ok_methods", ()),
             )
         except Http404:
             raise exceptions.NotFound("No such project.") from None

@@ -18,10 +18,10 @@ NOTE_LIST_ORDERINGS = {
 }
 
 
-def project_list_for_member(*, user) -> QuerySet[ProjectMembership]:
-    """The user's memberships with their projects and note counts."""
+def project_list_for_member(*, user, archived: bool = False) -> QuerySet[ProjectMembership]:
+    """The user's memberships (of archived projects when `archived`) with their projects and note counts."""
     return (
-        ProjectMembership.objects.filter(user=user)
+        ProjectMembership.objects.filter(user=user, project__archived_at__isnull=not archived)
         .select_related("project")
         .annotate(
             note_count=Count("project__notes", distinct=True),

@@ -54,6 +54,11 @@ class ProjectOutput(serializers.Serializer):
     description = serializers.CharField(source="project.description")
     ade_threshold = serializers.FloatField(source="project.ade_threshold")
     created_at = serializers.DateTimeField(source="project.created_at")
+    language = serializers.CharField(source="project.language")
+    archived_at = serializers.DateTimeField(source="project.archived_at", allow_null=True)
+    ade_evidence_relation_types = serializers.ListField(
+        child=serializers.CharField(), source="project.ade_evidence_relation_types",
+        help_text="Relation types that count as ADE evidence; empty: the schema's ADE relation types.")
     role = serializers.CharField()
     note_count = serializers.IntegerField(required=False)
     flagged_count = serializers.IntegerField(required=False)

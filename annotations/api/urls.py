@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from annotations.api import base  # noqa: F401  (registers the id converters)
 
-from . import views
+from . import agreement, projects, schema, views
 
 P = "projects/<slug:slug>/"
 S = P + "annotation-sets/<dbid:pk>/"
@@ -14,9 +14,12 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # No OPTIONS on the HTML docs page (405; its template renderer has nothing to show for it).
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema", metadata_class=None), name="api-docs"),
-    path("projects/", views.ProjectListView.as_view(), name="api-project-list"),
-    path(P, views.ProjectDetailView.as_view(), name="api-project-detail"),
-    path(P + "schema/", views.SchemaView.as_view(), name="api-project-schema"),
+    path("projects/", projects.ProjectListView.as_view(), name="api-project-list"),
+    path("schema-templates/", projects.SchemaTemplateListView.as_view(), name="api-schema-templates"),
+    path(P, projects.ProjectDetailView.as_view(), name="api-project-detail"),
+    path(P + "members/", projects.MemberListView.as_view(), name="api-member-list"),
+    path(P + "members/<dbid:user_id>/", projects.MemberDetailView.as_view(), name="api-member-detail"),
+    path(P + "schema/", schema.SchemaView.as_view(), name="api-project-schema"),
     path(P + "notes/", views.NoteListView.as_view(), name="api-note-list"),
     path(P + "notes/<dbid:note_id>/", views.NoteDetailView.as_view(), name="api-note-detail"),
     path(P + "notes/<dbid:note_id>/annotation-sets/", views.NoteAnnotationSetListView.as_view(),
@@ -38,4 +41,8 @@ urlpatterns = [
     path(P + "notes/<dbid:note_id>/sign-offs/", views.SignOffView.as_view(), name="api-note-sign-offs"),
     path(P + "exports/", views.ExportCreateView.as_view(), name="api-export-create"),
     path(P + "exports/<hexid:export_id>/download/", views.ExportDownloadView.as_view(), name="api-export-download"),
+    # The schema editor (annotations.api.schema): the GET/PUT of the schema itself is api-project-schema above.
+    path(P + "schema/rename/", schema.SchemaRenameView.as_view(), name="api-schema-rename"),
+    path(P + "schema/types/<typename:name>/", schema.SchemaTypeView.as_view(), name="api-schema-type"),
+    path(P + "agreement/", agreement.AgreementView.as_view(), name="api-project-agreement"),
 ]

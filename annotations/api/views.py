@@ -23,7 +23,6 @@ from annotations.api.base import (
     IF_MATCH,
     VERSION_QUERY,
     WRITE_ERRORS,
-    APIView,
     Pagination,
     ProjectAPIView,
     requested_version,
@@ -33,7 +32,6 @@ from annotations.audit.models import AuditAction
 from annotations.audit.services import audit_phi_read, audit_record
 from annotations.errors import ApplicationError, ConflictError
 from annotations.models import (
-    AnnotationSchema,
     AnnotationSet,
     Note,
 )
@@ -44,45 +42,6 @@ from annotations.services.corpus_export import corpus_export
 from annotations.services.notes import note_create
 
 # --- projects, schema, model versions ----------------------------------------------------------------
-
-
-class ProjectListView(APIView):
-    pagination_class = Pagination
-
-    @extend_schema(responses={200: s.ProjectOutput(many=True), 401: ERRORS[401], 404: ERRORS[404]})
-    def get(self, request):
-        """Projects you are a member of, with your role."""
-        page = self.paginate_queryset(selectors.project_list_for_member(user=request.user))
-        return self.get_paginated_response(s.ProjectOutput(page, many=True).data)
-
-
-class ProjectDetailView(ProjectAPIView):
-    @extend_schema(responses={200: s.ProjectOutput, **ERRORS})
-    def get(self, request, slug):
-        return Response(s.ProjectOutput({"project": self.project, "role": self.role}).data)
-
-
-class SchemaView(ProjectAPIView):
-    @extend_schema(responses={200: s.SchemaOutput, **ERRORS})
-    def get(self, request, slug):
-        """The project's annotation schema (brat annotation.conf/visual.conf semantics)."""
-        stored = AnnotationSchema.objects.filter(project=self.project).first()
-        if stored is None:
-            raise ApplicationError("no_schema", "This project has no schema yet.", status=404)
-        return Response(s.SchemaOutput(stored).data)
-
-
-
-
-
-
-
-
-
-
-
-
-# --- notes ------------------------------------------------------------------------------------------
 
 
 class NoteListView(ProjectAPIView):

@@ -27,6 +27,11 @@ class AuditAction(models.TextChoices):
     MODEL_CHANGE = "model_change", "Retrain policy or active model changed"
     ACCESS_DENIED = "access_denied", "Access denied"
     COMMAND = "command", "Management command"
+    PROJECT_CHANGE = "project_change", "Project created, changed, archived or deleted"
+    MEMBER_CHANGE = "member_change", "Project member added, changed or removed"
+    SCHEMA_CHANGE = "schema_change", "Annotation schema changed"
+    USER_CHANGE = "user_change", "User created, changed or deactivated"
+    TOKEN_CHANGE = "token_change", "API token created or revoked"
 
 
 class AppendOnlyError(RuntimeError):

@@ -21,6 +21,13 @@ class Project(models.Model):
         max_length=500, blank=True, help_text="Local Hugging Face encoder directory; empty = shipped MiniLM-L6."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Archived projects are read-only and left out of lists and queues (annotations.permissions decides).
+    archived_at = models.DateTimeField(null=True, blank=True)
+    # The notes' language (BCP 47, e.g. "en", "zh"): encoder adaptation reads it.
+    language = models.CharField(max_length=35, default="en")
+    # Relation types whose presence counts as ADE evidence; empty = the schema's rule
+    # (annotations.services.editing.evidence_relation_types).
+    ade_evidence_relation_types = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["name"]

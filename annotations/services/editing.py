@@ -882,11 +882,15 @@ def event_argument_remove(
 # --- the note verdict, submit, undo --------------------------------------------------------------------
 
 
-def evidence_relation_types(schema) -> frozenset[str] | None:
-    """The relation types that can be a note verdict's evidence: the schema's ADE relation types, by the
-    rule inference uses to find a note's ADE relations (`ADE_RELATION_NAMES`); None (any type) when the
-    schema has none, as inference then counts every relation type."""
+def evidence_relation_types(schema, project=None) -> frozenset[str] | None:
+    """The relation types that can be a note verdict's evidence: the project's setting when it names some
+    (project settings: "relation types that count as ADE evidence"), else the schema's ADE relation types,
+    by the rule inference uses to find a note's ADE relations (`ADE_RELATION_NAMES`); None (any type) when
+    the schema has none, as inference then counts every relation type."""
     from annotations.formats.schema import ADE_RELATION_NAMES
+
+    if project is not None and project.ade_evidence_relation_types:
+        return frozenset(project.ade_evidence_relation_types)
 
     names = frozenset(r.name for r in schema.relation_types if r.name in ADE_RELATION_NAMES) if schema else frozenset()
     return names or None
@@ -905,7 +909,8 @@ def note_label_set(
         locked = _lock_unsubmitted(annotation_set, expected_version, user)
         relation = _relation(locked, evidence) if evidence else None
         if relation is not None:
-            types = evidence_relation_types(project_schema_get(project=locked.note.project) if schema is _LOAD else schema)
+            project = locked.note.project
+            types = evidence_relation_types(project_schema_get(project=project) if schema is _LOAD else schema, project)
             if types is not None and relation.type not in types:
                 raise ApplicationError(
                     "not_evidence",

@@ -190,7 +190,7 @@ def note_decide_from_model(
         if refusal is not None:
             raise refusal
         document = annotation_sets_to_documents([model_set])[model_set.pk]
-        types = evidence_relation_types(project_schema_get(project=locked.project)) or frozenset(ADE_RELATION_NAMES)
+        types = evidence_relation_types(project_schema_get(project=locked.project), locked.project) or frozenset(ADE_RELATION_NAMES)
         ade = [r for r in document.relations if r.type in types]
         if decision == SignOffDecision.OVERTURN:
             dropped = {r.id for r in ade}

@@ -24,13 +24,15 @@ def schema_from_dict(data: dict) -> Schema:
     return Schema(
         entity_types=tuple(EntityType(**e) for e in data.get("entity_types", ())),
         relation_types=tuple(
-            RelationType(**{**r, "arg1_types": tuple(r["arg1_types"]), "arg2_types": tuple(r["arg2_types"])})
+            RelationType(**{**r, "arg1_types": tuple(r["arg1_types"]), "arg2_types": tuple(r["arg2_types"]),
+                            "options": tuple(r.get("options", ()))})
             for r in data.get("relation_types", ())
         ),
         event_types=tuple(
             EventType(
                 name=e["name"],
                 parent=e.get("parent"),
+                annotatable=e.get("annotatable", True),
                 roles=tuple(EventRole(**{**role, "types": tuple(role["types"])}) for role in e.get("roles", ())),
             )
             for e in data.get("event_types", ())

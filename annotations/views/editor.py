@@ -431,7 +431,7 @@ def _context(
     relations = _relations(ed.annotation_set) if with_relations else []
     evidence = label.evidence_id if label else None
     prelabel_relations, prelabel_relation_count = _prelabel_relations(ed.annotation_set) if with_prelabels else ([], 0)
-    evidence_types = editing.evidence_relation_types(ed.schema)
+    evidence_types = editing.evidence_relation_types(ed.schema, ed.project)
     events = _events(ed.annotation_set) if with_events else []
     return {
         "relation_items": mark_safe(relation_items_html(relations, ed.labels)),  # noqa: S308 - escaped in rendering

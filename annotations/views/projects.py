@@ -16,7 +16,12 @@ from django.views.decorators.http import require_http_methods
 from annotations import selectors
 from annotations.audit.services import audit_phi_read
 from annotations.errors import ApplicationError
-from annotations.permissions import ROLE_CAPABILITIES, Capability, project_get_for_user
+from annotations.permissions import (
+    ROLE_CAPABILITIES,
+    Capability,
+    project_get_for_user,
+    user_may_create_project,
+)
 from annotations.services.notes import MAX_EXTERNAL_ID, MAX_FIELD, MAX_PATIENT_ID, note_create
 from annotations.services.schemas import project_schema_get
 
@@ -33,7 +38,19 @@ def _jobs_url(slug: str) -> str | None:
 
 @login_required
 def project_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "annotations/project_list.html", {"projects": selectors.project_list_for_user(user=request.user)})
+    archived = request.GET.get("archived") == "1"
+    page_value = request.GET.get("page", "1")
+    page = max(1, min(int(page_value), 10_000)) if page_value.isdigit() else 1
+    size = PROJECT_PAGE
+    rows = list(selectors.project_list_for_user(user=request.user, archived=archived)[(page - 1) * size:page * size + 1])
+    context = {
+        "projects": rows[:size], "page": page, "has_next": len(rows) > size, "archived": archived,
+        "may_create": user_may_create_project(request.user),
+    }
+    return render(request, "annotations/project_list.html", context)
+
+
+PROJECT_PAGE = 50
 
 
 @login_required

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from annotations.audit.models import AuditAction
+from annotations.audit.services import audit_record
 from annotations.errors import ApplicationError
 from annotations.formats.document import FormatError
 from annotations.formats.registry import READERS, WRITERS
@@ -143,6 +145,10 @@ def _export_run(job: Job) -> None:
         locked.done, locked.total, locked.result_path = written, max(total, written), str(out)
         locked.save(update_fields=["done", "total", "result_path"])
         job_finish(locked, message=f"exported {written} notes as {p['format']} ({p['source']})")
+        # The trail's export record: a project with notes can be deleted only after an export newer than
+        # its last change (annotations.services.projects.project_delete_refusal reads it).
+        audit_record(action=AuditAction.EXPORT, actor=job.created_by, project=job.project, object_type="job",
+                     object_id=job.pk, details={"format": p["format"], "source": p["source"], "notes": written})
 
 
 def _import_outcome(job: Job) -> JobOutcome:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -16,6 +17,7 @@ from annotations.audit.models import AuditAction
 from annotations.audit.services import audit_record
 from annotations.errors import ApplicationError
 from annotations.permissions import Capability, project_get_for_user, user_can
+from annotations.services.schema_editing import schema_types_add
 from inference.jobs import selectors
 from inference.jobs.engine import job_cancel, job_create
 from inference.jobs.import_uploads import import_upload_start
@@ -105,7 +107,9 @@ def _can_manage(request: HttpRequest, project) -> bool:
 def job_list(request: HttpRequest, slug: str) -> HttpResponse:
     capability = Capability.MANAGE if request.method == "POST" else Capability.VIEW
     project, role = project_get_for_user(user=request.user, slug=slug, capability=capability)
-    form = JobStartForm(request.POST or None, request.FILES or None, project=project)
+    # `?kind=import` opens the form on that kind (a new project's "start from a corpus" lands here).
+    form = JobStartForm(request.POST or None, request.FILES or None, project=project,
+                        initial={"kind": request.GET.get("kind", "")[:40]})
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
@@ -175,6 +179,36 @@ def job_detail(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
     if request.htmx:
         template += "#errors" if "errors_page" in request.GET else "#progress"
     return render(request, template, _detail_context(request, project, job))
+
+
+@login_required
+@require_POST
+def job_import_add_types(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
+    """A finished import whose documents used types the schema lacks: add those types to the schema
+    (annotations.services.schema_editing.schema_types_add, audited) and import the same upload again (notes
+    already imported are skipped), instead of fixing documents one by one."""
+    project, _ = project_get_for_user(user=request.user, slug=slug, capability=Capability.MANAGE)
+    job = _job_or_404(project, job_id)
+    if job.kind != "import" or not job.is_finished or not job.has_errors:
+        raise Http404("Nothing to add for this job.")
+    unknown = selectors.job_error_summary(job=job).unknown_types
+    by_kind: dict[str, list[str]] = {}
+    for u in unknown:
+        by_kind.setdefault(u.kind, []).append(u.name)
+    try:
+        schema_types_add(project=project, by=request.user, entity_types=tuple(by_kind.get("entity", ())),
+                         relation_types=tuple(by_kind.get("relation", ())),
+                         event_types=tuple(by_kind.get("event", ())),
+                         attribute_types=tuple(by_kind.get("attribute", ())))
+        again = job_create(project=project, kind="import", parameters={
+            "path": job.parameters.get("path", ""), "format": job.parameters.get("format") or "auto"},
+            created_by=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("inference:job-detail", slug=project.slug, job_id=job.pk)
+    messages.success(request, f"Added {len(unknown)} type{'s' if len(unknown) != 1 else ''} to the schema; "
+                     "importing again.")
+    return redirect("inference:job-detail", slug=project.slug, job_id=again.pk)
 
 
 @login_required

@@ -73,7 +73,7 @@ def note_evidence_compute(*, job: Job, notes: list[Note], predictions: dict) -> 
     from annotations.services.editing import evidence_relation_types
     from annotations.services.schemas import project_schema_get
 
-    types = evidence_relation_types(project_schema_get(project=job.project))
+    types = evidence_relation_types(project_schema_get(project=job.project), job.project)
     out: dict[int, Evidence] = {}
     unexplained: list[Note] = []
     for note in notes:

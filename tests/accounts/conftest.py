@@ -33,3 +33,14 @@ def redis_cache(settings):
     cache.clear()
     yield REDIS_CACHE_URL
     cache.clear()
+
+
+@pytest.fixture
+def superuser(db):
+    return get_user_model().objects.create_superuser("root", email="root@example.org", password=PASSWORD)
+
+
+@pytest.fixture
+def staff(db):
+    """A site administrator who is not a superuser."""
+    return get_user_model().objects.create_user("admin-staff", password=PASSWORD, is_staff=True)

@@ -29,7 +29,8 @@ def api_paths(world) -> list[str]:
     """One concrete path per URL pattern under /api/ (every app's), its parameters filled with ids of project
     alpha."""
     values = {"slug": "alpha", "pk": str(world.annotator_set.pk), "note_id": str(world.note_a1.pk),
-              "local_id": "T1", "version_id": str(world.model_version.pk), "job_id": "1", "export_id": "0" * 32}
+              "local_id": "T1", "version_id": str(world.model_version.pk), "job_id": "1", "export_id": "0" * 32,
+              "user_id": str(world.users["annotator"].pk), "name": "Drug", "token_id": "1"}
     apis = [p for p in get_resolver().url_patterns if isinstance(p, URLResolver) and str(p.pattern) == "api/"]
     assert len(apis) >= 2  # each app includes its own API routes under /api/
     paths = []

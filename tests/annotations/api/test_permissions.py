@@ -76,6 +76,19 @@ def _jsonl_upload():
     return SimpleUploadedFile("notes.jsonl", line, content_type="application/octet-stream")
 
 
+STAFF_ONLY = {"anonymous": 401, "annotator": 403, "reviewer": 403, "admin": 403, "outsider": 403}
+OWN_TOKENS = {"anonymous": 401, "annotator": 200, "reviewer": 200, "admin": 200, "outsider": 200}
+
+
+def _annotator_token(w: World) -> int:
+    """A named token of the annotator's (made once): only its holder may revoke it, others get 404."""
+    from accounts.models import ApiToken
+    from accounts.services import api_token_create
+
+    token = ApiToken.objects.filter(user=w.users["annotator"], name="matrix-target").first()
+    return (token or api_token_create(user=w.users["annotator"], name="matrix-target")[0]).pk
+
+
 def job_id(w: World) -> int:
     return Job.objects.filter(project=w.alpha).order_by("pk").last().pk
 
@@ -83,7 +96,30 @@ def job_id(w: World) -> int:
 CASES = [
     Case("api-project-list", "get", lambda w: {}, {**READ, "outsider": 200}),
     Case("api-project-detail", "get", lambda w: {"slug": "alpha"}, READ),
+    # Creating projects is for site staff (or the add_project permission): none of these roles is staff.
+    Case("api-project-list", "post", lambda w: {}, STAFF_ONLY, body=lambda w: {"name": "Matrix"}),
+    Case("api-schema-templates", "get", lambda w: {}, {**READ, "outsider": 200}),
+    Case("api-project-detail", "patch", lambda w: {"slug": "alpha"}, MANAGE, body=lambda w: {"description": "d"}),
+    # Alpha holds notes and was never exported: even its admin is refused (409) until an export.
+    Case("api-project-detail", "delete", lambda w: {"slug": "alpha"}, {**MANAGE, "admin": 409},
+         body=lambda w: {"confirm": "alpha"}),
+    Case("api-member-list", "get", lambda w: {"slug": "alpha"}, READ),
+    Case("api-member-list", "post", lambda w: {"slug": "alpha"}, MANAGE_CREATE,
+         body=lambda w: {"username": "outsider", "role": "annotator"}),
+    Case("api-member-detail", "get", lambda w: {"slug": "alpha", "user_id": w.users["annotator"].pk}, READ),
+    Case("api-member-detail", "patch", lambda w: {"slug": "alpha", "user_id": w.users["reviewer"].pk}, MANAGE,
+         body=lambda w: {"role": "annotator"}),
+    Case("api-member-detail", "delete", lambda w: {"slug": "alpha", "user_id": w.users["reviewer"].pk},
+         {**MANAGE, "admin": 204}),
     Case("api-project-schema", "get", lambda w: {"slug": "alpha"}, READ),
+    Case("api-project-agreement", "get", lambda w: {"slug": "alpha"}, READ),
+    Case("api-project-schema", "put", lambda w: {"slug": "alpha"}, MANAGE, body=lambda w: {
+        "annotation_conf": "[entities]\nDrug\nADE\n[relations]\nCauses Arg1:Drug, Arg2:ADE\n"
+                           "[attributes]\nSeverity Arg:ADE, Value:mild|severe\n"}),
+    Case("api-schema-rename", "post", lambda w: {"slug": "alpha"}, MANAGE,
+         body=lambda w: {"kind": "entity", "old": "ADE", "new": "Reaction"}),
+    Case("api-schema-type", "patch", lambda w: {"slug": "alpha", "name": "Drug"}, MANAGE,
+         body=lambda w: {"label": "Medicine", "colour": "teal"}),
     Case("api-model-version-list", "get", lambda w: {"slug": "alpha"}, READ),
     Case("api-model-version-activate", "post", lambda w: {"slug": "alpha", "version_id": w.model_version.pk}, MANAGE),
     Case("api-retrain-policy", "get", lambda w: {"slug": "alpha"}, READ),
@@ -152,6 +188,19 @@ CASES = [
     Case("api-export-download", "get", lambda w: {"slug": "alpha", "export_id": "0" * 32}, MANAGE, setup=make_export),
     Case("api-import-upload", "post", lambda w: {"slug": "alpha"}, MANAGE_CREATE, fmt="multipart",
          body=lambda w: {"format": "jsonl", "file": _jsonl_upload()}),
+    # accounts (issue 16): users are for Django staff only (no role of this world is staff); tokens are anyone's own.
+    Case("api-user-list", "get", lambda w: {}, STAFF_ONLY),
+    Case("api-user-list", "post", lambda w: {}, STAFF_ONLY, body=lambda w: {"username": "matrix-new"}),
+    Case("api-user-detail", "get", lambda w: {"user_id": w.users["annotator"].pk}, STAFF_ONLY),
+    Case("api-user-detail", "patch", lambda w: {"user_id": w.users["annotator"].pk}, STAFF_ONLY,
+         body=lambda w: {"is_active": False}),
+    Case("api-user-password", "post", lambda w: {"user_id": w.users["annotator"].pk}, STAFF_ONLY),
+    Case("api-token-list", "get", lambda w: {}, OWN_TOKENS),
+    Case("api-token-list", "post", lambda w: {}, {**OWN_TOKENS, "annotator": 201, "reviewer": 201, "admin": 201,
+                                                  "outsider": 201}, body=lambda w: {"name": "matrix"}),
+    Case("api-token-detail", "delete", lambda w: {"token_id": _annotator_token(w)},
+         {"anonymous": 401, "annotator": 204, "reviewer": 404, "admin": 404, "outsider": 404},
+         setup=lambda w: _annotator_token(w)),
     Case("api-schema", "get", lambda w: {}, {**READ, "outsider": 200}),
     Case("api-docs", "get", lambda w: {}, {**READ, "outsider": 200}),
 ]

@@ -13,6 +13,12 @@ from annotations.models import Note, NoteLabel, Project, ProjectMembership
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def operator(django_user_model):
+    """The person the commands make a new project's admin (`import_corpus --admin`)."""
+    return django_user_model.objects.create_user("operator", password="x")
+
+
 def run(*args) -> str:
     out = io.StringIO()
     call_command(*args, stdout=out)
@@ -24,10 +30,20 @@ def test_import_command_reports_each_skipped_document_with_file_and_line(tmp_pat
     (tmp_path / "a.ann").write_text("T1\tDrug 0 8\tWarfarin\n")
     (tmp_path / "b.txt").write_text("Aspirin.\n")
     (tmp_path / "b.ann").write_text("T1\tDrug 0 7\tAspirin\nT2\tDrug 3 99\tx\n")
-    output = run("import_corpus", str(tmp_path), "--project", "new-project", "--format", "brat")
+    output = run("import_corpus", str(tmp_path), "--project", "new-project", "--format", "brat",
+                 "--admin", "operator")
     assert "imported 1 notes" in output
     assert "b.ann:2" in output
-    assert Project.objects.filter(slug="new-project").exists()
+    project = Project.objects.get(slug="new-project")
+    assert ProjectMembership.objects.get(project=project).user.username == "operator"
+    assert ProjectMembership.objects.get(project=project).role == "admin"
+
+
+def test_import_command_refuses_to_create_a_project_nobody_could_see(tmp_path):
+    (tmp_path / "a.txt").write_text("Warfarin caused bleeding.\n")
+    with pytest.raises(CommandError, match="--admin USER"):
+        run("import_corpus", str(tmp_path), "--project", "orphan", "--format", "brat")
+    assert not Project.objects.filter(slug="orphan").exists()
 
 
 def test_import_command_refuses_an_unsafe_zip_and_imports_nothing(tmp_path):
@@ -36,7 +52,7 @@ def test_import_command_refuses_an_unsafe_zip_and_imports_nothing(tmp_path):
         zf.writestr("a.txt", "x")
         zf.writestr("../../etc/passwd", "x")
     with pytest.raises(CommandError, match="nothing imported"):
-        run("import_corpus", str(archive), "--project", "p", "--format", "brat")
+        run("import_corpus", str(archive), "--project", "p", "--format", "brat", "--admin", "operator")
     assert Note.objects.count() == 0
 
 
@@ -44,7 +60,7 @@ def test_export_command_writes_a_zip(tmp_path):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text("Warfarin caused bleeding.\n")
     (tmp_path / "in" / "a.ann").write_text("T1\tDrug 0 8\tWarfarin\n")
-    run("import_corpus", str(tmp_path / "in"), "--project", "p", "--format", "brat")
+    run("import_corpus", str(tmp_path / "in"), "--project", "p", "--format", "brat", "--admin", "operator")
     output = run("export_corpus", "--project", "p", "--format", "brat", "--out", str(tmp_path / "out.zip"))
     assert "exported 1 notes" in output
     with zipfile.ZipFile(tmp_path / "out.zip") as zf:
@@ -70,7 +86,7 @@ def test_register_model_makes_a_trained_directory_the_active_version(tmp_path):
 
     from inference.models import ModelVersion
 
-    run("import_corpus", str(_tiny_corpus(tmp_path)), "--project", "p", "--format", "brat")
+    run("import_corpus", str(_tiny_corpus(tmp_path)), "--project", "p", "--format", "brat", "--admin", "operator")
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "pipeline.json").write_text(json.dumps({"encoder": "tiny", "components": {}}))
     output = run("register_model", str(tmp_path / "model"), "--project", "p", "--name", "v1", "--activate")

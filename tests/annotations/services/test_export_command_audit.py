@@ -15,10 +15,12 @@ from annotations.audit.models import AuditAction, AuditEvent
 pytestmark = pytest.mark.django_db
 
 
-def test_export_corpus_is_audited_as_the_command_and_the_os_user(tmp_path):
+def test_export_corpus_is_audited_as_the_command_and_the_os_user(tmp_path, django_user_model):
+    django_user_model.objects.create_user("operator", password="x")
     (tmp_path / "a.txt").write_text("Warfarin caused bleeding.\n")
     (tmp_path / "a.ann").write_text("T1\tDrug 0 8\tWarfarin\n")
-    call_command("import_corpus", str(tmp_path), "--project", "p", "--format", "brat", stdout=io.StringIO())
+    call_command("import_corpus", str(tmp_path), "--project", "p", "--format", "brat", "--admin", "operator",
+                 stdout=io.StringIO())
     before = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     call_command("export_corpus", "--project", "p", "--format", "brat", "--out", str(tmp_path / "out.zip"),
                  stdout=io.StringIO())

@@ -133,3 +133,21 @@ def test_a_refused_archive_keeps_every_problem_instead_of_the_first_200(project,
     assert job.state == JobState.FAILED
     assert JobError.objects.filter(job=job).count() == 250
     assert "and 249 more" in job.message
+
+
+def test_the_types_an_import_lacked_are_added_in_one_click_and_the_same_upload_imports_again(
+    client, project, failed_import, django_capture_on_commit_callbacks
+):
+    from annotations.audit.models import AuditAction, AuditEvent
+    from annotations.services.schemas import project_schema_get
+
+    page = client.get(reverse("inference:job-detail", args=[project.slug, failed_import.pk])).content.decode()
+    assert "Add these 2 types to the schema and import again" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("inference:job-add-types", args=[project.slug, failed_import.pk]))
+    again = Job.objects.latest("pk")
+    assert response["Location"] == reverse("inference:job-detail", args=[project.slug, again.pk])
+    assert again.pk != failed_import.pk and again.state == JobState.SUCCEEDED, again.message
+    assert Note.objects.filter(project=project).count() == 120
+    assert {"Drug", "Lab_value", "Sign_symptom"} <= {t.name for t in project_schema_get(project=project).entity_types}
+    assert AuditEvent.objects.filter(action=AuditAction.SCHEMA_CHANGE, project=project).exists()

@@ -1,0 +1,483 @@
+"""Inter-annotator agreement (framework-free): chance-corrected agreement on note verdicts, and entity,
+relation and event F1 between two annotators' Documents of the same note.
+
+Figures are accumulated note by note (`AgreementCounter.add_note`), so memory holds counts only, never
+the notes: a selector can stream a project of any size through one counter.
+
+Verdicts (each annotator's `Document.label`; None is a missing rating):
+- Cohen's kappa per annotator pair, over the notes both gave a verdict (as scikit-learn's
+  `cohen_kappa_score`): (p_o - p_e) / (1 - p_e).
+- Fleiss' kappa over the notes rated by exactly `n` annotators, `n` the number of annotators of the
+  project (each item must be rated by the same number; as statsmodels' `fleiss_kappa`).
+- Krippendorff's alpha, nominal, missing ratings allowed (as `krippendorff.alpha(level_of_measurement=
+  "nominal")`), from the coincidence matrix: units with fewer than two ratings are not pairable and drop out.
+A figure whose chance agreement is perfect (everyone always said the same thing) is undefined: None.
+
+Spans follow the project's scorer (`inference.core.extraction.evaluation`, which `annotations` may not
+import; a test holds the two equal): strict = same type and identical fragment sets; relaxed = same type
+and at least one shared character, matched one-to-one by a maximum matching; identical items counted as
+multisets. One annotator plays "gold", the other "prediction"; F1 is symmetric, so the order does not
+matter. Relations: same type, arguments (event arguments by their trigger) with equal types and exact
+(strict) or overlapping (relaxed) spans, direction kept. Events: same type, trigger and every (role,
+argument) exact (strict) or overlapping (relaxed, arguments compared in role order).
+Type confusion: entities with identical fragments in both sets, paired same type first, counted by
+(type of A, type of B). Boundary disagreements: same type, overlapping, different fragments (relaxed
+matches that are not strict).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+from annotations.formats.document import Document
+
+__all__ = [
+    "MODES",
+    "AgreementCounter",
+    "AgreementReport",
+    "PairReport",
+    "SpanCounts",
+    "cohen_kappa",
+    "fleiss_kappa",
+    "krippendorff_alpha",
+    "f1",
+]
+
+MODES = ("strict", "relaxed")
+KINDS = ("entity", "relation", "event")
+_Frags = tuple[tuple[int, int], ...]
+
+
+def f1(tp: int, fp: int, fn: int) -> float:
+    """F1 from counts; 0/0 is 0.0, as the project's scorer defines it."""
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+# --------------------------------------------------------------------------- verdicts
+
+
+def _cohen_from_confusion(confusion: Mapping[tuple[Hashable, Hashable], int]) -> float | None:
+    n = sum(confusion.values())
+    if not n:
+        return None
+    rows: Counter = Counter()
+    cols: Counter = Counter()
+    for (a, b), c in confusion.items():
+        rows[a] += c
+        cols[b] += c
+    p_o = sum(c for (a, b), c in confusion.items() if a == b) / n
+    p_e = sum(rows[k] * cols[k] for k in rows) / (n * n)
+    return (p_o - p_e) / (1 - p_e) if p_e < 1 else None
+
+
+def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float | None:
+    """Cohen's kappa of two raters' labels of the same items (None: undefined, see the module docstring)."""
+    if len(a) != len(b):
+        raise ValueError("both raters must label the same items")
+    return _cohen_from_confusion(Counter(zip(a, b, strict=True)))
+
+
+@dataclass
+class _FleissCounts:
+    """Per number of ratings n: items, the sum over items of sum_j n_ij^2, and category totals."""
+
+    items: int = 0
+    squares: int = 0
+    totals: Counter = field(default_factory=Counter)
+
+    def add(self, labels: Sequence[Hashable]) -> None:
+        counts = Counter(labels)
+        self.items += 1
+        self.squares += sum(c * c for c in counts.values())
+        self.totals.update(counts)
+
+    def kappa(self, n: int) -> float | None:
+        if self.items == 0 or n < 2:
+            return None
+        p_bar = (self.squares - self.items * n) / (self.items * n * (n - 1))
+        p_e = sum((t / (self.items * n)) ** 2 for t in self.totals.values())
+        return (p_bar - p_e) / (1 - p_e) if p_e < 1 else None
+
+
+def fleiss_kappa(items: Iterable[Sequence[Hashable]]) -> float | None:
+    """Fleiss' kappa of items each rated by the same number of raters (each item: its labels).
+
+    Errors: ValueError when the items have different numbers of ratings."""
+    counts = _FleissCounts()
+    sizes = set()
+    for labels in items:
+        sizes.add(len(labels))
+        counts.add(labels)
+    if len(sizes) > 1:
+        raise ValueError("every item must be rated by the same number of raters")
+    return counts.kappa(sizes.pop()) if sizes else None
+
+
+def _add_coincidences(coincidence: Counter, labels: Sequence[Hashable]) -> None:
+    m = len(labels)
+    if m < 2:
+        return  # a unit with one rating is not pairable
+    counts = Counter(labels)
+    for c, n_c in counts.items():
+        for k, n_k in counts.items():
+            pairs = n_c * (n_k - (c == k))
+            if pairs:
+                coincidence[(c, k)] += pairs / (m - 1)
+
+
+def _alpha_from_coincidence(coincidence: Mapping[tuple[Hashable, Hashable], float]) -> float | None:
+    n_c: Counter = Counter()
+    for (c, _), o in coincidence.items():
+        n_c[c] += o
+    n = sum(n_c.values())
+    observed = sum(o for (c, k), o in coincidence.items() if c != k)
+    expected = (n * n - sum(v * v for v in n_c.values())) / (n - 1) if n > 1 else 0.0
+    return 1 - observed / expected if expected > 0 else None
+
+
+def krippendorff_alpha(units: Iterable[Sequence[Hashable | None]]) -> float | None:
+    """Krippendorff's alpha, nominal; each unit lists its ratings, None for a missing one."""
+    coincidence: Counter = Counter()
+    for unit in units:
+        _add_coincidences(coincidence, [v for v in unit if v is not None])
+    return _alpha_from_coincidence(coincidence)
+
+
+# --------------------------------------------------------------------------- spans
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """An entity, relation or event reduced to what matching compares."""
+
+    type: str
+    strict: Hashable  # identical keys = a strict match
+    parts: tuple[tuple[str, _Frags], ...]  # (type or role, fragments) that must each overlap for a relaxed match
+    box: tuple[int, int]  # the span every part lies in: a cheap filter before computing overlaps
+
+
+def _frags(spans) -> _Frags:
+    return tuple(sorted((s.start, s.end) for s in spans))
+
+
+def _overlap(a: _Frags, b: _Frags) -> int:
+    return sum(max(0, min(e1, e2) - max(s1, s2)) for s1, e1 in a for s2, e2 in b)
+
+
+def _box(parts: Iterable[_Frags]) -> tuple[int, int]:
+    flat = [f for frags in parts for f in frags]
+    return (min(s for s, _ in flat), max(e for _, e in flat)) if flat else (0, 0)
+
+
+def _items(doc: Document) -> dict[str, list[_Item]]:
+    """The document's entities, relations and events as matchable items."""
+    ents: dict[str, tuple[str, _Frags]] = {e.id: (e.type, _frags(e.spans)) for e in doc.entities}
+    for ev in doc.events:  # an event used as an argument is compared by its trigger
+        if ev.trigger in ents and ev.id not in ents:
+            ents[ev.id] = ents[ev.trigger]
+    out: dict[str, list[_Item]] = {kind: [] for kind in KINDS}
+    for e in doc.entities:
+        t, fr = ents[e.id]
+        out["entity"].append(_Item(t, fr, ((t, fr),), _box([fr])))
+    for r in doc.relations:
+        if r.arg1 not in ents or r.arg2 not in ents:
+            raise ValueError(f"document {doc.id!r}: relation {r.id} has an argument that is not an entity")
+        a1, a2 = ents[r.arg1], ents[r.arg2]
+        out["relation"].append(_Item(r.type, (a1, a2), (a1, a2), _box([a1[1], a2[1]])))
+    for ev in doc.events:
+        if ev.trigger not in ents or any(a not in ents for _, a in ev.args):
+            raise ValueError(f"document {doc.id!r}: event {ev.id} has an argument that is not an entity")
+        trig = ents[ev.trigger]
+        args = tuple(sorted((role, *ents[a]) for role, a in ev.args))
+        parts = (trig, *((f"{role}:{t}", fr) for role, t, fr in args))
+        out["event"].append(_Item(ev.type, (trig, args), parts, _box(p[1] for p in parts)))
+    return out
+
+
+def _relaxed_weight(g: _Item, p: _Item) -> float:
+    if len(g.parts) != len(p.parts):
+        return 0.0
+    total = 0
+    for (gk, gf), (pk, pf) in zip(g.parts, p.parts, strict=True):
+        ov = _overlap(gf, pf) if gk == pk else 0
+        if not ov:
+            return 0.0
+        total += ov
+    return total + (1e6 if g.strict == p.strict else 0.0)  # exact matches are tried first, as the scorer does
+
+
+def _strict_count(gold: Sequence[_Item], pred: Sequence[_Item]) -> int:
+    free = Counter(g.strict for g in gold)
+    hits = 0
+    for p in pred:
+        if free[p.strict] > 0:
+            free[p.strict] -= 1
+            hits += 1
+    return hits
+
+
+def _max_matching(gold: Sequence[_Item], pred: Sequence[_Item], weight: Callable[[Any, Any], float]) -> int:
+    """Size of a maximum one-to-one matching over pairs with weight > 0 (Kuhn's augmenting paths, iterative
+    so a long note cannot overflow the stack; candidates best-first as in the project's scorer)."""
+    order = sorted(range(len(gold)), key=lambda i: gold[i].box[0])
+    starts = [gold[i].box[0] for i in order]
+    longest = max(g.box[1] - g.box[0] for g in gold)
+    edges: list[list[int]] = []
+    for p in pred:
+        # only gold items whose box starts within `longest` before p's end and ends after p's start can overlap
+        window = order[bisect_right(starts, p.box[0] - longest): bisect_left(starts, p.box[1])]
+        scored = [(w, i) for i in window if gold[i].box[1] > p.box[0] and (w := weight(gold[i], p)) > 0]
+        edges.append([i for _, i in sorted(scored, key=lambda x: (-x[0], x[1]))] if len(scored) > 1 else [i for _, i in scored])
+    taken = [e[0] for e in edges if e]
+    if all(len(e) <= 1 for e in edges) and len(set(taken)) == len(taken):
+        return len(taken)  # no two candidates compete (the usual case): every candidate pair is a match
+    owner: dict[int, int] = {}  # gold index -> pred index
+    for root in range(len(pred)):
+        if not edges[root]:
+            continue
+        seen: set[int] = set()
+        stack: list[tuple[int, int]] = [(root, 0)]
+        path: list[int] = []
+        while stack:
+            j, pos = stack[-1]
+            if pos >= len(edges[j]):
+                stack.pop()
+                if path:
+                    path.pop()
+                continue
+            stack[-1] = (j, pos + 1)
+            i = edges[j][pos]
+            if i in seen:
+                continue
+            seen.add(i)
+            path.append(i)
+            if i not in owner:
+                for (pj, _), gi in zip(stack, path, strict=True):
+                    owner[gi] = pj
+                break
+            stack.append((owner[i], 0))
+    return len(owner)
+
+
+@dataclass
+class SpanCounts:
+    """tp/fp/fn per mode and type of one kind (entity, relation or event), summed over notes."""
+
+    counts: dict[str, dict[str, list[int]]] = field(default_factory=lambda: {m: defaultdict(lambda: [0, 0, 0]) for m in MODES})
+
+    def add(self, mode: str, type_: str, tp: int, fp: int, fn: int) -> None:
+        c = self.counts[mode][type_]
+        c[0] += tp
+        c[1] += fp
+        c[2] += fn
+
+    def types(self) -> list[str]:
+        return sorted(set(self.counts["strict"]) | set(self.counts["relaxed"]))
+
+    def micro(self, mode: str) -> tuple[int, int, int]:
+        per = self.counts[mode].values()
+        return sum(c[0] for c in per), sum(c[1] for c in per), sum(c[2] for c in per)
+
+    def f1(self, mode: str, type_: str | None = None) -> float:
+        """Micro F1 over types, or the F1 of one type."""
+        return f1(*(self.micro(mode) if type_ is None else self.counts[mode].get(type_, [0, 0, 0])))
+
+    def merge(self, other: SpanCounts) -> None:
+        for mode in MODES:
+            for t, (tp, fp, fn) in other.counts[mode].items():
+                self.add(mode, t, tp, fp, fn)
+
+
+def _by_type(items: Sequence[_Item]) -> dict[str, list[_Item]]:
+    out: dict[str, list[_Item]] = defaultdict(list)
+    for i in items:
+        out[i.type].append(i)
+    return out
+
+
+def _compare(kind_counts: SpanCounts, gold: Sequence[_Item], pred: Sequence[_Item]) -> int:
+    """Add one note's counts of one kind; returns relaxed minus strict matches (boundary disagreements)."""
+    boundary = 0
+    g_by, p_by = _by_type(gold), _by_type(pred)
+    for t in g_by.keys() | p_by.keys():
+        g_t, p_t = g_by.get(t, ()), p_by.get(t, ())
+        strict = _strict_count(g_t, p_t)
+        relaxed = _max_matching(g_t, p_t, _relaxed_weight) if g_t and p_t else 0
+        kind_counts.add("strict", t, strict, len(p_t) - strict, len(g_t) - strict)
+        kind_counts.add("relaxed", t, relaxed, len(p_t) - relaxed, len(g_t) - relaxed)
+        boundary += relaxed - strict
+    return boundary
+
+
+def _confusion(confusion: Counter, a: Sequence[_Item], b: Sequence[_Item]) -> None:
+    """Pair entities with identical fragments (same type first) and count (type in A, type in B)."""
+    in_a = Counter((i.strict, i.type) for i in a)
+    in_b = Counter((i.strict, i.type) for i in b)
+    for (_, t), n in (in_a & in_b).items():
+        confusion[(t, t)] += n
+    # what is left differs in type (or has no same-span partner): pair it by fragments, in type order
+    left_b: dict[_Frags, list[str]] = defaultdict(list)
+    for (frags, t), n in sorted((in_b - in_a).items()):
+        left_b[frags].extend([t] * n)
+    if not left_b:
+        return
+    for (frags, t), n in sorted((in_a - in_b).items()):
+        partners = left_b.get(frags)
+        while partners and n:
+            confusion[(t, partners.pop(0))] += 1
+            n -= 1
+
+
+# --------------------------------------------------------------------------- the counter
+
+
+@dataclass
+class _PairCounts:
+    notes: int = 0
+    spans: dict[str, SpanCounts] = field(default_factory=lambda: {k: SpanCounts() for k in KINDS})
+    verdicts: Counter = field(default_factory=Counter)  # (verdict of A, verdict of B) -> notes
+    confusion: Counter = field(default_factory=Counter)  # (entity type of A, of B) -> entities
+    boundary: int = 0
+
+
+@dataclass(frozen=True)
+class PairReport:
+    """Agreement of two annotators (a < b) over the notes both annotated."""
+
+    a: str
+    b: str
+    notes: int
+    verdict_notes: int
+    verdict_kappa: float | None
+    entity_f1_strict: float
+    entity_f1_relaxed: float
+    relation_f1_strict: float
+    relation_f1_relaxed: float
+    event_f1_strict: float
+    event_f1_relaxed: float
+    boundary_disagreements: int
+    type_disagreements: int
+
+
+@dataclass(frozen=True)
+class TypeReport:
+    """Entity F1 of one type, counts summed over every annotator pair."""
+
+    type: str
+    tp_strict: int
+    f1_strict: float
+    tp_relaxed: int
+    f1_relaxed: float
+    fp_strict: int
+    fn_strict: int
+
+
+@dataclass(frozen=True)
+class AgreementReport:
+    """Everything the agreement page, CSV and API show."""
+
+    notes: int  # notes with at least one annotator
+    raters: tuple[str, ...]
+    verdict_units: int  # notes with two or more verdicts (what alpha pairs)
+    alpha: float | None
+    fleiss_kappa: float | None
+    fleiss_notes: int  # notes rated by every annotator (Fleiss needs the same number per note)
+    mean_cohen_kappa: float | None  # over the pairs where it is defined
+    pairs: tuple[PairReport, ...]
+    entity_types: tuple[TypeReport, ...]
+    confusion: tuple[tuple[str, str, int], ...]  # (type of the first annotator, of the second, entities)
+    entity_f1_strict: float  # micro over every pair
+    entity_f1_relaxed: float
+
+
+class AgreementCounter:
+    """Accumulates agreement counts note by note; `report()` turns them into figures.
+
+    Usage: for each note, `add_note({annotator: Document})`; rater names sort, pairs are (a, b) with a < b.
+    Memory: counts per pair, type and verdict value; nothing per note.
+    """
+
+    def __init__(self) -> None:
+        self.notes = 0
+        self.raters: set[str] = set()
+        self._pairs: dict[tuple[str, str], _PairCounts] = defaultdict(_PairCounts)
+        self._coincidence: Counter = Counter()
+        self._verdict_units = 0
+        self._fleiss: dict[int, _FleissCounts] = defaultdict(_FleissCounts)
+
+    def add_note(self, documents: Mapping[str, Document]) -> None:
+        """Add one note: each annotator's Document of it (its `label` is the verdict, None when missing).
+
+        Errors: ValueError when the documents' texts differ (they must be the same note)."""
+        if not documents:
+            return
+        texts = {d.text for d in documents.values()}
+        if len(texts) > 1:
+            raise ValueError("the documents of one note must share its text")
+        self.notes += 1
+        self.raters.update(documents)
+        labels = [d.label for d in documents.values() if d.label is not None]
+        if len(labels) >= 2:
+            self._verdict_units += 1
+        _add_coincidences(self._coincidence, labels)
+        self._fleiss[len(labels)].add(labels)
+        items = {rater: _items(doc) for rater, doc in documents.items()}
+        for a, b in combinations(sorted(documents), 2):
+            pc = self._pairs[(a, b)]
+            pc.notes += 1
+            da, db = documents[a], documents[b]
+            if da.label is not None and db.label is not None:
+                pc.verdicts[(da.label, db.label)] += 1
+            for kind in KINDS:
+                boundary = _compare(pc.spans[kind], items[a][kind], items[b][kind])
+                if kind == "entity":
+                    pc.boundary += boundary
+            _confusion(pc.confusion, items[a]["entity"], items[b]["entity"])
+
+    def report(self) -> AgreementReport:
+        raters = tuple(sorted(self.raters))
+        pairs = []
+        entities = SpanCounts()
+        confusion: Counter = Counter()
+        for (a, b), pc in sorted(self._pairs.items()):
+            ent, rel, ev = pc.spans["entity"], pc.spans["relation"], pc.spans["event"]
+            entities.merge(ent)
+            confusion.update(pc.confusion)
+            pairs.append(
+                PairReport(
+                    a=a, b=b, notes=pc.notes, verdict_notes=sum(pc.verdicts.values()),
+                    verdict_kappa=_cohen_from_confusion(pc.verdicts),
+                    entity_f1_strict=ent.f1("strict"), entity_f1_relaxed=ent.f1("relaxed"),
+                    relation_f1_strict=rel.f1("strict"), relation_f1_relaxed=rel.f1("relaxed"),
+                    event_f1_strict=ev.f1("strict"), event_f1_relaxed=ev.f1("relaxed"),
+                    boundary_disagreements=pc.boundary,
+                    type_disagreements=sum(c for (ta, tb), c in pc.confusion.items() if ta != tb),
+                )
+            )
+        types = []
+        for t in entities.types():
+            tp, fp, fn = entities.counts["strict"].get(t, [0, 0, 0])
+            rtp, rfp, rfn = entities.counts["relaxed"].get(t, [0, 0, 0])
+            types.append(TypeReport(t, tp, f1(tp, fp, fn), rtp, f1(rtp, rfp, rfn), fp, fn))
+        kappas = [p.verdict_kappa for p in pairs if p.verdict_kappa is not None]
+        n = len(raters)
+        fleiss = self._fleiss.get(n)
+        return AgreementReport(
+            notes=self.notes,
+            raters=raters,
+            verdict_units=self._verdict_units,
+            alpha=_alpha_from_coincidence(self._coincidence),
+            fleiss_kappa=fleiss.kappa(n) if fleiss else None,
+            fleiss_notes=fleiss.items if fleiss else 0,
+            mean_cohen_kappa=sum(kappas) / len(kappas) if kappas else None,
+            pairs=tuple(pairs),
+            entity_types=tuple(types),
+            confusion=tuple((ta, tb, c) for (ta, tb), c in sorted(confusion.items())),
+            entity_f1_strict=entities.f1("strict"),
+            entity_f1_relaxed=entities.f1("relaxed"),
+        )
