@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "annotations",
     "inference",
     "accounts",
+    "pharmacovigilance",
+    "pharmacovigilance.terminology",
 ]
 
 MIDDLEWARE = [

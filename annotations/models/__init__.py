@@ -28,8 +28,15 @@ from annotations.models.annotation_sets import (
     Relation,
     TargetedAnnotation,
 )
+from annotations.models.assignment import NoteAssignment
 from annotations.models.notes import Note, Patient, ReviewStatus
-from annotations.models.projects import AnnotationSchema, Project, ProjectMembership, ProjectRole
+from annotations.models.projects import (
+    AnnotationSchema,
+    AssignmentOrder,
+    Project,
+    ProjectMembership,
+    ProjectRole,
+)
 from annotations.models.review import SignOff, SignOffDecision, SignOffOutcome
 
 __all__ = [
@@ -39,6 +46,7 @@ __all__ = [
     "AnnotationSetSource",
     "AnnotationSetStatus",
     "AnnotatorNote",
+    "AssignmentOrder",
     "Attribute",
     "AuditEvent",
     "Decision",
@@ -49,6 +57,7 @@ __all__ = [
     "EventArgument",
     "Normalization",
     "Note",
+    "NoteAssignment",
     "NoteLabel",
     "NoteLabelValue",
     "Origin",

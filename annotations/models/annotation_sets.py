@@ -15,6 +15,9 @@ class AnnotationSetSource(models.TextChoices):
     USER = "user", "User"
     MODEL = "model", "Model"
     IMPORT = "import", "Import"
+    # A curator's merge of two or more submitted sets (annotations.services.curation): the note's gold once
+    # finished. One per note; `user` is the curator.
+    CURATION = "curation", "Curation"
 
 
 class AnnotationSetStatus(models.TextChoices):
@@ -50,6 +53,8 @@ class AnnotationSet(models.Model):
     # "Correct these": the imported or gold set a person's set started as a copy of (editing.
     # annotation_set_copy_for_correction); its rows keep origin=import until the person changes them.
     copied_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # A curation set: the submitted sets it merged, as [{"set": id, "version": n, "user": username}].
+    curated_from = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [
@@ -65,9 +70,12 @@ class AnnotationSet(models.Model):
             models.CheckConstraint(
                 condition=(Q(source_kind="user") & Q(user__isnull=False))
                 | (Q(source_kind="model") & Q(model_version__isnull=False))
-                | Q(source_kind="import"),
+                | Q(source_kind="import")
+                | (Q(source_kind="curation") & Q(user__isnull=False)),
                 name="annotation_set_source_has_owner",
             ),
+            models.UniqueConstraint(fields=["note"], condition=Q(source_kind="curation"),
+                                    name="annotation_set_unique_curation"),
         ]
         indexes = [models.Index(fields=["note", "status"], name="annotation_set_status_idx")]
 

@@ -12,6 +12,12 @@ class ProjectRole(models.TextChoices):
     ANNOTATOR = "annotator", "Annotator"
 
 
+class AssignmentOrder(models.TextChoices):
+    ACTIVE_LEARNING = "active_learning", "Active-learning order (most informative first)"
+    RANDOM = "random", "Random"
+    MANUAL = "manual", "By hand (admins assign named people)"
+
+
 class Project(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     name = models.CharField(max_length=200)
@@ -28,6 +34,15 @@ class Project(models.Model):
     # Relation types whose presence counts as ADE evidence; empty = the schema's rule
     # (annotations.services.editing.evidence_relation_types).
     ade_evidence_relation_types = models.JSONField(default=list, blank=True)
+    # Assignment (issue 17; annotations.services.assignment): how many people annotate each note, whether
+    # they see each other's sets (blind) and the model's pre-labels, how notes are handed out, and how long
+    # an untouched assignment is kept before the note goes back to the pool (0 = kept).
+    annotators_per_note = models.PositiveSmallIntegerField(default=1)
+    blind_annotation = models.BooleanField(default=False)
+    blind_prelabels = models.BooleanField(default=False)
+    assignment_order = models.CharField(max_length=20, choices=AssignmentOrder.choices,
+                                        default=AssignmentOrder.ACTIVE_LEARNING)
+    assignment_timeout_hours = models.PositiveIntegerField(default=72)
 
     class Meta:
         ordering = ["name"]

@@ -24,6 +24,9 @@ PACKAGES = (  # most specific first: a module belongs to the first package its n
     "annotations.formats",
     "annotations",
     "accounts",
+    "pharmacovigilance.core",
+    "pharmacovigilance.terminology",
+    "pharmacovigilance",
     "ade_review",
 )
 
@@ -83,6 +86,7 @@ def _offenders(source_prefix: str, forbidden: tuple[str, ...]) -> list[str]:
     [
         ("annotations", ("inference",)),
         ("accounts", ("inference",)),
+        ("pharmacovigilance.core", ("pharmacovigilance.terminology", "annotations", "inference", "accounts")),
         ("inference.jobs", ("inference.serving", "inference.learning", "inference.risk")),
         ("inference.risk", ("inference.jobs", "inference.serving", "inference.learning", "inference.core.extraction")),
         ("inference.core.extraction", ("inference.core.risk",)),

@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 CORE_MODULES = sorted(
     ".".join(p.relative_to(ROOT).with_suffix("").parts)
-    for package in ("annotations/formats", "inference/core")
+    for package in ("annotations/formats", "inference/core", "pharmacovigilance/core")
     for p in (ROOT / package).rglob("*.py")
     if p.name != "__init__.py"
 )

@@ -1,0 +1,1 @@
+"""Framework-free pharmacovigilance core: imports no Django (a test imports it with Django absent)."""
