@@ -29,11 +29,26 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
 }
 
 
+# The role a request's user was found to have in a project, kept on that user object (one per request:
+# the session and token authentications load it afresh) so that the services an edit calls do not read the
+# same membership row again.
+_ROLES_SEEN = "_ade_project_roles"
+
+
 def project_role(*, user, project: Project) -> str | None:
     """The user's role in the project, or None when not a member."""
     if not user.is_authenticated:
         return None
+    seen = getattr(user, _ROLES_SEEN, None)
+    if seen is not None and project.pk in seen:
+        return seen[project.pk]
     return ProjectMembership.objects.filter(user=user, project=project).values_list("role", flat=True).first()
+
+
+def project_role_forget(user) -> None:
+    """Drop the roles remembered on this user object (after a change of the user's own membership)."""
+    if getattr(user, _ROLES_SEEN, None) is not None:
+        setattr(user, _ROLES_SEEN, None)
 
 
 def user_can(*, user, project: Project, capability: Capability) -> bool:
@@ -61,6 +76,9 @@ def project_get_for_user(
         raise PermissionDenied(f"Your role ({membership.role}) may not {capability.value.replace('_', ' ')} here.")
     if membership.project.archived_at is not None and capability != Capability.VIEW and not archived_ok:
         raise PermissionDenied(ARCHIVED_MESSAGE)
+    seen = getattr(user, _ROLES_SEEN, None) or {}
+    seen[membership.project_id] = membership.role
+    setattr(user, _ROLES_SEEN, seen)
     return membership.project, membership.role
 
 

@@ -403,7 +403,7 @@ def note_flag_reasons(*, project: Project, notes: list[Note], schema=None) -> di
     """For each flagged note of a queue page, why it is flagged: the strongest ADE relation of its newest
     model set, by the schema's ADE evidence types (the one rule of `editing.evidence_relation_types`); else
     the evidence stored when classification ran (`Note.ade_evidence`: a predicted relation, or the
-    sentence with the highest ADE score). At most three queries per page whatever its length (one more
+    sentence with the highest ADE score). At most four queries per page whatever its length (one more
     without `schema`); carries clinical text (callers audit the read)."""
     from .services.editing import evidence_relation_types
     from .services.schemas import project_schema_get
@@ -412,15 +412,21 @@ def note_flag_reasons(*, project: Project, notes: list[Note], schema=None) -> di
     if not flagged:
         return {}
     types = evidence_relation_types(schema if schema is not None else project_schema_get(project=project), project)
-    newest = AnnotationSet.objects.filter(note=OuterRef("annotation_set__note_id"), source_kind="model").order_by("-created_at", "-pk")
+    # The newest model set of each note (a note has few), then that set's relations: two plain queries
+    # rather than a correlated subquery per relation row, and none when no model has pre-annotated them.
+    newest: dict[int, tuple] = {}
+    for pk, note_id, created_at in AnnotationSet.objects.filter(
+        note_id__in=flagged, source_kind="model"
+    ).values_list("pk", "note_id", "created_at"):
+        if note_id not in newest or (created_at, pk) > newest[note_id]:
+            newest[note_id] = (created_at, pk)
     relations = Relation.objects.filter(
-        annotation_set__note_id__in=flagged, annotation_set__source_kind="model", arg1_entity__isnull=False,
-        arg2_entity__isnull=False, annotation_set=Subquery(newest.values("pk")[:1]),
+        annotation_set_id__in=[pk for _, pk in newest.values()], arg1_entity__isnull=False, arg2_entity__isnull=False,
     ).exclude(decision=Decision.REJECTED)
     if types is not None:
         relations = relations.filter(type__in=types)
     best: dict[int, tuple] = {}
-    for row in relations.annotate(note_id=F("annotation_set__note_id")).values_list(
+    for row in () if not newest else relations.annotate(note_id=F("annotation_set__note_id")).values_list(
         "note_id", "confidence", "arg1_entity__text", "arg2_entity__text", "arg1_entity__start", "arg1_entity__end",
         "arg2_entity__start", "arg2_entity__end",
     ).order_by("note_id", F("confidence").desc(nulls_last=True), "pk"):
@@ -440,3 +446,4 @@ def note_flag_reasons(*, project: Project, notes: list[Note], schema=None) -> di
         else:
             reasons[note_id] = FlagReason(by_classifier_only=True)
     return reasons
+

@@ -98,9 +98,6 @@ def validated(serializer_class, data) -> dict:
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,10})"?$')
 
 
-_ETAG = re.compile(r'^(?:W/)?"?(\d{1,10})"?$')
-
-
 def requested_version(request, body_version: int | None) -> tuple[int, bool]:
     """The version the client read: from If-Match, the body or `?version=`; (version, from_if_match)."""
     if_match = request.headers.get("If-Match")

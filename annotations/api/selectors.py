@@ -74,11 +74,13 @@ def annotation_set_list(*, note: Note) -> QuerySet[AnnotationSet]:
 
 
 def annotation_set_get(*, project: Project, annotation_set_id: int) -> AnnotationSet:
-    return get_object_or_404(
+    aset = get_object_or_404(
         AnnotationSet.objects.select_related("note", "user", "model_version", "prelabel_model_version"),
         note__project=project,
         pk=annotation_set_id,
     )
+    aset.note.project = project  # known already: the access rules read it
+    return aset
 
 
 def sign_off_list(*, note: Note):

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+from django.db import connection
+
 from annotations.formats.document import (
     AnnotatorNote as AnnotatorNoteRecord,
 )
@@ -213,10 +215,12 @@ def annotation_sets_to_documents(annotation_sets: Iterable[AnnotationSet]) -> di
                 confidence=confidence,
             )
         )
-    event_rows = list(Event.objects.filter(annotation_set_id__in=ids).order_by("pk"))
+    present = _kinds_present(ids)
+    event_rows = list(Event.objects.filter(annotation_set_id__in=ids).order_by("pk")) if present["event"] else []
     event_ids = {ev.pk: ev.local_id for ev in event_rows}
     args_by_event: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for a in EventArgument.objects.filter(event__annotation_set_id__in=ids).order_by("event_id", "position"):
+    for a in (EventArgument.objects.filter(event__annotation_set_id__in=ids).order_by("event_id", "position")
+              if event_rows else ()):
         ref = entity_ids[a.entity_id] if a.entity_id else event_ids[a.target_event_id]
         args_by_event[a.event_id].append((a.role, ref))
     for ev in event_rows:
@@ -224,7 +228,7 @@ def annotation_sets_to_documents(annotation_sets: Iterable[AnnotationSet]) -> di
             EventRecord(id=ev.local_id, type=ev.type, trigger=entity_ids[ev.trigger_id], args=tuple(args_by_event[ev.pk]))
         )
     relation_ids: dict[int, str] = {}
-    for pk, set_id, local_id, type_, role1, role2, ent1, ev1, ent2, ev2, confidence in (
+    for pk, set_id, local_id, type_, role1, role2, ent1, ev1, ent2, ev2, confidence in () if not present["relation"] else (
         Relation.objects.filter(annotation_set_id__in=ids)
         .exclude(decision=Decision.REJECTED)
         .order_by("pk")
@@ -256,13 +260,13 @@ def annotation_sets_to_documents(annotation_sets: Iterable[AnnotationSet]) -> di
             return relation_ids.get(row.relation_id)
         return event_ids[row.event_id]
 
-    for a in Attribute.objects.filter(annotation_set_id__in=ids).order_by("pk"):
+    for a in (Attribute.objects.filter(annotation_set_id__in=ids).order_by("pk") if present["attribute"] else ()):
         if target_of(a) is None:
             continue
         parts[a.annotation_set_id]["attributes"].append(
             AttributeRecord(id=a.local_id, name=a.name, target=target_of(a), value=a.value)
         )
-    for n in Normalization.objects.filter(annotation_set_id__in=ids).order_by("pk"):
+    for n in (Normalization.objects.filter(annotation_set_id__in=ids).order_by("pk") if present["normalization"] else ()):
         if target_of(n) is None:
             continue
         parts[n.annotation_set_id]["normalizations"].append(
@@ -270,18 +274,24 @@ def annotation_sets_to_documents(annotation_sets: Iterable[AnnotationSet]) -> di
                 id=n.local_id, target=target_of(n), resource=n.resource, resource_id=n.resource_id, text=n.text, type=n.type
             )
         )
-    for n in AnnotatorNote.objects.filter(annotation_set_id__in=ids).order_by("pk"):
+    for n in (AnnotatorNote.objects.filter(annotation_set_id__in=ids).order_by("pk") if present["annotatornote"] else ()):
         if target_of(n) is None:
             continue
         parts[n.annotation_set_id]["notes"].append(
             AnnotatorNoteRecord(id=n.local_id, target=target_of(n), text=n.text, type=n.type)
         )
     members: dict[int, list[str]] = defaultdict(list)
-    for m in EquivalenceMember.objects.filter(equivalence__annotation_set_id__in=ids).order_by("equivalence_id", "position"):
-        members[m.equivalence_id].append(entity_ids[m.entity_id] if m.entity_id else event_ids[m.event_id])
-    for q in Equivalence.objects.filter(annotation_set_id__in=ids).order_by("position", "pk"):
-        parts[q.annotation_set_id]["equivalences"].append(EquivalenceRecord(type=q.type, members=tuple(members[q.pk])))
-    labels = dict(NoteLabel.objects.filter(annotation_set_id__in=ids).values_list("annotation_set_id", "value"))
+    if present["equivalence"]:
+        for m in EquivalenceMember.objects.filter(equivalence__annotation_set_id__in=ids).order_by(
+            "equivalence_id", "position"
+        ):
+            members[m.equivalence_id].append(entity_ids[m.entity_id] if m.entity_id else event_ids[m.event_id])
+        for q in Equivalence.objects.filter(annotation_set_id__in=ids).order_by("position", "pk"):
+            parts[q.annotation_set_id]["equivalences"].append(
+                EquivalenceRecord(type=q.type, members=tuple(members[q.pk]))
+            )
+    labels = (dict(NoteLabel.objects.filter(annotation_set_id__in=ids).values_list("annotation_set_id", "value"))
+              if present["notelabel"] else {})
 
     documents = {}
     for pk, aset in sets.items():
@@ -294,6 +304,31 @@ def annotation_sets_to_documents(annotation_sets: Iterable[AnnotationSet]) -> di
             **{key: tuple(values) for key, values in parts[pk].items()},
         )
     return documents
+
+
+# Kinds of annotation a set may hold besides entities; most sets hold two or three of them.
+_OPTIONAL_KINDS = {
+    "event": Event, "relation": Relation, "attribute": Attribute, "normalization": Normalization,
+    "annotatornote": AnnotatorNote, "equivalence": Equivalence, "notelabel": NoteLabel,
+}
+_PRESENCE_CHECK_MAX_SETS = 200
+
+
+def _kinds_present(ids: list[int]) -> dict[str, bool]:
+    """Which optional kinds these sets hold at all, in one query, so that reading a set (the editor's and
+    the API's most frequent read) skips the queries of the kinds it does not have. Large batches (exports)
+    read every kind: one more query there saves nothing."""
+    if len(ids) > _PRESENCE_CHECK_MAX_SETS:
+        return dict.fromkeys(_OPTIONAL_KINDS, True)
+    placeholders = ", ".join(["%s"] * len(ids))
+    columns = ", ".join(
+        f"EXISTS (SELECT 1 FROM {model._meta.db_table} WHERE annotation_set_id IN ({placeholders}))"
+        for model in _OPTIONAL_KINDS.values()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns}", ids * len(_OPTIONAL_KINDS))
+        row = cursor.fetchone()
+    return {kind: bool(flag) for kind, flag in zip(_OPTIONAL_KINDS, row, strict=True)}
 
 
 def note_metadata(note) -> dict:

@@ -625,14 +625,9 @@ def entity_delete(*, annotation_set: AnnotationSet, expected_version: int, entit
         if entity.origin == Origin.MODEL:
             return _reject(locked, user, entity=entity, action="entity_delete")
         recorder = _Recorder()
-        recorder.touch("entity", Entity.objects.filter(pk=entity.pk))
-        recorder.touch("relation", _relations_of(entity))
-        recorder.touch("attribute", Attribute.objects.filter(Q(entity=entity) | Q(relation__in=_relations_of(entity))))
-        # What the delete cascades to must be recorded too, or undo cannot give it back.
-        recorder.touch(
-            "normalization", Normalization.objects.filter(Q(entity=entity) | Q(relation__in=_relations_of(entity)))
-        )
         recorder.touch("label", NoteLabel.objects.filter(annotation_set=locked))
+        # The entity and everything the delete cascades to (its relations, their and its attributes,
+        # normalizations, notes, events...), as Django's delete collects them: undo gives each one back.
         collector = _touch_cascade(recorder, entity)
         had_relations = bool(recorder.before.get("relation"))
         collector.delete()

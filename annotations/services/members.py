@@ -14,6 +14,7 @@ from annotations.audit.models import AuditAction
 from annotations.audit.services import audit_record
 from annotations.errors import ApplicationError
 from annotations.models import Project, ProjectMembership, ProjectRole
+from annotations.permissions import project_role_forget
 
 User = get_user_model()
 
@@ -25,6 +26,9 @@ def _role(role: str) -> str:
 
 
 def _audit(by, project: Project, user, change: str, old: str | None, new: str | None, reason: str = "") -> None:
+    for person in (user, by):  # a role remembered for this request is stale now (annotations.permissions)
+        if person is not None:
+            project_role_forget(person)
     details = {"change": change, "user": user.username, "from": old, "to": new}
     if reason:
         details["reason"] = reason  # e.g. "directory": the change came from the hospital directory's groups

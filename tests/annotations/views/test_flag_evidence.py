@@ -60,8 +60,9 @@ def test_the_queue_and_the_note_page_show_the_classifier_sentence_without_runnin
     monkeypatch.setattr("inference.serving.predictor.predictor_for_model_version",
                         lambda *a, **kw: pytest.fail("the page ran the model"))
     client.force_login(ui["users"]["reviewer"])
-    # session, user, membership, page of notes, schema, ADE relations, the evidence notes' texts, the audit row
-    with django_assert_num_queries(8):
+    # session, user, membership, page of notes, schema, newest model sets, their ADE relations, the evidence
+    # notes' texts, the audit row
+    with django_assert_num_queries(9):
         html = client.get("/projects/ui/queue/").content.decode()
     row = html[html.index(">note-ade<"):]
     row = row[:row.index("</tr>")]
