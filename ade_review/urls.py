@@ -10,10 +10,17 @@ urlpatterns = [
     path("api/", include("annotations.api.urls")),
     path("api/", include("inference.api_urls")),
     path("api/users/", include("accounts.user_api_urls")),
+    path("api/", include("pharmacovigilance.terminology.api_urls")),
+    path("api/", include("pharmacovigilance.exports.api_urls")),
+    path("api/", include("pharmacovigilance.api_urls")),
     # Anything else under /api/ is a JSON 404 (not Django's HTML page).
     re_path(r"^api/[\s\S]*$", api_not_found, name="api-not-found"),
     path("audit/", include("annotations.audit_urls")),
     path("projects/<slug:slug>/risk/", include("inference.risk.urls")),
+    path("projects/<slug:slug>/safety/", include("pharmacovigilance.safety.urls")),
+    path("projects/<slug:slug>/cases/export/", include("pharmacovigilance.exports.urls")),
+    path("projects/<slug:slug>/cases/", include("pharmacovigilance.urls")),
+    path("terminology/", include("pharmacovigilance.terminology.urls")),
     path("", include("inference.urls")),
     path("", include("annotations.urls")),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404
 
 from .errors import ApplicationError
@@ -110,6 +111,8 @@ def annotation_set_edit_refusal(*, user, annotation_set, role: str | None = None
         return ApplicationError("forbidden", "Your role may not change annotations here.", status=403)
     if note.project.archived_at is not None:
         return ApplicationError("archived", ARCHIVED_MESSAGE, status=403)
+    if annotation_set.source_kind == "curation":
+        return _curation_set_edit_refusal(user=user, annotation_set=annotation_set, role=role, admin=admin)
     if annotation_set.source_kind != "user":
         return ApplicationError("read_only_set", "Model and import annotations are read-only; edit your own copy.",
                                 status=403)
@@ -142,3 +145,129 @@ def sign_off_refusal(*, user, annotation_set, role: str | None = None):
             "own_submission", "You cannot sign off your own annotations: another reviewer must.", status=403
         )
     return None
+
+
+# --- curation (adjudication, issue 17): who may merge annotators' sets into a note's gold ------------------
+
+
+def curation_refusal(*, user, project: Project, role: str | None = None):
+    """Why `user` may not curate (see annotators' disagreements side by side and decide them) in `project`,
+    or None: reviewers and admins only (an annotator in a blind project must not see the others' sets), and
+    never in an archived project."""
+    if role is None:
+        role = project_role(user=user, project=project)
+    if not role or Capability.SIGN_OFF not in ROLE_CAPABILITIES[role]:
+        return ApplicationError("forbidden", "Only reviewers and admins may curate.", status=403)
+    if project.archived_at is not None:
+        return ApplicationError("archived", ARCHIVED_MESSAGE, status=403)
+    return None
+
+
+def _curation_set_edit_refusal(*, user, annotation_set, role: str, admin: bool):
+    """A curation set is its curator's (or a project admin's) to change, while it is not finished."""
+    if Capability.SIGN_OFF not in ROLE_CAPABILITIES[role]:
+        return ApplicationError("forbidden", "Only reviewers and admins may curate.", status=403)
+    if annotation_set.status == "gold":
+        return ApplicationError("curation_finished", "This curation is finished: it is the note's gold. Reopen it "
+                                "on its curation page to change it.", status=409)
+    if annotation_set.user_id != getattr(user, "pk", None) and not admin:
+        return ApplicationError("not_your_set", f"{annotation_set.source_name} is curating this note; their "
+                                "curation is read-only to you.", status=403)
+    if annotation_set.note.review_status == "signed_off" and not admin:
+        return ApplicationError("signed_off", "This note is signed off; only a project admin can change it.",
+                                status=403)
+    return None
+
+
+# --- annotation sets: who may see which set (blind annotation, issue 17) ---------------------------------
+#
+# The one rule of visibility. Every door that lists or shows a note's sets asks here: the editor (its set
+# switcher, `?set=`, what an own set starts from, "Correct these"), the API's annotation-set list and detail
+# and sign-off list, the review queue's filters on annotations and annotators, the agreement figures.
+
+
+def annotation_sets_all_visible(*, user, project: Project, role: str | None = None) -> bool:
+    """Whether `user` sees every annotation set of the project: always, unless the project is blind
+    (`blind_annotation` or `blind_prelabels`) and their role may not sign off (annotators). Reviewers and
+    admins see everything: they review, adjudicate and manage."""
+    if not (project.blind_annotation or project.blind_prelabels):
+        return True
+    if role is None:
+        role = project_role(user=user, project=project)
+    return role is not None and Capability.SIGN_OFF in ROLE_CAPABILITIES[role]
+
+
+def annotation_set_visibility(*, user, project: Project, role: str | None = None, prefix: str = ""):
+    """Which of the project's annotation sets `user` may see, as a Q on AnnotationSet (`prefix`, e.g.
+    "annotation_set__", for a model that points at sets), or None when they see them all.
+
+    Blind annotation (`Project.blind_annotation`) shows an annotator only their own sets: not other
+    people's, not imports (an imported set is someone's annotation work too, a person's or another tool's:
+    brat folders per annotator, a gold corpus), not curations (a merge of other people's sets). The model's
+    pre-labels stay visible unless `blind_prelabels` hides them too (then a new set starts empty)."""
+    if annotation_sets_all_visible(user=user, project=project, role=role):
+        return None
+
+    def q(**lookups) -> Q:
+        return Q(**{f"{prefix}{key}": value for key, value in lookups.items()})
+
+    mine = q(source_kind="user", user_id=getattr(user, "pk", None))
+    visible = mine
+    if not project.blind_prelabels:
+        visible |= q(source_kind="model")
+    if not project.blind_annotation:
+        visible |= ~q(source_kind="model")
+    return visible
+
+
+def annotation_set_visible(*, user, annotation_set, project: Project | None = None, role: str | None = None) -> bool:
+    """Whether `user` may see this (loaded) set; `annotation_set_visibility`'s rule for one instance."""
+    project = project or annotation_set.note.project
+    if annotation_sets_all_visible(user=user, project=project, role=role):
+        return True
+    kind = annotation_set.source_kind
+    if kind == "user" and annotation_set.user_id == getattr(user, "pk", None):
+        return True
+    if kind == "model":
+        return not project.blind_prelabels
+    return not project.blind_annotation
+
+
+def prelabels_visible(*, user, project: Project, role: str | None = None) -> bool:
+    """Whether `user` sees the model's pre-labels: what a new set of theirs starts from (else empty)."""
+    return not project.blind_prelabels or annotation_sets_all_visible(user=user, project=project, role=role)
+
+
+BLIND_AGREEMENT_MESSAGE = (
+    "This project annotates blind: agreement between annotators tells what the others said, so its figures "
+    "are for reviewers and admins."
+)
+
+
+def agreement_check_visible(*, user, project: Project, role: str | None = None) -> None:
+    """Agreement figures compare everyone's sets: under blind annotation only those who see every set may
+    read them (ApplicationError 403 otherwise; the page and the API both ask here)."""
+    if project.blind_annotation and not annotation_sets_all_visible(user=user, project=project, role=role):
+        raise ApplicationError("blind_annotation", BLIND_AGREEMENT_MESSAGE, status=403)
+
+
+# --- terminologies (pharmacovigilance.terminology): the site's, not a project's ----------------------------
+
+
+def user_may_load_terminologies(user) -> bool:
+    """Loading MedDRA, ATC or SNOMED CT replaces what every project codes against: site staff only."""
+    return bool(user.is_authenticated and user.is_active and user.is_staff)
+
+
+def user_may_see_terminologies(user) -> bool:
+    """Which versions are loaded (and who loaded them): site staff and the admins of any project."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return user.is_staff or ProjectMembership.objects.filter(user=user, role=ProjectRole.ADMIN).exists()
+
+
+def user_may_look_up_terms(user) -> bool:
+    """Looking a term up (what coding a span or a case needs): site staff and members of any project."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return user.is_staff or ProjectMembership.objects.filter(user=user).exists()

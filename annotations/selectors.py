@@ -202,11 +202,16 @@ def _cursor_parse(cursor: str) -> tuple[float, float, int] | None:
         return None
 
 
-def note_queue_queryset(*, project: Project, filters: QueueFilters, cursor: str = "") -> QuerySet[Note]:
+def note_queue_queryset(
+    *, project: Project, filters: QueueFilters, cursor: str = "", visible: Q | None = None
+) -> QuerySet[Note]:
     """The review queue's notes after `cursor`, in queue order (probability, uncertainty, id; descending).
 
-    Text search uses PostgreSQL full-text search (english, GIN-indexed) and icontains elsewhere.
+    Text search uses PostgreSQL full-text search (english, GIN-indexed) and icontains elsewhere. The filters on
+    annotations (entity and relation types, annotator) look only at the sets the viewer may see (`visible`:
+    annotations.permissions.annotation_set_visibility): under blind annotation they reveal nobody else's work.
     """
+    sets = AnnotationSet.objects.all() if visible is None else AnnotationSet.objects.filter(visible)
     qs = Note.objects.filter(project=project).alias(
         pc=Coalesce("ade_probability", Value(-1.0)), uc=Coalesce("ade_uncertainty", Value(-1.0))
     )
@@ -217,24 +222,18 @@ def note_queue_queryset(*, project: Project, filters: QueueFilters, cursor: str 
     if filters.status:
         qs = qs.filter(review_status=filters.status)
     if filters.entity_type:
-        qs = qs.filter(
-            Exists(
-                Entity.objects.filter(annotation_set__note=OuterRef("pk"), type=filters.entity_type).exclude(
-                    decision=Decision.REJECTED
-                )
-            )
-        )
+        entities = Entity.objects.filter(annotation_set__note=OuterRef("pk"), type=filters.entity_type)
+        if visible is not None:
+            entities = entities.filter(annotation_set__in=sets)
+        qs = qs.filter(Exists(entities.exclude(decision=Decision.REJECTED)))
     if filters.relation_type:
-        qs = qs.filter(
-            Exists(
-                Relation.objects.filter(annotation_set__note=OuterRef("pk"), type=filters.relation_type).exclude(
-                    decision=Decision.REJECTED
-                )
-            )
-        )
+        relations = Relation.objects.filter(annotation_set__note=OuterRef("pk"), type=filters.relation_type)
+        if visible is not None:
+            relations = relations.filter(annotation_set__in=sets)
+        qs = qs.filter(Exists(relations.exclude(decision=Decision.REJECTED)))
     if filters.annotator:
         qs = qs.filter(
-            Exists(AnnotationSet.objects.filter(note=OuterRef("pk"), source_kind="user", user__username=filters.annotator))
+            Exists(sets.filter(note=OuterRef("pk"), source_kind="user", user__username=filters.annotator))
         )
     if filters.patient:
         qs = qs.filter(patient__external_id=filters.patient)
@@ -264,11 +263,13 @@ def note_queue_queryset(*, project: Project, filters: QueueFilters, cursor: str 
     )
 
 
-def note_queue(*, project: Project, filters: QueueFilters, cursor: str = "", limit: int | None = None) -> QueuePage:
+def note_queue(
+    *, project: Project, filters: QueueFilters, cursor: str = "", limit: int | None = None, visible: Q | None = None
+) -> QueuePage:
     """One page of the review queue: notes ranked by ADE probability, then uncertainty, then id (newest
     first), keyset-paginated on that order (fast at any depth: no OFFSET, no COUNT over the table)."""
     limit = limit or QUEUE_PAGE
-    rows = list(note_queue_queryset(project=project, filters=filters, cursor=cursor)[: limit + 1])
+    rows = list(note_queue_queryset(project=project, filters=filters, cursor=cursor, visible=visible)[: limit + 1])
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -321,10 +322,14 @@ def note_sign_offs(*, note: Note) -> QuerySet[SignOff]:
     return SignOff.objects.filter(note=note).select_related("user").order_by("-created_at")
 
 
-def note_annotation_sets(*, note: Note) -> QuerySet[AnnotationSet]:
-    """Every annotation set of a note (for the reviewer's view of who said what)."""
+def note_annotation_sets(*, note: Note, visible: Q | None = None) -> QuerySet[AnnotationSet]:
+    """The annotation sets of a note that the viewer may see (`visible`: the one rule,
+    annotations.permissions.annotation_set_visibility; None: all), for the view of who said what."""
+    sets = AnnotationSet.objects.filter(note=note)
+    if visible is not None:
+        sets = sets.filter(visible)
     return (
-        AnnotationSet.objects.filter(note=note)
+        sets
         .select_related("user", "model_version", "copied_from")
         .order_by("source_kind", "pk")
     )
@@ -335,14 +340,17 @@ def annotation_set_own(*, note: Note, user) -> AnnotationSet | None:
     return AnnotationSet.objects.filter(note=note, source_kind="user", user=user).first()
 
 
-def annotation_set_correctable_newest(*, note: Note) -> AnnotationSet | None:
-    """The note's newest gold set, else its newest imported one, that holds annotations: what "Correct
-    these" copies into a person's own set (editing.annotation_set_copy_for_correction); None when it has
-    neither (a note imported as bare text opens on the person's own empty set, ready to annotate)."""
+def annotation_set_correctable_newest(*, note: Note, visible: Q | None = None) -> AnnotationSet | None:
+    """The note's newest gold set, else its newest imported one, that holds annotations and that the viewer
+    may see (`visible`, as in `note_annotation_sets`): what "Correct these" copies into a person's own set
+    (editing.annotation_set_copy_for_correction); None when it has neither (a note imported as bare text
+    opens on the person's own empty set, ready to annotate)."""
     newest = ("-created_at", "-pk")
     annotated = AnnotationSet.objects.filter(note=note).filter(
         Exists(Entity.objects.filter(annotation_set=OuterRef("pk")))
     )
+    if visible is not None:
+        annotated = annotated.filter(visible)
     gold = annotated.filter(status="gold").order_by(*newest).first()
     return gold or annotated.filter(source_kind="import").order_by(*newest).first()
 
@@ -447,3 +455,158 @@ def note_flag_reasons(*, project: Project, notes: list[Note], schema=None) -> di
             reasons[note_id] = FlagReason(by_classifier_only=True)
     return reasons
 
+
+# --- note assignments (issue 17; the writes: annotations.services.assignment) ------------------------------
+
+
+def assignment_cutoff(*, project: Project):
+    """Open assignments touched before this moment are stale (None: the project keeps them)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    hours = project.assignment_timeout_hours
+    return timezone.now() - timedelta(hours=hours) if hours else None
+
+
+def assignments_with_sets(assignments):
+    """Assignments with their note (no text), their person, who assigned them, and the person's own set on
+    the note (`set_status`, `set_id`; None before their first edit)."""
+    own = AnnotationSet.objects.filter(note_id=OuterRef("note_id"), source_kind="user", user_id=OuterRef("user_id"))
+    return (
+        assignments.select_related("note", "user", "assigned_by")
+        .defer("note__text", "note__metadata", "note__text_hash")
+        .annotate(set_status=Subquery(own.values("status")[:1]), set_id=Subquery(own.values("pk")[:1]))
+    )
+
+
+def assignment_states(rows, *, project: Project) -> list:
+    """Set each assignment's `state`: open, stale (open, untouched past the project's timeout: it goes back
+    to the pool at the next hand-out or beat) or completed (its person submitted)."""
+    from .models import AnnotationSetStatus
+
+    cutoff = assignment_cutoff(project=project)
+    labels = dict(AnnotationSetStatus.choices)
+    rows = list(rows)
+    for a in rows:
+        a.set_status_label = labels.get(getattr(a, "set_status", None) or "", "")
+        if a.completed_at is not None:
+            a.state = "completed"
+        elif cutoff is not None and a.touched_at < cutoff:
+            a.state = "stale"
+        else:
+            a.state = "open"
+    return rows
+
+
+def _assignment_rows(assignments, *, project: Project) -> list:
+    return assignment_states(assignments_with_sets(assignments), project=project)
+
+
+ASSIGNMENT_STATES = ("open", "stale", "completed")
+
+
+def assignment_list(*, project: Project, user_id: int | None = None, note_id: int | None = None,
+                    state: str = ""):
+    """The project's assignments (of one person, one note, in one state), open ones first, oldest first
+    (the order "Get next note" gives them back), then completed ones, newest first; see
+    `assignments_with_sets` and `assignment_states` for what each carries."""
+    from .models import NoteAssignment
+
+    rows = NoteAssignment.objects.filter(note__project=project)
+    if user_id is not None:
+        rows = rows.filter(user_id=user_id)
+    if note_id is not None:
+        rows = rows.filter(note_id=note_id)
+    cutoff = assignment_cutoff(project=project)
+    if state == "completed":
+        rows = rows.filter(completed_at__isnull=False)
+    elif state == "open":
+        rows = rows.filter(completed_at__isnull=True)
+        if cutoff is not None:
+            rows = rows.filter(touched_at__gte=cutoff)
+    elif state == "stale":
+        rows = rows.filter(completed_at__isnull=True, touched_at__lt=cutoff) if cutoff is not None else rows.none()
+    return assignments_with_sets(rows).order_by(F("completed_at").desc(nulls_first=True), "assigned_at", "pk")
+
+
+MY_NOTES_PAGE = 50
+
+
+def my_assignments(*, project: Project, user, offset: int = 0, limit: int = MY_NOTES_PAGE) -> tuple[list, int]:
+    """A page of the user's assignments in the project, open ones first (oldest first: the order "Get next
+    note" gives them back), then completed ones (newest first), and how many there are. Three queries."""
+    from .models import NoteAssignment
+
+    total = NoteAssignment.objects.filter(note__project=project, user=user).count()
+    rows = assignment_list(project=project, user_id=user.pk)[offset:offset + limit]
+    return assignment_states(rows, project=project), total
+
+
+@dataclass(frozen=True)
+class WorkloadRow:
+    user_id: int
+    username: str
+    is_active: bool
+    role: str
+    open: int
+    stale: int
+    completed: int
+
+
+def assignment_workload(*, project: Project) -> list[WorkloadRow]:
+    """Who has what: every member who may annotate, with their open, stale and completed assignments in the
+    project (one query whatever the numbers)."""
+    from .models import NoteAssignment, ProjectMembership
+
+    cutoff = assignment_cutoff(project=project)
+    mine = NoteAssignment.objects.filter(note__project=project, user_id=OuterRef("user_id"))
+    stale = mine.filter(completed_at__isnull=True, touched_at__lt=cutoff)
+    rows = (
+        ProjectMembership.objects.filter(project=project)
+        .annotate(
+            n_open=_count_of(mine.filter(completed_at__isnull=True)),
+            n_stale=_count_of(stale) if cutoff else Value(0),
+            n_completed=_count_of(mine.filter(completed_at__isnull=False)),
+        )
+        .order_by("user__username")
+        .values_list("user_id", "user__username", "user__is_active", "role", "n_open", "n_stale", "n_completed")
+    )
+    return [WorkloadRow(*row) for row in rows]
+
+
+ASSIGNMENT_NOTES_PAGE = 50
+ASSIGNMENT_NOTE_FILTERS = {
+    "all": "All notes",
+    "assigned": "Assigned to someone",
+    "open": "With an open assignment",
+    "unassigned": "Assigned to nobody",
+}
+
+
+def assignment_notes(
+    *, project: Project, which: str = "all", after: int = 0, limit: int = ASSIGNMENT_NOTES_PAGE
+) -> tuple[list[Note], int | None]:
+    """A page of the project's notes (by id, after note id `after`) for the assignments page, each with
+    `assignees` (its assignments, in `_assignment_rows`' shape) and `people` (how many it has); the next
+    page's `after` or None. Three queries whatever the page holds."""
+    from .models import NoteAssignment
+
+    notes = Note.objects.filter(project=project, pk__gt=after)
+    assignments = NoteAssignment.objects.filter(note=OuterRef("pk"))
+    if which == "assigned":
+        notes = notes.filter(Exists(assignments))
+    elif which == "open":
+        notes = notes.filter(Exists(assignments.filter(completed_at__isnull=True)))
+    elif which == "unassigned":
+        notes = notes.exclude(Exists(assignments))
+    page = list(notes.defer("text", "metadata", "text_hash").order_by("pk")[: limit + 1])
+    following = page[limit - 1].pk if len(page) > limit else None
+    page = page[:limit]
+    by_note: dict[int, list] = {n.pk: [] for n in page}
+    for a in _assignment_rows(NoteAssignment.objects.filter(note_id__in=list(by_note)).order_by("assigned_at", "pk"),
+                              project=project):
+        by_note[a.note_id].append(a)
+    for n in page:
+        n.assignees = by_note[n.pk]
+    return page, following

@@ -2,6 +2,8 @@ from django.urls import path
 
 from annotations import views
 from annotations.views import agreement as agreement_views
+from annotations.views import assignment as assignment_views
+from annotations.views import curation as curation_views
 from annotations.views import project_admin
 from annotations.views import schema as schema_views
 from annotations.views.legacy import old_project_path
@@ -39,7 +41,33 @@ urlpatterns = [
          name="project-schema-conf-preview"),
     path("projects/<slug:slug>/schema/conf/preview/<str:token>.css", schema_views.schema_preview_css,
          name="project-schema-preview-css"),
+    # Note assignments (annotations.views.assignment): an annotator's notes, the admins' assignments page.
+    path("projects/<slug:slug>/my-notes/", assignment_views.my_notes, name="my-notes"),
+    path("projects/<slug:slug>/my-notes/next/", assignment_views.my_notes_next, name="my-notes-next"),
+    path("projects/<slug:slug>/assignments/", assignment_views.project_assignments, name="project-assignments"),
+    path("projects/<slug:slug>/assignments/assign/", assignment_views.assignments_assign, name="assignments-assign"),
+    path("projects/<slug:slug>/assignments/release/", assignment_views.assignments_release,
+         name="assignments-release"),
+    path("projects/<slug:slug>/assignments/<int:assignment_id>/unassign/", assignment_views.assignment_unassign,
+         name="assignment-unassign"),
+    path("projects/<slug:slug>/assignments/<int:assignment_id>/reassign/", assignment_views.assignment_reassign,
+         name="assignment-reassign"),
+    path("projects/<slug:slug>/settings/assignment/", assignment_views.project_assignment_settings,
+         name="project-assignment-settings"),
     # Inter-annotator agreement (annotations.views.agreement).
     path("projects/<slug:slug>/agreement/", agreement_views.project_agreement_page, name="project-agreement"),
     path("projects/<slug:slug>/agreement.csv", agreement_views.project_agreement_csv, name="project-agreement-csv"),
+    # Curation, i.e. adjudication (annotations.views.curation): the queue and a note's curation page.
+    path("projects/<slug:slug>/curation/", curation_views.curation_queue_page, name="curation-queue"),
+    path("projects/<slug:slug>/notes/<int:note_id>/curate/", curation_views.note_curate, name="note-curate"),
+    path("projects/<slug:slug>/notes/<int:note_id>/curate/start/", curation_views.note_curate_start,
+         name="note-curate-start"),
+    path("projects/<slug:slug>/notes/<int:note_id>/curate/units/<slug:unit>/", curation_views.note_curate_decide,
+         name="note-curate-decide"),
+    path("projects/<slug:slug>/notes/<int:note_id>/curate/finish/", curation_views.note_curate_finish,
+         name="note-curate-finish"),
+    path("projects/<slug:slug>/notes/<int:note_id>/curate/reopen/", curation_views.note_curate_reopen,
+         name="note-curate-reopen"),
+    path("projects/<slug:slug>/notes/<int:note_id>/curate/undo/", curation_views.note_curate_undo,
+         name="note-curate-undo"),
 ]

@@ -3,6 +3,7 @@ PostgreSQL, and peak Python memory at two project sizes to show it stays flat in
 
     python benchmarks/agreement.py [--notes 10000] [--small 2000] [--annotators 3] [--entities 50]
                                    [--database-url URL] [--name agreement]
+    python benchmarks/agreement.py --curation-only [--curation-chars 50000] [--curation-entities 2000]
 
 A scratch PostgreSQL database (dropped first) gets one project; `--small` notes are written, measured,
 then the rest up to `--notes`, measured again. Every note has one submitted set per annotator with
@@ -12,6 +13,18 @@ annotation_sets_write (the import's bulk path) and not timed. Timed: `project_ag
 page, the CSV and the API call: chunked reads + annotations.formats.agreement), without tracemalloc; peak
 memory: a second run under tracemalloc (Python allocations, the figure that would grow if notes were kept).
 Writes benchmarks/results/agreement.json.
+
+`metrics.curation_ready_ms` (issue 17, goal under 1,000 ms): a note of `--curation-chars` characters that two
+annotators annotated with `--curation-entities` entities each (one in ten differs: a boundary, a type, or
+only one of them has it) and a few relations; a reviewer's curation of it started (the agreed entities in the
+curation set). Headless Chromium opens its curation page; the figure is the median, over `--loads` loads after
+a first warm one, of the time from navigation start to the curation script's `curation-ready` mark (the text
+with the curated entities, the first page of disagreements side by side and the keys in place; the first,
+cold load, which merges the two sets, is reported apart as `curation_ready_cold_ms`). Also
+`curation_decide_ms`: a key pressed on the current disagreement until it comes back decided (a round trip:
+merge, edit, the unit and the text segments swapped). The curation part runs alone with `--curation-only`
+(in a scratch database of its own, `--curation-database-url`) and merges its figures into the existing JSON,
+keeping the 10k-note figures; a full run does both.
 """
 
 from __future__ import annotations
@@ -106,6 +119,170 @@ def measure(project) -> tuple[float, float, object]:
     return seconds, peak / 2**20, report
 
 
+def _dense_versions(n_chars: int, n_entities: int):
+    """The note and two annotators' Documents of it: the same mentions, one in ten different."""
+    from annotations.formats.document import Document, Entity, Relation, Span
+
+    rng = random.Random(23)
+    words = ("patient was given the dose daily after admission with a history of pain and fever noted by "
+             "staff on the ward overnight").split()
+    mentions = {"Drug": ["warfarin", "metformin", "ibuprofen"], "Adverse-Effect": ["gastric bleeding", "rash"],
+                "Dose": ["5 mg", "500 mg"]}
+    types = list(mentions)
+    gap = max(n_chars // n_entities - 13, 4)  # a filler of about gap + 3, a mention of about 9: n_chars in all
+    parts, spans, pos = [], [], 0
+    for k in range(n_entities):
+        filler = ""
+        while len(filler) < gap:
+            filler += rng.choice(words) + " "
+        if k % 12 == 11:
+            filler = filler.rstrip() + ".\n"
+        parts.append(filler)
+        pos += len(filler)
+        type_ = types[k % 3]
+        mention = rng.choice(mentions[type_])
+        parts.append(mention + " ")
+        spans.append((type_, pos, pos + len(mention)))
+        pos += len(mention) + 1
+    text = "".join(parts)
+    text += "x" * max(0, n_chars - len(text) - 1) + "\n"
+    docs = []
+    for annotator in range(2):
+        entities = []
+        for k, (type_, s, e) in enumerate(spans):
+            if k % 10 == 3 and annotator:  # a boundary
+                s += 1
+            elif k % 10 == 6 and annotator:  # a type
+                type_ = "Drug" if type_ != "Drug" else "Dose"
+            elif k % 10 == 9 and annotator:  # only the first annotator has it
+                continue
+            entities.append(Entity(f"T{k + 1}", type_, (Span(s, e),), text[s:e]))
+        ids = {e.id for e in entities}
+        relations = tuple(
+            Relation(f"R{k}", "Adverse-Effect", f"T{k}", f"T{k + 1}") for k in range(1, n_entities - 1, 30)
+            if f"T{k}" in ids and f"T{k + 1}" in ids and spans[k - 1][0] == "Drug" and spans[k][0] == "Adverse-Effect"
+        )
+        docs.append(Document("dense-curation", text, entities=tuple(entities), relations=relations,
+                             label="ade" if annotator == 0 else "no_ade"))
+    return text, docs
+
+
+def curation_benchmark(args) -> dict[str, float]:
+    """Build the dense note's curation and time its page in Chromium (see the module docstring)."""
+    import os
+    import statistics
+
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from editor import serve
+
+    from annotations.demo_corpus import ANNOTATION_CONF, VISUAL_CONF
+    from annotations.formats.brat_conf import load_schema
+    from annotations.models import AnnotationSet, Note, Project, ProjectMembership
+    from annotations.services.corpus_import import text_hash
+    from annotations.services.curation import curation_start
+    from annotations.services.document_store import annotation_sets_write
+    from annotations.services.schemas import project_schema_set
+
+    call_command("migrate", verbosity=0)
+    project = Project.objects.create(slug="curation", name="Curation")
+    project_schema_set(project=project, schema=load_schema(ANNOTATION_CONF, VISUAL_CONF), inferred=False)
+    User = get_user_model()
+    password = "bench-curation-password"
+    users = {name: User.objects.create_user(name, password=password) for name in ("ann1", "ann2", "curator")}
+    for name, role in (("ann1", "annotator"), ("ann2", "annotator"), ("curator", "reviewer")):
+        ProjectMembership.objects.create(project=project, user=users[name], role=role)
+    text, docs = _dense_versions(args.curation_chars, args.curation_entities)
+    note = Note.objects.create(project=project, external_id="dense-curation", text=text, text_hash=text_hash(text))
+    pairs = [(AnnotationSet.objects.create(note=note, source_kind="user", user=users[name], source_name=name,
+                                           status="submitted"), doc) for name, doc in zip(("ann1", "ann2"), docs,
+                                                                                         strict=True)]
+    annotation_sets_write(pairs, origin="human")
+    t0 = time.perf_counter()
+    curation_start(note=note, by=users["curator"])
+    start_s = time.perf_counter() - t0
+    path = f"/projects/{project.slug}/notes/{note.pk}/curate/"
+
+    from playwright.sync_api import sync_playwright
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    url, server = serve()
+    chromium_args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run"]
+    times, sizes = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=chromium_args)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{url}/accounts/login/")
+        page.fill("input[name=username]", "curator")
+        page.fill("input[name=password]", password)
+        page.press("input[name=password]", "Enter")
+        page.wait_for_url(f"{url}/")
+        for _ in range(args.loads + 1):  # the first load warms caches and is not counted
+            page.goto(f"{url}{path}", wait_until="commit")
+            page.wait_for_selector("html[data-curation-ready]", timeout=60_000)
+            times.append(page.evaluate("performance.getEntriesByName('curation-ready')[0].startTime"))
+            sizes.append(page.evaluate("performance.getEntriesByType('navigation')[0].transferSize"))
+        rendered = page.evaluate("[document.querySelectorAll('#note-text .e.b').length, "
+                                 "document.querySelectorAll('#unit-list > li.unit').length, "
+                                 "document.querySelectorAll('*').length]")
+        page.evaluate("() => { window.__t0 = performance.now(); }")
+        page.keyboard.press("1")
+        page.wait_for_selector("#unit-list > li.unit.current.decided", timeout=60_000)
+        decide_ms = page.evaluate("performance.now() - window.__t0")
+        shots = ROOT / "tmp" / "artifacts"
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / "curation-dense.png"))
+        browser.close()
+    server.shutdown()
+    cold, times = times[0], times[1:]
+    from annotations.curation.selectors import curation_state
+
+    state = curation_state(note=note)
+    log(f"curation page: ready median {statistics.median(times):.0f} ms (max {max(times):.0f}), {sizes[-1]} bytes, "
+        f"{rendered[0]} entity labels, {rendered[1]} disagreements shown of {len(state.merge.disagreements)}, "
+        f"{rendered[2]} elements; decide {decide_ms:.0f} ms; first (cold) load {cold:.0f} ms")
+    return {
+        "curation_ready_ms": round(statistics.median(times), 1),
+        "curation_ready_max_ms": round(max(times), 1),
+        # The first load: the merge of the two sets is computed, then kept while they stay as they are.
+        "curation_ready_cold_ms": round(cold, 1),
+        "curation_decide_ms": round(decide_ms, 1),
+        "curation_page_bytes": sizes[-1],
+        "curation_note_chars": len(text),
+        "curation_entities_per_side": args.curation_entities,
+        "curation_disagreements": len(state.merge.disagreements),
+        "curation_page_elements": rendered[2],
+        "curation_start_s": round(start_s, 2),
+    }
+
+
+CURATION_SETUP = {
+    "curation_timed": "navigation start to the `curation-ready` mark of static/js/curation.js in headless Chromium "
+                      "(median of the loads after a warm one), app served in process by Django's threaded WSGI "
+                      "server, PostgreSQL on 127.0.0.1",
+    "curation_goal": "curation_ready_ms under 1,000 ms",
+}
+
+
+def merge_into_result(name: str, metrics: dict[str, float]) -> Path:
+    """Add the curation figures to benchmarks/results/NAME.json, keeping what is there (the 10k-note run)."""
+    import json
+
+    from _common import RESULTS_DIR, command_line, machine_info
+
+    path = RESULTS_DIR / f"{name}.json"
+    payload = json.loads(path.read_text()) if path.exists() else {"metrics": {}}
+    payload["metrics"].update(metrics)
+    payload.setdefault("setup", {}).update(CURATION_SETUP)
+    from datetime import UTC, datetime
+
+    payload["curation_run"] = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine_info(),
+                               "command": command_line()}
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/ade_review_agreement_bench")
@@ -115,7 +292,21 @@ def main() -> None:
     parser.add_argument("--entities", type=int, default=50)
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--name", default="agreement")
+    parser.add_argument("--curation-only", action="store_true",
+                        help="only the curation page; merge its figures into the existing results")
+    parser.add_argument("--curation-database-url",
+                        default="postgres://postgres@127.0.0.1:5432/ade_review_curation_bench")
+    parser.add_argument("--curation-chars", type=int, default=50_000)
+    parser.add_argument("--curation-entities", type=int, default=2_000)
+    parser.add_argument("--loads", type=int, default=5)
     args = parser.parse_args()
+
+    if args.curation_only:
+        reset_database(args.curation_database_url)
+        setup_django(args.curation_database_url, DEBUG="0")
+        path = merge_into_result(args.name, curation_benchmark(args))
+        log(f"wrote {path}")
+        return
 
     reset_database(args.database_url)
     setup_django(args.database_url, DEBUG="0")
@@ -156,6 +347,8 @@ def main() -> None:
         "memory": "tracemalloc peak of a second, identical run (Python allocations only)",
         "goal": "agreement_10k_notes_s under 60 s; peak memory flat in the number of notes",
     }})
+    # The curation page (a project of its own in the same database), merged into the file just written.
+    merge_into_result(args.name, curation_benchmark(args))
 
 
 if __name__ == "__main__":

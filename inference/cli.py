@@ -5,6 +5,8 @@
   ade-review evaluate --model MODEL_DIR --data DIR_OR_FILE [--format ...] [--report FILE] [--json FILE]
   ade-review predict  --model MODEL_DIR --data DIR_OR_FILE [--format ...] --out DIR_OR_JSONL
                       [--out-format brat|jsonl] [--quantize]
+  ade-review adapt    --texts DIR_OR_FILE [--texts ...] | --project SLUG  --out ENCODER_DIR
+                      [--encoder DIR] [--steps N] [--no-extend] [--min-word-count N] [--no-resume] ...
 
 Formats: brat (a directory or .zip of .txt/.ann, annotation.conf used as the schema when present), jsonl
 (one document per line), ade-spert (the SpERT JSON of ADE-Corpus-V2), ade (the ADE-Corpus-V2 folder).
@@ -195,6 +197,120 @@ def _predict(args) -> int:
     return 0
 
 
+def _adapt_texts(args) -> list[str]:
+    """The unlabelled texts: folders or files (`--texts`), and/or a project's notes (`--project`, which needs
+    the database: Django is set up only then)."""
+    from inference.core.adaptation.adapt import read_texts
+
+    texts: list[str] = []
+    for path in args.texts or ():
+        p = Path(path)
+        try:
+            if p.is_file() and p.suffix.lower() != ".txt":
+                texts += [d.text for d in read_documents(path, None)[0]]
+            else:
+                texts += read_texts(p)
+        except (OSError, ValueError) as exc:
+            raise CliError(str(exc)) from exc
+    if args.project:
+        import os
+
+        import django
+
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ade_review.settings.local")
+        django.setup()
+        from annotations.models import Project
+        from inference.adaptation.selectors import adaptation_texts
+
+        project = Project.objects.filter(slug=args.project).first()
+        if project is None:
+            raise CliError(f"no project {args.project!r}")
+        texts += adaptation_texts(project=project)
+        if args.encoder is None and project.encoder_path:
+            args.encoder = project.encoder_path
+    if not texts:
+        raise CliError("no text to adapt on (give --texts or --project)")
+    return texts
+
+
+def _adapt(args) -> int:
+    from inference.core.adaptation.adapt import AdaptationConfig, AdaptationStopped, adapt_encoder
+    from inference.core.adaptation.vocabulary import VocabularyConfig
+    from inference.core.encoder import resolve_encoder
+
+    if not (args.texts or args.project):
+        raise CliError("give --texts DIR (or a file) and/or --project SLUG")
+    texts = _adapt_texts(args)
+    try:
+        encoder = resolve_encoder(args.encoder)
+    except (FileNotFoundError, ModuleNotFoundError) as exc:
+        raise CliError(str(exc)) from exc
+    config = AdaptationConfig(
+        encoder=str(encoder), out=args.out, extend_vocabulary=not args.no_extend,
+        vocabulary=VocabularyConfig(min_word_count=args.min_word_count, min_word_pieces=args.min_word_pieces,
+                                    max_new_words=args.max_new_words),
+        steps=args.steps, batch_size=args.batch_size, max_length=args.max_length, lr=args.lr,
+        head_warmup_steps=args.head_warmup_steps, checkpoint_every=args.checkpoint_every,
+        resume=not args.no_resume, seed=args.seed, device=args.device, threads=args.threads,
+    )
+    print(f"{len(texts)} texts; adapting {encoder} into {args.out}")
+    bar = _ProgressLine()
+    try:
+        report = adapt_encoder(config, texts, progress=bar, log=bar.log)
+    except AdaptationStopped as exc:
+        bar.done()
+        raise CliError(f"{exc}; run the same command again to resume") from exc
+    except ValueError as exc:
+        bar.done()
+        raise CliError(str(exc)) from exc
+    bar.done()
+    m = report.metrics()
+    print(f"vocabulary {report.vocabulary.get('vocab_size_before')} -> {report.vocabulary.get('vocab_size_after')}; "
+          f"[UNK] characters {m['unk_rate_before']:.2%} -> {m['unk_rate_after']:.2%}; pieces per word "
+          f"{m['pieces_per_word_before']:.2f} -> {m['pieces_per_word_after']:.2f}")
+    if "perplexity_before" in m and "perplexity_after" in m:
+        print(f"held-out MLM perplexity {m['perplexity_before']:.2f} -> {m['perplexity_after']:.2f} "
+              f"({report.heldout_texts} texts)")
+    print(f"{report.steps} steps, {m['tokens_per_second']:.0f} tokens/s on {report.device}; saved {report.out}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return 0
+
+
+class _ProgressLine:
+    """Progress on one line with the time left (on a terminal; otherwise a line every ten seconds)."""
+
+    def __init__(self):
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+        self.stage = ""
+        self.open = False
+
+    def __call__(self, p) -> None:
+        now = time.monotonic()
+        final = p.fraction >= 1.0 or (p.stage == "train" and p.step == p.steps)
+        if p.stage == self.stage and not final and now - self.last < (0.5 if self.tty else 10.0):
+            return
+        self.last, self.stage = now, p.stage
+        width = 30
+        filled = int(width * p.fraction)
+        line = f"[{'#' * filled}{'.' * (width - filled)}] {p.fraction:4.0%} {p.describe()}"
+        if self.tty:
+            print(f"\r{line:<110}", end="", file=sys.stderr, flush=True)
+            self.open = True
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def log(self, message: str) -> None:
+        self.done()
+        print(message, file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.open:
+            print(file=sys.stderr)
+            self.open = False
+
+
 def build_parser() -> argparse.ArgumentParser:
     from inference.core.extraction.pipeline_training import DEFAULT_MAX_CHAR_DISTANCE
 
@@ -254,6 +370,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-format", choices=["brat", "jsonl"], default=None)
     p.add_argument("--quantize", action="store_true", help="int8 dynamic quantization (CPU)")
     p.set_defaults(func=_predict)
+
+    a = sub.add_parser("adapt", help="adapt an encoder to unlabelled text: vocabulary extension + continued MLM")
+    a.add_argument("--texts", action="append", default=[],
+                   help="a folder of .txt files, a .txt file or a corpus file (.jsonl, ...); repeatable")
+    a.add_argument("--project", default=None, help="also the notes of this project (reads the database)")
+    a.add_argument("--encoder", default=None, help="encoder to adapt (default: the project's, else MiniLM-L6)")
+    a.add_argument("--out", required=True, help="directory of the adapted encoder (checkpoints inside while it runs)")
+    a.add_argument("--steps", type=int, default=1000)
+    a.add_argument("--batch-size", type=int, default=16)
+    a.add_argument("--max-length", type=int, default=128)
+    a.add_argument("--lr", type=float, default=5e-5)
+    a.add_argument("--head-warmup-steps", type=int, default=50,
+                   help="steps fitting a new MLM head alone before the 'before' perplexity (encoders without one)")
+    a.add_argument("--no-extend", action="store_true", help="continue pre-training without extending the vocabulary")
+    a.add_argument("--min-word-count", type=int, default=5, help="a word this frequent ...")
+    a.add_argument("--min-word-pieces", type=int, default=2, help="... split into this many pieces gets a token")
+    a.add_argument("--max-new-words", type=int, default=10_000)
+    a.add_argument("--checkpoint-every", type=int, default=200)
+    a.add_argument("--no-resume", action="store_true", help="start over even if --out holds checkpoints")
+    a.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: CUDA when available)")
+    a.add_argument("--threads", type=int, default=None)
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--json", default=None, help="write the adaptation report as JSON")
+    a.set_defaults(func=_adapt)
     return ap
 
 

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from inference.adaptation import views as adaptation_views
 from inference.jobs import views
 from inference.learning import views as learning_views
 
@@ -14,6 +15,10 @@ urlpatterns = [
     path("projects/<slug:slug>/models/", learning_views.model_page, name="model-page"),
     path("projects/<slug:slug>/models/retrain/", learning_views.model_retrain, name="model-retrain"),
     path("projects/<slug:slug>/models/policy/", learning_views.model_policy, name="model-policy"),
+    path("projects/<slug:slug>/models/encoder/adapt/", adaptation_views.encoder_adapt, name="encoder-adapt"),
+    path("projects/<slug:slug>/models/encoder/adopt/<int:job_id>/", adaptation_views.encoder_adopt,
+         name="encoder-adopt"),
+    path("projects/<slug:slug>/models/encoder/rollback/", adaptation_views.encoder_rollback, name="encoder-rollback"),
     path("projects/<slug:slug>/models/<int:version_id>/", learning_views.model_version_detail, name="model-version"),
     path("projects/<slug:slug>/models/<int:version_id>/activate/", learning_views.model_version_activate_view,
          name="model-version-activate"),

@@ -134,6 +134,8 @@ CELERY_BEAT_SCHEDULE = {
     "reap-stale-jobs": {"task": "inference.jobs_reap_stale", "schedule": 60.0},
     # Uploads and export files older than ADE_REVIEW_FILE_RETENTION_DAYS are deleted.
     "expire-stored-files": {"task": "inference.stored_files_expire", "schedule": 3600.0},
+    # Note assignments nobody touched within their project's timeout go back to the pool (also at each hand-out).
+    "release-stale-assignments": {"task": "annotations.assignments_release_stale", "schedule": 600.0},
 }
 
 REST_FRAMEWORK = {
@@ -174,9 +176,17 @@ SPECTACULAR_SETTINGS = {
         "WritableAnnotationSetStatusEnum": ["in_progress", "submitted", "gold"],
         "NoteLabelValueEnum": "annotations.models.NoteLabelValue",
         "ReviewStatusEnum": "annotations.models.ReviewStatus",
+        "ProjectRoleEnum": "annotations.models.ProjectRole",
         # annotations.formats.registry: READERS (imports) and WRITERS (exports)
-        "ImportFormatEnum": ["ade", "brat", "jsonl", "pubtator"],
+        "ImportFormatEnum": ["ade", "brat", "fhir", "jsonl", "pubtator"],
         "ExportFormatEnum": ["brat", "conll", "jsonl"],
+        # pharmacovigilance.exports: a case export's format (pharmacovigilance.core.export.FORMATS)
+        "CaseExportFormatEnum": ["e2b", "fhir"],
+        # pharmacovigilance.core.report's vocabularies (the case API): one name per choice set.
+        "CaseStateEnum": "pharmacovigilance.models.STATE_CHOICES",
+        "DrugRoleEnum": "pharmacovigilance.models.ROLE_CHOICES",
+        "ChallengeResultEnum": "pharmacovigilance.models.CHALLENGE_CHOICES",
+        "ReactionOutcomeEnum": "pharmacovigilance.models.OUTCOME_CHOICES",
     },
 }
 # Login throttling: django-axes with the app's handler (accounts/login_throttle.py says the rule), counted in
@@ -235,6 +245,15 @@ ADE_REVIEW_MAX_IMPORT_BYTES = int(os.environ.get("ADE_REVIEW_MAX_IMPORT_BYTES", 
 # One document (an archive member; a line of a JSONL file) may not expand beyond this: far below the archive's
 # cap, so a zip bomb is refused from its headers and an import holds at most one document in memory.
 ADE_REVIEW_MAX_IMPORT_MEMBER_BYTES = int(os.environ.get("ADE_REVIEW_MAX_IMPORT_MEMBER_BYTES", str(50 * 1024**2)))
+# Terminology files (pharmacovigilance.terminology): a MedDRA or SNOMED CT release uncompressed may hold this much
+# (SNOMED CT's descriptions alone are hundreds of MB); each line of them is a record, far below the line cap.
+ADE_REVIEW_MAX_TERMINOLOGY_BYTES = int(os.environ.get("ADE_REVIEW_MAX_TERMINOLOGY_BYTES", str(4 * 1024**3)))
+ADE_REVIEW_MAX_TERMINOLOGY_LINE_BYTES = int(os.environ.get("ADE_REVIEW_MAX_TERMINOLOGY_LINE_BYTES", str(64 * 1024)))
+# Case exports as ICH E2B(R3) (pharmacovigilance.exports): the sender's identifier (N.1.3, N.2.r.2) and name (C.3.2),
+# and the receiver an export names unless it is given one (N.1.4), as agreed with the regulator's gateway.
+ADE_REVIEW_E2B_SENDER_ID = os.environ.get("ADE_REVIEW_E2B_SENDER_ID", "ADE-REVIEW")
+ADE_REVIEW_E2B_SENDER_ORGANISATION = os.environ.get("ADE_REVIEW_E2B_SENDER_ORGANISATION", "")
+ADE_REVIEW_E2B_RECEIVER_ID = os.environ.get("ADE_REVIEW_E2B_RECEIVER_ID", "ICSR-RECEIVER")
 # A running job whose heartbeat (written as its chunks, lines or training steps progress) is older than this is
 # failed by the reaper: its worker stopped.
 ADE_REVIEW_JOB_LEASE_S = int(os.environ.get("ADE_REVIEW_JOB_LEASE_S", str(15 * 60)))

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from annotations.agreement.selectors import project_agreement
 from annotations.api.base import ERRORS, ProjectAPIView
+from annotations.permissions import agreement_check_visible
 
 # --- serializers --------------------------------------------------------------------------------------
 
@@ -78,6 +79,7 @@ class AgreementView(ProjectAPIView):
         """Inter-annotator agreement over every annotator's submitted or signed-off set: Cohen's kappa per
         pair, Fleiss' kappa and Krippendorff's alpha on note verdicts; entity (strict and relaxed,
         discontinuous fragments), relation and event F1 per pair; entity F1 per type; the type confusion."""
+        agreement_check_visible(user=request.user, project=self.project, role=self.role)  # blind annotation
         r = project_agreement(project=self.project)
         return Response(AgreementOutput({
             "notes": r.notes,

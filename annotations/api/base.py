@@ -23,7 +23,7 @@ from annotations.api.permissions import ProjectRole
 from annotations.api.serializers import ErrorOutput
 from annotations.errors import ApplicationError
 from annotations.models import AnnotationSet
-from annotations.permissions import Capability, annotation_set_check_editable
+from annotations.permissions import Capability, annotation_set_check_editable, annotation_set_visibility
 
 ERRORS = {
     400: OpenApiResponse(ErrorOutput, description="Invalid input or annotations that break a rule."),
@@ -77,8 +77,13 @@ class ProjectAPIView(APIView):
     permission_classes = [IsAuthenticated, ProjectRole]
     capabilities: dict[str, Capability] = {}
 
+    def annotation_sets_visible(self):
+        """Which sets the caller may see (blind annotation), as annotations.permissions decides."""
+        return annotation_set_visibility(user=self.request.user, project=self.project, role=self.role)
+
     def annotation_set(self, pk: int) -> AnnotationSet:
-        return selectors.annotation_set_get(project=self.project, annotation_set_id=pk)
+        return selectors.annotation_set_get(project=self.project, annotation_set_id=pk,
+                                            visible=self.annotation_sets_visible())
 
     def editable_annotation_set(self, pk: int) -> AnnotationSet:
         """The set if the caller may edit it (the one rule: annotations.permissions)."""

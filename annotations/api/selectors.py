@@ -64,18 +64,26 @@ def note_get(*, project: Project, note_id: int) -> Note:
     return get_object_or_404(Note.objects.select_related("patient"), project=project, pk=note_id)
 
 
-def annotation_set_list(*, note: Note) -> QuerySet[AnnotationSet]:
+def annotation_set_list(*, note: Note, visible: Q | None = None) -> QuerySet[AnnotationSet]:
+    """The note's sets the caller may see (`visible`: annotations.permissions.annotation_set_visibility)."""
+    sets = AnnotationSet.objects.filter(note=note)
+    if visible is not None:
+        sets = sets.filter(visible)
     return (
-        AnnotationSet.objects.filter(note=note)
+        sets
         .select_related("user", "model_version", "prelabel_model_version")
         .annotate(entity_count=Count("entities"))
         .order_by("pk")
     )
 
 
-def annotation_set_get(*, project: Project, annotation_set_id: int) -> AnnotationSet:
+def annotation_set_get(*, project: Project, annotation_set_id: int, visible: Q | None = None) -> AnnotationSet:
+    """A set of the project that the caller may see (blind annotation: another person's set is a 404)."""
+    sets = AnnotationSet.objects.select_related("note", "user", "model_version", "prelabel_model_version")
+    if visible is not None:
+        sets = sets.filter(visible)
     aset = get_object_or_404(
-        AnnotationSet.objects.select_related("note", "user", "model_version", "prelabel_model_version"),
+        sets,
         note__project=project,
         pk=annotation_set_id,
     )
@@ -83,7 +91,12 @@ def annotation_set_get(*, project: Project, annotation_set_id: int) -> Annotatio
     return aset
 
 
-def sign_off_list(*, note: Note):
+def sign_off_list(*, note: Note, visible: Q | None = None):
+    """The note's sign-offs; with `visible` (blind annotation) only those on sets the caller may see: a
+    reviewer's verdict on another person's submission tells what that person said."""
     from annotations.models import SignOff
 
-    return SignOff.objects.filter(note=note).select_related("user").order_by("-created_at", "-pk")
+    sign_offs = SignOff.objects.filter(note=note)
+    if visible is not None:
+        sign_offs = sign_offs.filter(annotation_set__in=AnnotationSet.objects.filter(visible))
+    return sign_offs.select_related("user").order_by("-created_at", "-pk")

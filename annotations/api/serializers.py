@@ -391,7 +391,7 @@ class NoteListFilterInput(serializers.Serializer):
 class ExportCreateInput(serializers.Serializer):
     format = serializers.ChoiceField(choices=sorted(registry.WRITERS))
     source = serializers.RegexField(
-        r"^(gold|submitted|latest-submitted|(user|model|import):[^\x00/\\]{1,200})$", max_length=210, default="gold"
+        r"^(gold|submitted|latest-submitted|annotators|(user|model|import):[^\x00/\\]{1,200})$", max_length=210, default="gold"
     )
     only_annotated = serializers.BooleanField(default=False)
 

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from annotations.api import base  # noqa: F401  (registers the id converters)
 
-from . import agreement, projects, schema, views
+from . import agreement, assignment, curation, projects, schema, views
 
 P = "projects/<slug:slug>/"
 S = P + "annotation-sets/<dbid:pk>/"
@@ -45,4 +45,23 @@ urlpatterns = [
     path(P + "schema/rename/", schema.SchemaRenameView.as_view(), name="api-schema-rename"),
     path(P + "schema/types/<typename:name>/", schema.SchemaTypeView.as_view(), name="api-schema-type"),
     path(P + "agreement/", agreement.AgreementView.as_view(), name="api-project-agreement"),
+    # Note assignments (annotations.api.assignment).
+    path(P + "assignment-settings/", assignment.AssignmentSettingsView.as_view(), name="api-assignment-settings"),
+    path(P + "my-assignments/", assignment.MyAssignmentListView.as_view(), name="api-my-assignment-list"),
+    path(P + "my-assignments/next/", assignment.MyAssignmentNextView.as_view(), name="api-my-assignment-next"),
+    path(P + "assignments/", assignment.AssignmentListView.as_view(), name="api-assignment-list"),
+    path(P + "assignments/release-stale/", assignment.AssignmentReleaseView.as_view(),
+         name="api-assignment-release-stale"),
+    path(P + "assignments/workload/", assignment.AssignmentWorkloadView.as_view(), name="api-assignment-workload"),
+    path(P + "assignments/<dbid:assignment_id>/", assignment.AssignmentDetailView.as_view(),
+         name="api-assignment-detail"),
+    path(P + "assignments/<dbid:assignment_id>/reassign/", assignment.AssignmentReassignView.as_view(),
+         name="api-assignment-reassign"),
+    # Curation, i.e. adjudication (annotations.api.curation).
+    path(P + "curation/", curation.CurationQueueView.as_view(), name="api-curation-queue"),
+    path(P + "notes/<dbid:note_id>/curation/", curation.NoteCurationView.as_view(), name="api-note-curation"),
+    path(P + "notes/<dbid:note_id>/curation/units/<unitkey:unit>/", curation.CurationDecideView.as_view(),
+         name="api-curation-decide"),
+    path(P + "notes/<dbid:note_id>/curation/finish/", curation.CurationFinishView.as_view(),
+         name="api-curation-finish"),
 ]

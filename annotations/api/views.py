@@ -91,7 +91,8 @@ class NoteAnnotationSetListView(ProjectAPIView):
     def get(self, request, slug, note_id):
         """The annotation sets of a note (users', models', imports')."""
         note = selectors.note_get(project=self.project, note_id=note_id)
-        data = s.AnnotationSetSummaryOutput(selectors.annotation_set_list(note=note), many=True).data
+        sets = selectors.annotation_set_list(note=note, visible=self.annotation_sets_visible())
+        data = s.AnnotationSetSummaryOutput(sets, many=True).data
         audit_phi_read(view="api_annotation_set_list", notes=[note], request=request, project=self.project)
         return Response(data)
 
@@ -336,7 +337,8 @@ class SignOffView(ProjectAPIView):
     def get(self, request, slug, note_id):
         """The note's sign-offs, newest first. Audited (note_view: the reviewers' comments and verdicts)."""
         note = selectors.note_get(project=self.project, note_id=note_id)
-        data = s.SignOffOutput(selectors.sign_off_list(note=note), many=True).data
+        data = s.SignOffOutput(selectors.sign_off_list(note=note, visible=self.annotation_sets_visible()),
+                               many=True).data
         audit_phi_read(view="api_sign_offs", notes=[note], request=request, project=self.project)
         return Response(data)
 

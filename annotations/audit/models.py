@@ -32,6 +32,9 @@ class AuditAction(models.TextChoices):
     SCHEMA_CHANGE = "schema_change", "Annotation schema changed"
     USER_CHANGE = "user_change", "User created, changed or deactivated"
     TOKEN_CHANGE = "token_change", "API token created or revoked"
+    ASSIGNMENT_CHANGE = "assignment_change", "Note assigned, unassigned, reassigned or released"
+    TERMINOLOGY_LOAD = "terminology_load", "Terminology loaded (MedDRA, ATC, SNOMED CT)"
+    CASE_CHANGE = "case_change", "Case opened, changed, assessed or reported"
 
 
 class AppendOnlyError(RuntimeError):

@@ -13,10 +13,10 @@ Verdicts (each annotator's `Document.label`; None is a missing rating):
   "nominal")`), from the coincidence matrix: units with fewer than two ratings are not pairable and drop out.
 A figure whose chance agreement is perfect (everyone always said the same thing) is undefined: None.
 
-Spans follow the project's scorer (`inference.core.extraction.evaluation`, which `annotations` may not
-import; a test holds the two equal): strict = same type and identical fragment sets; relaxed = same type
-and at least one shared character, matched one-to-one by a maximum matching; identical items counted as
-multisets. One annotator plays "gold", the other "prediction"; F1 is symmetric, so the order does not
+Spans follow the project's scorer (`inference.core.extraction.evaluation`; both match with
+`annotations.formats.matching`, and a test holds the figures equal): strict = same type and identical
+fragment sets; relaxed = same type and at least one shared character, matched one-to-one by a maximum
+matching; identical items counted as multisets. One annotator plays "gold", the other "prediction"; F1 is symmetric, so the order does not
 matter. Relations: same type, arguments (event arguments by their trigger) with equal types and exact
 (strict) or overlapping (relaxed) spans, direction kept. Events: same type, trigger and every (role,
 argument) exact (strict) or overlapping (relaxed, arguments compared in role order).
@@ -27,14 +27,13 @@ matches that are not strict).
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any
 
 from annotations.formats.document import Document
+from annotations.formats.matching import Frags, fragments, max_matching, overlap, strict_matching
 
 __all__ = [
     "MODES",
@@ -50,7 +49,7 @@ __all__ = [
 
 MODES = ("strict", "relaxed")
 KINDS = ("entity", "relation", "event")
-_Frags = tuple[tuple[int, int], ...]
+_Frags = Frags
 
 
 def f1(tp: int, fp: int, fn: int) -> float:
@@ -161,14 +160,6 @@ class _Item:
     box: tuple[int, int]  # the span every part lies in: a cheap filter before computing overlaps
 
 
-def _frags(spans) -> _Frags:
-    return tuple(sorted((s.start, s.end) for s in spans))
-
-
-def _overlap(a: _Frags, b: _Frags) -> int:
-    return sum(max(0, min(e1, e2) - max(s1, s2)) for s1, e1 in a for s2, e2 in b)
-
-
 def _box(parts: Iterable[_Frags]) -> tuple[int, int]:
     flat = [f for frags in parts for f in frags]
     return (min(s for s, _ in flat), max(e for _, e in flat)) if flat else (0, 0)
@@ -176,7 +167,7 @@ def _box(parts: Iterable[_Frags]) -> tuple[int, int]:
 
 def _items(doc: Document) -> dict[str, list[_Item]]:
     """The document's entities, relations and events as matchable items."""
-    ents: dict[str, tuple[str, _Frags]] = {e.id: (e.type, _frags(e.spans)) for e in doc.entities}
+    ents: dict[str, tuple[str, _Frags]] = {e.id: (e.type, fragments(e.spans)) for e in doc.entities}
     for ev in doc.events:  # an event used as an argument is compared by its trigger
         if ev.trigger in ents and ev.id not in ents:
             ents[ev.id] = ents[ev.trigger]
@@ -204,7 +195,7 @@ def _relaxed_weight(g: _Item, p: _Item) -> float:
         return 0.0
     total = 0
     for (gk, gf), (pk, pf) in zip(g.parts, p.parts, strict=True):
-        ov = _overlap(gf, pf) if gk == pk else 0
+        ov = overlap(gf, pf) if gk == pk else 0
         if not ov:
             return 0.0
         total += ov
@@ -212,56 +203,15 @@ def _relaxed_weight(g: _Item, p: _Item) -> float:
 
 
 def _strict_count(gold: Sequence[_Item], pred: Sequence[_Item]) -> int:
-    free = Counter(g.strict for g in gold)
-    hits = 0
-    for p in pred:
-        if free[p.strict] > 0:
-            free[p.strict] -= 1
-            hits += 1
-    return hits
+    return len(strict_matching(gold, pred, _strict_key))
 
 
-def _max_matching(gold: Sequence[_Item], pred: Sequence[_Item], weight: Callable[[Any, Any], float]) -> int:
-    """Size of a maximum one-to-one matching over pairs with weight > 0 (Kuhn's augmenting paths, iterative
-    so a long note cannot overflow the stack; candidates best-first as in the project's scorer)."""
-    order = sorted(range(len(gold)), key=lambda i: gold[i].box[0])
-    starts = [gold[i].box[0] for i in order]
-    longest = max(g.box[1] - g.box[0] for g in gold)
-    edges: list[list[int]] = []
-    for p in pred:
-        # only gold items whose box starts within `longest` before p's end and ends after p's start can overlap
-        window = order[bisect_right(starts, p.box[0] - longest): bisect_left(starts, p.box[1])]
-        scored = [(w, i) for i in window if gold[i].box[1] > p.box[0] and (w := weight(gold[i], p)) > 0]
-        edges.append([i for _, i in sorted(scored, key=lambda x: (-x[0], x[1]))] if len(scored) > 1 else [i for _, i in scored])
-    taken = [e[0] for e in edges if e]
-    if all(len(e) <= 1 for e in edges) and len(set(taken)) == len(taken):
-        return len(taken)  # no two candidates compete (the usual case): every candidate pair is a match
-    owner: dict[int, int] = {}  # gold index -> pred index
-    for root in range(len(pred)):
-        if not edges[root]:
-            continue
-        seen: set[int] = set()
-        stack: list[tuple[int, int]] = [(root, 0)]
-        path: list[int] = []
-        while stack:
-            j, pos = stack[-1]
-            if pos >= len(edges[j]):
-                stack.pop()
-                if path:
-                    path.pop()
-                continue
-            stack[-1] = (j, pos + 1)
-            i = edges[j][pos]
-            if i in seen:
-                continue
-            seen.add(i)
-            path.append(i)
-            if i not in owner:
-                for (pj, _), gi in zip(stack, path, strict=True):
-                    owner[gi] = pj
-                break
-            stack.append((owner[i], 0))
-    return len(owner)
+def _strict_key(item: _Item) -> Hashable:
+    return item.strict
+
+
+def _box_of(item: _Item) -> tuple[int, int]:
+    return item.box
 
 
 @dataclass
@@ -307,7 +257,7 @@ def _compare(kind_counts: SpanCounts, gold: Sequence[_Item], pred: Sequence[_Ite
     for t in g_by.keys() | p_by.keys():
         g_t, p_t = g_by.get(t, ()), p_by.get(t, ())
         strict = _strict_count(g_t, p_t)
-        relaxed = _max_matching(g_t, p_t, _relaxed_weight) if g_t and p_t else 0
+        relaxed = len(max_matching(g_t, p_t, _relaxed_weight, box=_box_of))
         kind_counts.add("strict", t, strict, len(p_t) - strict, len(g_t) - strict)
         kind_counts.add("relaxed", t, relaxed, len(p_t) - relaxed, len(g_t) - relaxed)
         boundary += relaxed - strict

@@ -207,9 +207,24 @@ class Corpus:
         cap = None if _is_line_file(member) else self.max_member_bytes
         return b"".join(self._chunks(member, member_cap=cap))
 
-    def lines(self, member: str) -> Iterator[tuple[int, bytes | None]]:
+    def head(self, member: str, size: int = 4096) -> bytes:
+        """The first `size` bytes of `member` (one chunk read at most, whatever the member's size): what format
+        detection peeks at."""
+        chunks = self._chunks(member, member_cap=None)
+        try:
+            return next(chunks, b"")[:size]
+        finally:
+            chunks.close()
+
+    def size(self, member: str) -> int:
+        """The bytes `member` holds (as its archive declares them; a reader still stops at the caps)."""
+        return self._sizes[member]
+
+    def lines(self, member: str, *, max_line_bytes: int | None = None) -> Iterator[tuple[int, bytes | None]]:
         """(1-based number, bytes without the newline) for each line of `member`, streamed; None instead of
-        the bytes for a line longer than `max_member_bytes` (the rest of it is skipped unread into memory)."""
+        the bytes for a line longer than `max_line_bytes` (default `max_member_bytes`; the rest of it is
+        skipped unread into memory). A big member of short lines (a terminology table) takes a small cap."""
+        cap = self.max_member_bytes if max_line_bytes is None else max_line_bytes
         number, parts, size, too_long = 1, [], 0, False
         for chunk in self._chunks(member, member_cap=None):
             start = 0
@@ -217,7 +232,7 @@ class Corpus:
                 end = chunk.find(b"\n", start)
                 piece = chunk[start:] if end < 0 else chunk[start:end]
                 size += len(piece)
-                if size > self.max_member_bytes:
+                if size > cap:
                     too_long, parts = True, []
                 elif not too_long:
                     parts.append(piece)

@@ -34,8 +34,9 @@ def detect_format(names: Iterable[str], *, peek: Callable[[str], bytes] | None =
 
     Args: `names`: the corpus's member paths (a .zip's members, a folder's files, or one file's name);
     `peek(name)`: optionally the first bytes of a member, to tell PubTator from plain notes among `.txt`.
-    Result: "ade" (a DRUG-AE.rel), "brat" (any `.ann`, or plain `.txt` notes), "jsonl" (`.jsonl`, `.ndjson`,
-    `.json`), "pubtator" (`.pubtator`, or `.txt` whose first line is `PMID|t|...`), or None.
+    Result: "ade" (a DRUG-AE.rel), "brat" (any `.ann`, or plain `.txt` notes), "fhir" (`.json` / `.ndjson`
+    whose first bytes name a FHIR `resourceType`), "jsonl" (other `.jsonl`, `.ndjson`, `.json`), "pubtator"
+    (`.pubtator`, or `.txt` whose first line is `PMID|t|...`), or None.
     """
     paths = [PurePosixPath(n) for n in names if n and not PurePosixPath(n).name.startswith(".")]
     basenames = {p.name for p in paths}
@@ -44,7 +45,11 @@ def detect_format(names: Iterable[str], *, peek: Callable[[str], bytes] | None =
         return "ade"
     if suffixes[".ann"]:
         return "brat"
-    if any(suffixes[s] for s in _JSON_SUFFIXES):
+    jsons = [p for p in paths if p.suffix.lower() in _JSON_SUFFIXES]
+    if jsons:
+        # FHIR (a Bundle, or NDJSON of resources) and our JSON lines share suffixes: the first bytes tell.
+        if peek is not None and any(_peeks_fhir(peek, str(p)) for p in jsons[:3]):
+            return "fhir"
         return "jsonl"
     if suffixes[".pubtator"]:
         return "pubtator"
@@ -61,6 +66,14 @@ def detect_format(names: Iterable[str], *, peek: Callable[[str], bytes] | None =
     return "brat"
 
 
+def _peeks_fhir(peek: Callable[[str], bytes], name: str) -> bool:
+    try:
+        head = peek(name)
+    except Exception:  # noqa: BLE001 - an unreadable member says nothing about the format
+        return False
+    return b'"resourceType"' in (head or b"")[:1024]
+
+
 def format_mismatch_hint(fmt: str, detected: str | None) -> str:
     """A sentence for an import that read nothing as `fmt`: which format the files look like instead."""
     if detected and detected != fmt:
@@ -70,6 +83,7 @@ def format_mismatch_hint(fmt: str, detected: str | None) -> str:
         "ade": "DRUG-AE.rel (ADE-Corpus-V2)",
         "jsonl": ".jsonl files, one JSON document per line",
         "pubtator": ".txt or .pubtator files of PMID|t| / PMID|a| blocks",
+        "fhir": "a FHIR R4 Bundle (.json) or NDJSON (.ndjson) of DocumentReference resources",
     }.get(fmt, "files of that format")
     return f"a {fmt} corpus holds {expected}"
 

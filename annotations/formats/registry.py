@@ -10,6 +10,7 @@ from .archive import DEFAULT_MAX_BYTES, DEFAULT_MAX_MEMBER_BYTES, Corpus
 from .brat_conf import load_schema
 from .detect import detect_format
 from .document import Document, FormatError, ParseProblem
+from .fhir import read_fhir
 from .readers import read_ade, read_brat, read_jsonl, read_pubtator
 from .results import ReadResult
 from .schema import Schema
@@ -23,6 +24,7 @@ READERS: dict[str, Callable[..., Iterator[ReadResult]]] = {
     "ade": read_ade,
     "pubtator": read_pubtator,
     "jsonl": read_jsonl,
+    "fhir": read_fhir,  # notes in from the EHR: FHIR R4 DocumentReferences (annotations.formats.fhir)
 }
 WRITERS: dict[str, Callable[..., int]] = {
     "brat": write_brat,
@@ -59,7 +61,7 @@ def corpus_format_detect(
     Raises FormatError when the archive itself is refused (unsafe members, over the size limits).
     """
     with Corpus(path, max_bytes=max_bytes, max_member_bytes=max_member_bytes) as corpus:
-        return detect_format(corpus.members, peek=lambda member: corpus.read(member)[:200])
+        return detect_format(corpus.members, peek=lambda member: corpus.head(member, 1024))
 
 
 def find_schema(

@@ -29,6 +29,7 @@ from annotations.models.annotation_sets import (
     TargetedAnnotation,
 )
 from annotations.models.assignment import NoteAssignment
+from annotations.models.curation import CurationChoice, CurationDecision
 from annotations.models.notes import Note, Patient, ReviewStatus
 from annotations.models.projects import (
     AnnotationSchema,
@@ -49,6 +50,8 @@ __all__ = [
     "AssignmentOrder",
     "Attribute",
     "AuditEvent",
+    "CurationChoice",
+    "CurationDecision",
     "Decision",
     "Entity",
     "Equivalence",

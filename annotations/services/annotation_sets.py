@@ -14,6 +14,7 @@ from annotations.formats.validation import document_problems
 from annotations.models import AnnotationSet, AnnotationSetStatus, Note
 from annotations.signals import gold_changed
 
+from .assignment import assigned_exists
 from .document_store import annotation_set_clear, annotation_sets_write
 
 
@@ -39,7 +40,13 @@ def annotation_set_lock(*, annotation_set: AnnotationSet, expected_version: int 
     The one version check of every write to a set. Raises ConflictError (409) when someone wrote first.
     Call inside transaction.atomic(). Only the set's row is locked (`of`): locking the joined note and project
     rows too would queue every edit of a project behind each other."""
-    locked = AnnotationSet.objects.select_for_update(of=("self",)).select_related("note__project").get(pk=annotation_set.pk)
+    locked = (
+        AnnotationSet.objects.select_for_update(of=("self",)).select_related("note__project")
+        # Whether its person holds an assignment of the note: their edits touch it (assignment_touch), and a
+        # set without one costs no query for that.
+        .annotate(assigned=assigned_exists())
+        .get(pk=annotation_set.pk)
+    )
     if expected_version is not None and locked.version != expected_version:
         raise version_conflict(current_version=locked.version, expected_version=expected_version)
     return locked

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from django.db import IntegrityError, router, transaction
@@ -47,6 +47,7 @@ from annotations.models import (
     AnnotationSetStatus,
     AnnotatorNote,
     Attribute,
+    CurationDecision,
     Decision,
     Entity,
     EquivalenceMember,
@@ -60,7 +61,7 @@ from annotations.models import (
     Relation,
     ReviewStatus,
 )
-from annotations.permissions import annotation_set_check_editable
+from annotations.permissions import annotation_set_check_editable, annotation_set_visible, prelabels_visible
 from annotations.signals import gold_changed
 
 from .annotation_sets import (
@@ -69,6 +70,7 @@ from .annotation_sets import (
     annotation_set_replace,
     version_conflict,
 )
+from .assignment import assignment_touch
 from .document_store import annotation_sets_to_documents, annotation_sets_write
 from .schemas import project_schema_get
 
@@ -84,6 +86,8 @@ _MODELS = {
     "note": AnnotatorNote,
     "equivalence_member": EquivalenceMember,
     "label": NoteLabel,
+    # A curation set's decisions (annotations.services.curation) are part of its state: undo restores them.
+    "curation_decision": CurationDecision,
 }
 _KINDS = {model: key for key, model in _MODELS.items()}
 # How a row of each kind belongs to a set (an event's arguments and an equivalence's members through them).
@@ -161,9 +165,11 @@ def _lock_unsubmitted(annotation_set: AnnotationSet, expected_version: int, user
     return locked
 
 
-def _finish(locked: AnnotationSet, user, action: str, recorder: _Recorder, **result) -> EditResult:
+def _finish(locked: AnnotationSet, user, action: str, recorder: _Recorder, *, audit_extra: dict | None = None,
+            **result) -> EditResult:
     """Bump the version, move statuses forward, add the time since the set's last change to the time
-    spent on it (idle gaps count as IDLE_CAP_S at most), record the undo step."""
+    spent on it (idle gaps count as IDLE_CAP_S at most), record the undo step; `audit_extra` adds to the
+    audit record's details."""
     now = timezone.now()
     gap = max(0.0, min(IDLE_CAP_S, (now - locked.updated_at).total_seconds())) if locked.updated_at else 0.0
     updates = {"version": F("version") + 1, "updated_at": now, "seconds_spent": F("seconds_spent") + round(gap)}
@@ -171,9 +177,13 @@ def _finish(locked: AnnotationSet, user, action: str, recorder: _Recorder, **res
     if locked.status == AnnotationSetStatus.PRE_ANNOTATED:  # a submitted set is reopened explicitly, never here
         updates["status"] = AnnotationSetStatus.IN_PROGRESS
     AnnotationSet.objects.filter(pk=locked.pk).update(**updates)
+    assignment_touch(annotation_set=locked, now=now)  # the assignee's edit keeps their assignment of the note
     note = locked.note
     previous_note_status = note.review_status
-    if note.review_status in (ReviewStatus.UNREVIEWED, ReviewStatus.SUBMITTED):
+    # A curator's edit is not an annotator's: the note stays submitted while its curation goes on.
+    if note.review_status in (ReviewStatus.UNREVIEWED, ReviewStatus.SUBMITTED) and (
+        locked.source_kind != AnnotationSetSource.CURATION
+    ):
         Note.objects.filter(pk=note.pk).update(review_status=ReviewStatus.IN_PROGRESS)
         note.review_status = ReviewStatus.IN_PROGRESS
     version = locked.version + 1
@@ -190,17 +200,18 @@ def _finish(locked: AnnotationSet, user, action: str, recorder: _Recorder, **res
         keep = list(AnnotationEdit.objects.filter(annotation_set=locked).order_by("-id").values_list("id", flat=True)[:UNDO_KEEP])
         AnnotationEdit.objects.filter(annotation_set=locked).exclude(id__in=keep).delete()
     changes = {"before": {k: list(v.values()) for k, v in recorder.before.items()}, "created": dict(recorder.created)}
-    _audit_edit(locked, user, action, version_before=version - 1, version_after=version, changes=changes)
+    _audit_edit(locked, user, action, version_before=version - 1, version_after=version, changes=changes,
+                **(audit_extra or {}))
     return EditResult(annotation_set=locked, version=version, action=action, changes=changes, **result)
 
 
 def _audit_edit(locked: AnnotationSet, user, operation: str, *, version_before: int, version_after: int,
-                changes: dict) -> None:
+                changes: dict, **extra) -> None:
     """The edit's audit record, in the edit's transaction and of one shape whatever the door (editor page,
     API, command): the annotations it touched before and after (ids, types, offsets; no text)."""
     delta = edit_changes_structure(locked.pk, changes)
     _audit_change(locked, user, operation, version_before=version_before, version_after=version_after,
-                  before=delta["before"], after=delta["after"])
+                  before=delta["before"], after=delta["after"], **extra)
 
 
 def _audit_change(locked: AnnotationSet, user, operation: str, *, version_before: int, version_after: int,
@@ -386,12 +397,13 @@ def _own_set_get_or_create(*, note: Note, user) -> tuple[AnnotationSet, bool]:
     own = AnnotationSet.objects.filter(note=note, source_kind=AnnotationSetSource.USER, user=user).first()
     if own is not None:
         return own, False
+    # Blind pre-labels (Project.blind_prelabels): a person who may not see the model's sets starts empty.
     model_set = (
         AnnotationSet.objects.filter(note=note, source_kind=AnnotationSetSource.MODEL)
         .select_related("note")
         .order_by("-created_at", "-pk")
         .first()
-    )
+    ) if prelabels_visible(user=user, project=note.project) else None
     try:
         with transaction.atomic():
             own = AnnotationSet.objects.create(
@@ -427,6 +439,8 @@ def annotation_set_copy_for_correction(*, note: Note, user, source: AnnotationSe
         source.source_kind == AnnotationSetSource.IMPORT or source.status == AnnotationSetStatus.GOLD
     ):
         raise ApplicationError("not_copyable", "Only this note's imported or gold annotations can be corrected.")
+    if not annotation_set_visible(user=user, annotation_set=source, project=note.project):
+        raise ApplicationError("not_found", "No such annotation set.", status=404)  # blind annotation
     own = AnnotationSet(note=note, source_kind=AnnotationSetSource.USER, user=user, source_name=user.get_username())
     annotation_set_check_editable(user=user, annotation_set=own)
     already = ApplicationError(
@@ -928,6 +942,9 @@ def annotation_set_submit(*, annotation_set: AnnotationSet, expected_version: in
     """Submit the set for review: every pre-label decided, a verdict given, the whole set valid."""
     with transaction.atomic():
         locked = _lock_unsubmitted(annotation_set, expected_version, user)
+        if locked.source_kind == AnnotationSetSource.CURATION:
+            raise ApplicationError("curation_submit", "A curation is not submitted: finish it on its curation page, "
+                                   "and it becomes the note's gold.")
         pending = [
             *Entity.objects.filter(annotation_set=locked, origin=Origin.MODEL, decision="")
             .order_by("start", "pk").values_list("local_id", "type"),
@@ -953,6 +970,7 @@ def annotation_set_submit(*, annotation_set: AnnotationSet, expected_version: in
         now = timezone.now()
         AnnotationSet.objects.filter(pk=locked.pk).update(status=AnnotationSetStatus.SUBMITTED, submitted_at=now)
         locked.status, locked.submitted_at = AnnotationSetStatus.SUBMITTED, now
+        assignment_touch(annotation_set=locked, now=now, completed=True)  # submitting completes the assignment
         Note.objects.filter(pk=locked.note_id).exclude(review_status=ReviewStatus.SIGNED_OFF).update(
             review_status=ReviewStatus.SUBMITTED
         )
@@ -978,9 +996,11 @@ def annotation_set_reopen(*, annotation_set: AnnotationSet, expected_version: in
             steps[0].delete()
             if len(steps) > 1 and steps[1].version_after == locked.version - 1:
                 AnnotationEdit.objects.filter(pk=steps[1].pk).update(version_after=version)
+        now = timezone.now()
         AnnotationSet.objects.filter(pk=locked.pk).update(
-            status=AnnotationSetStatus.IN_PROGRESS, version=version, updated_at=timezone.now()
+            status=AnnotationSetStatus.IN_PROGRESS, version=version, updated_at=now
         )
+        assignment_touch(annotation_set=locked, now=now, completed=False)  # the assignment is open again
         others_submitted = AnnotationSet.objects.filter(
             note_id=locked.note_id, source_kind=AnnotationSetSource.USER, status=AnnotationSetStatus.SUBMITTED
         ).exclude(pk=locked.pk).exists()
@@ -1032,6 +1052,9 @@ def annotation_set_replace_edit(
             expected_version=expected_version, origin=Origin.HUMAN,
             status=AnnotationSetStatus.IN_PROGRESS if content_changed or status else None,
         )
+        # A submitted set that changes is in progress again, and so is its assignment (a submit below completes it).
+        reopened = bool(content_changed or status) and previous_status == AnnotationSetStatus.SUBMITTED
+        assignment_touch(annotation_set=locked, now=timezone.now(), completed=False if reopened else None)
         if content_changed or status:
             Note.objects.filter(pk=locked.note_id, review_status=ReviewStatus.SUBMITTED).update(
                 review_status=ReviewStatus.IN_PROGRESS
@@ -1101,9 +1124,11 @@ def edit_undo(*, annotation_set: AnnotationSet, expected_version: int, user) -> 
         step.delete()
         if len(steps) > 1:  # the edit before becomes the one to undo next
             AnnotationEdit.objects.filter(pk=steps[1].pk).update(version_after=locked.version + 1)
+        now = timezone.now()
         AnnotationSet.objects.filter(pk=locked.pk).update(
-            version=F("version") + 1, updated_at=timezone.now(), status=step.undo.get("status", locked.status)
+            version=F("version") + 1, updated_at=now, status=step.undo.get("status", locked.status)
         )
+        assignment_touch(annotation_set=locked, now=now)
         if step.action == "submit" and step.undo.get("note_status"):
             Note.objects.filter(pk=locked.note_id).exclude(review_status=ReviewStatus.SIGNED_OFF).update(
                 review_status=step.undo["note_status"]
@@ -1114,4 +1139,200 @@ def edit_undo(*, annotation_set: AnnotationSet, expected_version: int, user) -> 
         return EditResult(
             annotation_set=locked, version=locked.version, action="undo", regions=regions, relations_changed=True,
             label_changed=True, events_changed=True, changes=changes,
+        )
+
+
+# --- several annotations in one edit (curation's decisions) ---------------------------------------------
+
+_KEEP = object()  # "leave the verdict as it is"
+
+
+def annotation_set_merge_in(
+    *,
+    annotation_set: AnnotationSet,
+    expected_version: int,
+    user,
+    add: Document,
+    remove: Sequence[str] = (),
+    replace_attributes_of: Sequence[str] = (),
+    label=_KEEP,
+    action: str = "merge_in",
+    also: Callable[[AnnotationSet, _Recorder, list[str]], dict | None] | None = None,
+    schema=_LOAD,
+) -> EditResult:
+    """Take a partial Document's annotations into a set as one edit: one version, one undo step, one audit
+    record, the one version check and access rule (a curator's decision, annotations.services.curation).
+
+    `remove`: local ids (T.., R.., E..) to delete first, with what their delete cascades to (ids no longer in
+    the set are skipped). Then `add`'s entities (one equal in type and fragments to a live entity of the set
+    is that entity), events, relations (one equal to a live relation is not added twice), and attributes and
+    normalizations on their targets; a target listed in `replace_attributes_of` (ids of `add`) keeps only
+    those. `label`: the verdict to set, None to remove it; left as it is unless given. `also(locked, recorder,
+    added)`: the caller's own rows in the same edit (touched or created on the recorder, so undo covers
+    them), given the local ids this edit added; returns details for the audit record.
+
+    Raises ConflictError, ApplicationError("invalid_annotations") when the schema refuses the result, and
+    what every edit raises ("submitted", the access rule).
+    """
+    with transaction.atomic():
+        locked = _lock_unsubmitted(annotation_set, expected_version, user)
+        recorder = _Recorder()
+        regions: list[tuple[int, int]] = []
+        removed_relations = False
+        if remove:
+            recorder.touch("label", NoteLabel.objects.filter(annotation_set=locked))
+        for local_id in remove:
+            model = {"T": Entity, "R": Relation, "E": Event}.get(local_id[:1])
+            row = model.objects.filter(annotation_set=locked, local_id=local_id).first() if model else None
+            if row is None:
+                continue
+            if isinstance(row, Entity):
+                regions += _regions(row)
+            collector = _touch_cascade(recorder, row)
+            removed_relations = removed_relations or bool(recorder.before.get("relation"))
+            collector.delete()
+        text = locked.note.text
+        now = timezone.now()
+        numbers: dict[str, int] = {}
+
+        def next_id(model, prefix: str) -> str:
+            if prefix not in numbers:
+                numbers[prefix] = int(_next_id(locked, model, prefix)[len(prefix):]) - 1
+            numbers[prefix] += 1
+            return f"{prefix}{numbers[prefix]}"
+
+        live = {
+            (type_, tuple(tuple(f) for f in fragments)): pk
+            for pk, type_, fragments in Entity.objects.filter(annotation_set=locked).exclude(
+                decision=Decision.REJECTED).values_list("pk", "type", "fragments")
+        }
+        entity_pk: dict[str, int] = {}
+        created_entities: list[Entity] = []
+        for e in add.entities:
+            frags = _spans([(s.start, s.end) for s in e.spans])
+            key = (e.type, tuple(tuple(f) for f in frags))
+            if key not in live:
+                entity = Entity(
+                    annotation_set=locked, local_id=next_id(Entity, "T"), type=e.type,
+                    fragments=[list(f) for f in frags], start=frags[0][0], end=max(t for _, t in frags),
+                    text=span_text(text, [Span(s, t) for s, t in frags]), origin=Origin.HUMAN,
+                    decision=Decision.ADDED, decided_at=now,
+                )
+                entity.save()
+                recorder.create("entity", entity.pk)
+                created_entities.append(entity)
+                regions += _regions(entity)
+                live[key] = entity.pk
+            entity_pk[e.id] = live[key]
+        event_pk: dict[str, int] = {}
+        created_events: list[Event] = []
+        for ev in add.events:
+            event = Event.objects.create(annotation_set=locked, local_id=next_id(Event, "E"), type=ev.type,
+                                         trigger_id=entity_pk[ev.trigger])
+            recorder.create("event", event.pk)
+            for position, (role, ref) in enumerate(ev.args):
+                argument = EventArgument.objects.create(
+                    event=event, role=role, position=position, entity_id=entity_pk.get(ref),
+                    target_event_id=None if ref in entity_pk else event_pk[ref],
+                )
+                recorder.create("event_argument", argument.pk)
+            event_pk[ev.id] = event.pk
+            created_events.append(event)
+        existing_relations = set(
+            Relation.objects.filter(annotation_set=locked).exclude(decision=Decision.REJECTED).values_list(
+                "type", "arg1_entity_id", "arg1_event_id", "arg2_entity_id", "arg2_event_id")
+        )
+        relation_pk: dict[str, int] = {}
+        created_relations: list[Relation] = []
+        for r in add.relations:
+            args = (entity_pk.get(r.arg1), event_pk.get(r.arg1), entity_pk.get(r.arg2), event_pk.get(r.arg2))
+            if (r.type, *args) in existing_relations:
+                found = Relation.objects.filter(annotation_set=locked, type=r.type, arg1_entity_id=args[0],
+                                                arg1_event_id=args[1], arg2_entity_id=args[2],
+                                                arg2_event_id=args[3]).exclude(decision=Decision.REJECTED).first()
+                relation_pk[r.id] = found.pk
+                continue
+            relation = Relation.objects.create(
+                annotation_set=locked, local_id=next_id(Relation, "R"), type=r.type, arg1_role=r.arg1_role,
+                arg2_role=r.arg2_role, arg1_entity_id=args[0], arg1_event_id=args[1], arg2_entity_id=args[2],
+                arg2_event_id=args[3], origin=Origin.HUMAN, decision=Decision.ADDED, decided_at=now,
+            )
+            recorder.create("relation", relation.pk)
+            existing_relations.add((r.type, *args))
+            relation_pk[r.id] = relation.pk
+            created_relations.append(relation)
+
+        def target(ref: str) -> dict:
+            if ref in entity_pk:
+                return {"entity_id": entity_pk[ref]}
+            if ref in relation_pk:
+                return {"relation_id": relation_pk[ref]}
+            return {"event_id": event_pk[ref]}
+
+        touched_targets = [target(ref) for ref in replace_attributes_of]
+        for where in touched_targets:
+            for key, model in (("attribute", Attribute), ("normalization", Normalization)):
+                rows = model.objects.filter(annotation_set=locked, **where)
+                recorder.touch(key, rows)
+                rows.delete()
+        for a in add.attributes:
+            where = target(a.target)
+            existing = Attribute.objects.filter(annotation_set=locked, name=a.name, **where).first()
+            if existing is not None:
+                if existing.value != a.value:
+                    recorder.touch("attribute", Attribute.objects.filter(pk=existing.pk))
+                    existing.value = a.value
+                    existing.save(update_fields=["value"])
+                continue
+            created = Attribute.objects.create(annotation_set=locked, local_id=next_id(Attribute, "A"), name=a.name,
+                                               value=a.value, **where)
+            recorder.create("attribute", created.pk)
+        for x in add.normalizations:
+            where = target(x.target)
+            if Normalization.objects.filter(annotation_set=locked, resource=x.resource, resource_id=x.resource_id,
+                                            **where).exists():
+                continue
+            created = Normalization.objects.create(
+                annotation_set=locked, local_id=next_id(Normalization, "N"), type=x.type, resource=x.resource,
+                resource_id=x.resource_id, text=x.text, **where,
+            )
+            recorder.create("normalization", created.pk)
+        label_changed = label is not _KEEP
+        if label_changed:
+            existing = NoteLabel.objects.filter(annotation_set=locked).first()
+            if existing is not None:
+                recorder.touch("label", NoteLabel.objects.filter(pk=existing.pk))
+                if label is None:
+                    existing.delete()
+                elif existing.value != label:
+                    existing.value, existing.labelled_by, existing.confidence = label, user, None
+                    existing.save()
+            elif label is not None:
+                if label not in NoteLabelValue.values:
+                    raise ApplicationError("bad_label", f"The verdict must be one of {', '.join(NoteLabelValue.values)}.")
+                created = NoteLabel.objects.create(annotation_set=locked, value=label, labelled_by=user)
+                recorder.create("label", created.pk)
+        attribute_rows = list(
+            Attribute.objects.filter(annotation_set=locked, entity_id__in=[w["entity_id"] for w in touched_targets
+                                                                           if "entity_id" in w]
+                                     + [e.pk for e in created_entities]).select_related("entity")
+        )
+        relations = list(Relation.objects.filter(pk__in=[r.pk for r in created_relations]).select_related(
+            "arg1_entity", "arg2_entity", "arg1_event__trigger", "arg2_event__trigger"))
+        checked_entities = [*created_entities, *(a.entity for a in attribute_rows)]
+        for r in relations:
+            checked_entities += [r.arg1_entity, r.arg2_entity]
+            regions += _regions(*(x for x in (r.arg1_entity, r.arg2_entity) if x is not None))
+        _check(locked, schema=schema, entities=checked_entities, relations=relations, attributes=attribute_rows,
+               events=list(Event.objects.filter(pk__in=[e.pk for e in created_events]).select_related("trigger")),
+               incomplete_events_ok=True)
+        for where in touched_targets:
+            if "entity_id" in where:
+                regions += [tuple(f) for f in Entity.objects.get(pk=where["entity_id"]).fragments]
+        added = [x.local_id for x in (*created_entities, *created_events, *created_relations)]
+        extra = also(locked, recorder, added) if also is not None else None
+        return _finish(
+            locked, user, action, recorder, audit_extra=extra, regions=regions,
+            relations_changed=bool(created_relations) or removed_relations, label_changed=label_changed or bool(remove),
+            events_changed=bool(created_events) or bool(recorder.before.get("event")),
         )

@@ -36,6 +36,7 @@ from annotations.models import (
 from annotations.permissions import sign_off_refusal
 from annotations.signals import gold_changed
 
+from .assignment import assignment_touch
 from .document_store import annotation_sets_to_documents, annotation_sets_write
 from .editing import evidence_relation_types
 from .schemas import project_schema_get
@@ -123,6 +124,7 @@ def note_sign_off(
             review_status = ReviewStatus.SIGNED_OFF
         else:  # back to its annotator, editable again; never gold while it contradicts the reviewer
             AnnotationSet.objects.filter(pk=aset.pk).update(status=AnnotationSetStatus.IN_PROGRESS, updated_at=now)
+            assignment_touch(annotation_set=aset, now=now, completed=False)  # their assignment is open again
             review_status = ReviewStatus.RETURNED
         Note.objects.filter(pk=locked.pk).update(review_status=review_status, final_verdict=final, flagged=False)
         audit_record(

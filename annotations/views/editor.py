@@ -54,6 +54,8 @@ from annotations.permissions import (
     ROLE_CAPABILITIES,
     Capability,
     annotation_set_edit_refusal,
+    annotation_set_visibility,
+    prelabels_visible,
     project_get_for_user,
 )
 from annotations.services import editing, review
@@ -108,6 +110,9 @@ class Editor:
     index: SchemaIndex | None
     # The imported or gold set shown when the user has no set of their own: "Correct these" copies it.
     correctable: AnnotationSet | None = None
+    # Which of the note's sets the user may see (blind annotation): annotations.permissions'
+    # annotation_set_visibility, None = all.
+    visible: Q | None = None
 
     @property
     def submitted(self) -> bool:
@@ -139,12 +144,13 @@ class Editor:
         return {t.name: t for t in self.schema.event_types if t.annotatable} if self.schema else {}
 
 
-def _own_set_before_first_edit(note: Note, request: HttpRequest) -> AnnotationSet:
+def _own_set_before_first_edit(note: Note, request: HttpRequest, *, prelabels: bool = True) -> AnnotationSet:
     """The user's own set before their first edit of the note: unsaved (a GET creates no rows, issue 13),
     at version 0, showing the rows of the newest model set it will start from (as pending pre-labels), or
     none. The first edit creates it (`editing.annotation_set_first_edit`); a page that still carries
-    version 0 after that is stale and refused like any other."""
-    starts_from = selectors.annotation_set_model_newest(note=note)
+    version 0 after that is stale and refused like any other. With `prelabels` off (blind pre-labels) it
+    starts empty, as the first edit will create it."""
+    starts_from = selectors.annotation_set_model_newest(note=note) if prelabels else None
     aset = AnnotationSet(
         note=note,
         source_kind="user",
@@ -178,6 +184,7 @@ def _editor(request: HttpRequest, slug: str, note_id: int, *, capability=Capabil
     if set_id and not str(set_id).isdigit():  # `?set=abc` is no set, not a server error
         raise Http404("No such annotation set.")
     capabilities = ROLE_CAPABILITIES[role]
+    visible = annotation_set_visibility(user=request.user, project=project, role=role)
     submitted = None
     if not set_id and Capability.SIGN_OFF in capabilities and not request.GET.get("mine"):
         # A reviewer opening a submitted note sees the submission (read-only unless admin), not a fresh copy.
@@ -190,17 +197,22 @@ def _editor(request: HttpRequest, slug: str, note_id: int, *, capability=Capabil
                 .first()
             )
     if set_id:
-        aset = get_object_or_404(AnnotationSet.objects.select_related("user"), pk=set_id, note=note)
+        shown = AnnotationSet.objects.select_related("user")
+        if visible is not None:  # blind annotation: another person's set is not found
+            shown = shown.filter(visible)
+        aset = get_object_or_404(shown, pk=set_id, note=note)
     elif submitted is not None:
         aset = submitted
     elif Capability.ANNOTATE in capabilities:
         aset = selectors.annotation_set_own(note=note, user=request.user)
         if aset is None:
-            aset = _own_set_before_first_edit(note, request)
+            aset = _own_set_before_first_edit(
+                note, request, prelabels=prelabels_visible(user=request.user, project=project, role=role)
+            )
             if aset.starts_from is None:
                 # No pre-labels to start from: show the note's imported or gold annotations, not an empty
                 # set that looks as if the import had lost them ("Correct these" copies them).
-                aset = selectors.annotation_set_correctable_newest(note=note) or aset
+                aset = selectors.annotation_set_correctable_newest(note=note, visible=visible) or aset
     else:  # pragma: no cover - every role may annotate today
         raise Http404("No annotations to show.")
     aset.note = note
@@ -215,7 +227,8 @@ def _editor(request: HttpRequest, slug: str, note_id: int, *, capability=Capabil
     ):
         correctable = aset
     schema = project_schema_get(project=project)
-    return Editor(project, role, note, aset, editable, schema, SchemaIndex(schema) if schema else None, correctable)
+    return Editor(project, role, note, aset, editable, schema, SchemaIndex(schema) if schema else None, correctable,
+                  visible)
 
 
 def _live_entities(aset: AnnotationSet):
@@ -473,7 +486,10 @@ def note_detail(request: HttpRequest, slug: str, note_id: int) -> HttpResponse:
         text_html=mark_safe(note_html(ed.note.text, marks, ed.colours, ed.labels)),  # noqa: S308 - escaped in rendering
         entity=None,
         sign_offs=sign_offs,
-        sets=selectors.note_annotation_sets(note=ed.note),
+        sets=selectors.note_annotation_sets(note=ed.note, visible=ed.visible),
+        # Blind pre-labels: an annotator sees none of the model's outputs on the note (flag, probability,
+        # the flag's evidence), as none of its pre-labels.
+        model_outputs_visible=prelabels_visible(user=request.user, project=ed.project, role=ed.role),
         can_sign_off=Capability.SIGN_OFF in ROLE_CAPABILITIES[ed.role],
         sign_off_decisions=SignOffDecision.choices,
         # The sign-off decides on one submitted version: the one shown when it is submitted, else the newest.
@@ -554,10 +570,14 @@ def note_event(request: HttpRequest, slug: str, note_id: int, local_id: str) -> 
 def note_correct(request: HttpRequest, slug: str, note_id: int) -> HttpResponse:
     """"Correct these": start the user's own set as a copy of the note's imported or gold set (`source`),
     then show it, editable."""
-    project, _role = project_get_for_user(user=request.user, slug=slug, capability=Capability.ANNOTATE)
+    project, role = project_get_for_user(user=request.user, slug=slug, capability=Capability.ANNOTATE)
     note = selectors.note_get(project=project, note_id=note_id)
     source_id = request.POST.get("source", "")
-    source = get_object_or_404(AnnotationSet, pk=int(source_id), note=note) if source_id.isdigit() else None
+    sources = AnnotationSet.objects.all()
+    visible = annotation_set_visibility(user=request.user, project=project, role=role)
+    if visible is not None:  # blind annotation: another person's or an imported set is not found
+        sources = sources.filter(visible)
+    source = get_object_or_404(sources, pk=int(source_id), note=note) if source_id.isdigit() else None
     if source is None:
         raise Http404("No such annotation set.")
     try:

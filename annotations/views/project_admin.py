@@ -166,12 +166,27 @@ def project_settings(request: HttpRequest, slug: str) -> HttpResponse:
             else:
                 messages.success(request, "Settings saved.")
                 return redirect("project-settings", slug=slug)
+    return project_settings_page(request, project, role, form=form)
+
+
+def project_settings_page(request: HttpRequest, project, role: str, *, form=None, assignment_form=None,
+                          status: int = 200) -> HttpResponse:
+    """The settings page: its forms as given (bound, with errors) or fresh from the project."""
+    from .assignment import assignment_settings_form
+
+    if form is None:
+        schema = project_schema_get(project=project)
+        relation_types = sorted({r.name for r in schema.relation_types if not r.name.startswith("<")}) if schema else []
+        initial = {f: getattr(project, f) for f in ("name", "description", "language", "ade_threshold",
+                                                     "ade_evidence_relation_types")}
+        form = SettingsForm(initial=initial, relation_types=relation_types)
     context = {
         "project": project, "role": role, "form": form,
+        "assignment_form": assignment_form or assignment_settings_form(project),
         "delete_refusal": project_services.project_delete_refusal(project=project),
-        "retrain_url": _optional_url("inference:model-page", slug),
+        "retrain_url": _optional_url("inference:model-page", project.slug),
     }
-    return render(request, "annotations/project_settings.html", context)
+    return render(request, "annotations/project_settings.html", context, status=status)
 
 
 def _optional_url(name: str, slug: str) -> str | None:

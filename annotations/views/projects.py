@@ -19,6 +19,9 @@ from annotations.errors import ApplicationError
 from annotations.permissions import (
     ROLE_CAPABILITIES,
     Capability,
+    annotation_set_visibility,
+    annotation_sets_all_visible,
+    prelabels_visible,
     project_get_for_user,
     user_may_create_project,
 )
@@ -61,6 +64,9 @@ def project_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         "role": role,
         "jobs_url": _jobs_url(slug),
         "can_manage": Capability.MANAGE in ROLE_CAPABILITIES[role],
+        # Blind annotation: agreement figures tell what the others said (annotations.permissions).
+        "agreement_visible": not project.blind_annotation
+        or annotation_sets_all_visible(user=request.user, project=project, role=role),
         **selectors.project_dashboard(project=project),
     }
     return render(request, "annotations/dashboard.html", context)
@@ -196,10 +202,14 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
         filters = _filters(values)
     except ValueError:
         filters = selectors.QueueFilters()
-    page = selectors.note_queue(project=project, filters=filters, cursor=params.get("after", ""))
+    # Blind annotation: the filters on annotations see only the viewer's own sets (annotations.permissions).
+    visible = annotation_set_visibility(user=request.user, project=project, role=role)
+    page = selectors.note_queue(project=project, filters=filters, cursor=params.get("after", ""), visible=visible)
     # Why each flagged note is flagged: drug, reaction, confidence and the sentence (clinical text).
     schema = project_schema_get(project=project)
-    reasons = selectors.note_flag_reasons(project=project, notes=page.notes, schema=schema)
+    # Blind pre-labels: an annotator is not told what the model found (drug, reaction, sentence).
+    reasons = (selectors.note_flag_reasons(project=project, notes=page.notes, schema=schema)
+               if prelabels_visible(user=request.user, project=project, role=role) else {})
     note_url, patient_url = _id_url("note-detail", slug), _id_url("patient-detail", slug)
     for n in page.notes:
         n.flag_reason = reasons.get(n.pk)

@@ -112,9 +112,10 @@ class JobDownloadView(ProjectAPIView):
     def perform_content_negotiation(self, request, force=False):
         return super().perform_content_negotiation(request, force=True)
 
-    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY, **ERRORS})
+    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY, (200, "application/xml"): OpenApiTypes.BINARY,
+                              **ERRORS})
     def get(self, request, slug, job_id):
-        """Download an export job's result. Audited (download)."""
+        """Download an export job's result (a zip; a case export as E2B(R3): one XML batch). Audited (download)."""
         job = _job(self.project, job_id)
         root = (Path(settings.MEDIA_ROOT) / "exports").resolve()
         path = Path(job.result_path).resolve() if job.result_path else None
@@ -122,4 +123,6 @@ class JobDownloadView(ProjectAPIView):
             raise ApplicationError("not_found", "This job has no result to download.", status=404)
         audit_record(action=AuditAction.DOWNLOAD, request=request, project=self.project, object_type="job",
                      object_id=job.pk)
-        return FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type="application/zip")
+        # Exports are zips, but for a case export as one ICH E2B(R3) batch (pharmacovigilance.exports): XML.
+        content_type = "application/xml" if path.suffix == ".xml" else "application/zip"
+        return FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type=content_type)

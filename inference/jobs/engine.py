@@ -166,7 +166,7 @@ def jobs_reap_stale(*, project: Project | None = None) -> list[int]:
 
 def job_create(
     *,
-    project: Project,
+    project: Project | None,
     kind: str,
     parameters: dict | None = None,
     model_version: ModelVersion | None = None,
@@ -181,7 +181,7 @@ def job_create(
     service starting a job) any of the kind's. A kind that runs a model version takes the project's active
     one when none is given. An import reads only a file uploaded to the project unless `any_import_path`
     (the command line). Jobs of the project whose worker stopped are reaped first, so a dead training job
-    does not block the next.
+    does not block the next. `project` None: a site-wide job (a terminology load), for kinds that take none.
     Errors: ApplicationError with code bad_kind, bad_parameters, and what the kind's check raises
     (no_model, bad_selection, training_busy, not_enough_gold, ...).
     """
@@ -204,7 +204,7 @@ def job_create(
         )
         _audit_job(AuditAction.JOB_START, job, created_by)
         transaction.on_commit(lambda: _enqueue_start(job.pk, spec))
-    logger.info("job %s created: %s on project %s", job.pk, spec.name, project.slug)
+    logger.info("job %s created: %s on %s", job.pk, spec.name, f"project {project.slug}" if project else "the site")
     return job
 
 

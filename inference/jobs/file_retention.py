@@ -16,7 +16,9 @@ from inference.models import FINISHED_STATES, Job
 
 logger = logging.getLogger(__name__)
 
-STORED_FOLDERS = ("imports", "exports")
+# MEDIA_ROOT/terminologies: uploaded terminology files (licensed), which their load job deletes when it ends;
+# one whose job never ran goes with the others.
+STORED_FOLDERS = ("imports", "exports", "terminologies")
 
 
 def _in_use() -> set[Path]:

@@ -27,7 +27,7 @@ from annotations.errors import ApplicationError
 from annotations.models import Project
 
 # What the import readers take as one file: archives of a corpus folder, or the single-file formats.
-UPLOAD_SUFFIXES = (".zip", ".jsonl", ".json", ".txt", ".pubtator")
+UPLOAD_SUFFIXES = (".zip", ".jsonl", ".json", ".ndjson", ".txt", ".pubtator")
 MAX_NAME = 120
 
 
@@ -98,7 +98,7 @@ def import_upload_save(*, project: Project, upload: UploadedFile) -> Path:
         raise ApplicationError(
             "bad_upload",
             f"{name or 'The file'}: an import takes {', '.join(UPLOAD_SUFFIXES)} "
-            "(a .zip of a brat or ADE-Corpus folder, or one JSONL / PubTator file).",
+            "(a .zip of a brat or ADE-Corpus folder, or one JSONL / PubTator file, or a FHIR Bundle / NDJSON).",
         )
     if not upload.size:
         raise ApplicationError("bad_upload", f"{name}: the file is empty.")

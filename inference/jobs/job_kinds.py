@@ -26,7 +26,8 @@ from inference.models import FINISHED_STATES, Job, JobError, JobState
 IMPORT = "import"
 AUTO_FORMAT = "auto"  # an import's format taken from its file (annotations.formats.detect)
 EXPORT = "export"
-EXPORT_SOURCE_HELP = "Export: which annotations (gold | submitted | latest-submitted | user:NAME | model:VERSION | import:NAME)."
+EXPORT_SOURCE_HELP = ("Export: which annotations (gold | submitted | latest-submitted | annotators: every "
+                      "annotator's set and the gold | user:NAME | model:VERSION | import:NAME).")
 
 
 def _import_prepare(request: JobRequest) -> JobRequest:

@@ -7,7 +7,8 @@ A kind runs one of two ways:
   the kind's predictor and written by its `write_chunk` in the transaction that completes the chunk;
 - single (`run` set): one task runs the whole job and finishes it (`engine.job_finish`) or fails it.
 
-Discovery: the first lookup imports `inference.<package>.job_kinds` for every sub-package that has one.
+Discovery: the first lookup imports `inference.<package>.job_kinds` for every sub-package that has one, and
+`<app>.job_kinds` for every other installed app that has one.
 """
 
 from __future__ import annotations
@@ -189,6 +190,19 @@ def _discover() -> None:
     for info in pkgutil.iter_modules(inference.__path__):
         if info.ispkg and importlib.util.find_spec(f"inference.{info.name}.job_kinds") is not None:
             importlib.import_module(f"inference.{info.name}.job_kinds")
+    # Other apps register their kinds the same way, in their own `job_kinds` module (pharmacovigilance: the case
+    # exports), so that the engine never names them.
+    from django.apps import apps
+
+    for config in apps.get_app_configs():
+        if config.name == "inference" or config.name.startswith("inference."):
+            continue
+        try:
+            found = importlib.util.find_spec(f"{config.name}.job_kinds") is not None
+        except ModuleNotFoundError:  # an app that is a module, not a package
+            found = False
+        if found:
+            importlib.import_module(f"{config.name}.job_kinds")
 
 
 def kinds(*, door: str | None = None) -> list[JobKindSpec]:

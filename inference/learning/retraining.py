@@ -244,6 +244,10 @@ def train_job_run(*, job: Job) -> None:
     if incumbent is not None and (Path(incumbent.path) / "pipeline.json").is_file():
         incumbent_pipe = Pipeline.load(incumbent.path)
     start = incumbent_pipe if params.get("start_from") == StartFrom.CURRENT else None
+    if start is not None and (incumbent.encoder or "") != (project.encoder_path or ""):
+        # The project's encoder changed since the active version was trained (an adapted encoder was put in
+        # use, or rolled back): fine-tuning that version would keep the old encoder, so start from the new one.
+        start = None
     schema = project_schema_get(project=project)
     relation_types = [r for r in schema.relation_types if not r.name.startswith("<")] if schema else None
     config = PipelineTrainConfig.from_dict(

@@ -181,13 +181,20 @@ def model_version_notes(*, version: ModelVersion, which: str, limit: int = 1000)
     return notes.order_by("external_id").only("pk", "external_id", "review_status")[:limit]
 
 
+def annotation_queue_order(notes: QuerySet[Note]) -> QuerySet[Note]:
+    """Notes in the active-learning order: ranked ones by rank (1 = the most informative), then unranked
+    ones (no model has scored them) by id. The annotation queue's order, and the order in which
+    annotations.services.assignment hands notes out in a project ordered by active learning (registered in
+    inference.apps)."""
+    return notes.order_by(F("al_score__rank").asc(nulls_last=True), "pk")
+
+
 def annotation_queue_queryset(*, project: Project, after_rank: int = 0) -> QuerySet[Note]:
     """Unlabelled ranked notes in active-learning order (rank 1 = the note to annotate next), without text."""
-    return (
+    return annotation_queue_order(
         notes_unlabelled(Note.objects.filter(project=project, al_score__rank__gt=after_rank))
         .select_related("al_score", "patient")
         .defer("text", "metadata", "text_hash")
-        .order_by(F("al_score__rank").asc(), "pk")
     )
 
 

@@ -21,13 +21,16 @@ FINISHED_STATES = (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobS
 
 
 class Job(models.Model):
-    """One long operation over a project. Only `inference.jobs.engine` changes `state` and the counts.
+    """One long operation over a project (or, with no project, over the site). Only `inference.jobs.engine` changes `state` and the counts.
 
     `done` and `failed` count notes and are only ever incremented in the transaction that marks a chunk
     complete (under the job's row lock), so a redelivered chunk cannot count twice.
     """
 
-    project = models.ForeignKey("annotations.Project", on_delete=models.CASCADE, related_name="jobs")
+    # None for a site-wide job (loading a terminology, pharmacovigilance.terminology): no project's job list
+    # shows it; its kind's own page does.
+    project = models.ForeignKey("annotations.Project", null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="jobs")
     # The kinds are registered by the packages that own them (a callable: a new kind needs no migration).
     kind = models.CharField(max_length=20, choices=job_kind_choices)
     model_version = models.ForeignKey(

@@ -92,6 +92,16 @@ class CaseState(StrEnum):
     REPORTED = "reported"
 
 
+class ReporterQualification(StrEnum):
+    """E2B(R3) C.2.r.4 the primary source's qualification (codes 1-5)."""
+
+    PHYSICIAN = "physician"  # 1
+    PHARMACIST = "pharmacist"  # 2
+    OTHER_HCP = "other_hcp"  # 3 other health professional
+    LAWYER = "lawyer"  # 4
+    CONSUMER = "consumer"  # 5 consumer or other non health professional
+
+
 @dataclass(frozen=True)
 class Coded:
     """A term as written and, when coded, its code in a terminology (MedDRA LLT/PT, ATC, SNOMED CT)."""
@@ -121,6 +131,8 @@ class CaseDrug:
     role: DrugRole = DrugRole.SUSPECT
     dose: str = ""
     route: str = ""
+    frequency: str = ""  # as written ("twice daily"); E2B carries it in the dosage text
+    duration: str = ""  # as written ("for 5 days")
     start: date | None = None
     end: date | None = None
     action_taken: ActionTaken = ActionTaken.UNKNOWN

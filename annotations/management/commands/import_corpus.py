@@ -24,7 +24,7 @@ class Command(AuditedCommand):
             help="username made the project's admin; required when the project does not exist yet (a project "
             "without members could be seen by nobody)",
         )
-        parser.add_argument("--format", required=True, choices=["brat", "ade", "pubtator", "jsonl"])
+        parser.add_argument("--format", required=True, choices=["brat", "ade", "pubtator", "jsonl", "fhir"])
         parser.add_argument("--schema", type=Path, help="annotation.conf (or a directory holding it)")
         parser.add_argument("--source-name", default="import", help="name of the imported annotation set")
         parser.add_argument(

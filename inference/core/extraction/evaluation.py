@@ -38,6 +38,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from annotations.formats.document import Document
+from annotations.formats.matching import max_matching, overlap, strict_matching
 
 __all__ = [
     "MODES",
@@ -80,7 +81,7 @@ class _Rel:
 
 def _overlaps(a: _Frags, b: _Frags) -> int:
     """Number of characters shared by two fragment sets (0 when disjoint)."""
-    return sum(max(0, min(e1, e2) - max(s1, s2)) for s1, e1 in a for s2, e2 in b)
+    return overlap(a, b)
 
 
 def _entities(doc: Document) -> dict[str, _Ent]:
@@ -137,58 +138,25 @@ def _pairs(gold: Sequence[Document], pred: Sequence[Document]) -> list[tuple[Doc
 def _strict_match(
     gold: Sequence[Any], pred: Sequence[Any], key: Callable[[Any], Hashable]
 ) -> list[tuple[int, int]]:
-    """Multiset matching on equal keys; returns (gold index, pred index) pairs."""
-    free: dict[Hashable, list[int]] = defaultdict(list)
-    for i, g in enumerate(gold):
-        free[key(g)].append(i)
-    pairs = []
-    for j, p in enumerate(pred):
-        bucket = free.get(key(p))
-        if bucket:
-            pairs.append((bucket.pop(0), j))
-    return pairs
+    """Multiset matching on equal keys; returns (gold index, pred index) pairs (the shared matcher)."""
+    return strict_matching(gold, pred, key)
 
 
 def _max_match(
-    gold: Sequence[Any], pred: Sequence[Any], weight: Callable[[Any, Any], float]
+    gold: Sequence[Any], pred: Sequence[Any], weight: Callable[[Any, Any], float], *,
+    box: Callable[[Any], tuple[int, int]] | None = None,
 ) -> list[tuple[int, int]]:
-    """Maximum one-to-one matching (Kuhn's augmenting paths) over pairs with weight > 0.
+    """Maximum one-to-one matching over pairs with weight > 0 (the shared matcher, annotations.formats.
+    matching): candidates best-first, so exact matches and larger overlaps are preferred; the number of
+    pairs is always maximal. `box` (`_box` for the scorers' weights, which need shared characters) lets
+    the matcher weigh only items whose spans meet."""
+    return max_matching(gold, pred, weight, box=box)
 
-    Candidate edges are tried best-first (higher weight first), so exact matches and larger overlaps are
-    preferred; the number of pairs is always maximal.
-    """
-    edges: list[list[int]] = []
-    for p in pred:
-        scored = [(weight(g, p), i) for i, g in enumerate(gold)]
-        edges.append([i for w, i in sorted(scored, key=lambda x: (-x[0], x[1])) if w > 0])
-    owner: dict[int, int] = {}  # gold index -> pred index
-    for root in range(len(pred)):
-        if not edges[root]:
-            continue
-        # iterative depth-first search for an augmenting path (no recursion limit on long documents)
-        seen: set[int] = set()
-        stack: list[tuple[int, int]] = [(root, 0)]  # (pred index, next edge position)
-        path: list[int] = []  # gold indices taken along the stack
-        while stack:
-            j, pos = stack[-1]
-            if pos >= len(edges[j]):
-                stack.pop()
-                if path:
-                    path.pop()
-                continue
-            stack[-1] = (j, pos + 1)
-            i = edges[j][pos]
-            if i in seen:
-                continue
-            seen.add(i)
-            if i not in owner:
-                path.append(i)
-                for (pj, _), gi in zip(stack, path, strict=True):
-                    owner[gi] = pj
-                break
-            path.append(i)
-            stack.append((owner[i], 0))
-    return sorted((i, j) for i, j in owner.items())
+
+def _box(item: Any) -> tuple[int, int]:
+    """The span an entity or a relation (its two arguments) lies in."""
+    frags = item.frags if isinstance(item, _Ent) else item.arg1.frags + item.arg2.frags
+    return (min(s for s, _ in frags), max(e for _, e in frags)) if frags else (0, 0)
 
 
 def _flatten(counts: dict[str, dict[str, list[int]]], types: Sequence[str]) -> dict[str, float]:
@@ -264,7 +232,7 @@ def ner_scores(
             p_t = [e for e in p_all if e.type == t]
             for mode, pairs in (
                 ("strict", _strict_match(g_t, p_t, _ner_strict_key)),
-                ("relaxed", _max_match(g_t, p_t, _ner_relaxed_weight)),
+                ("relaxed", _max_match(g_t, p_t, _ner_relaxed_weight, box=_box)),
             ):
                 c = counts[mode][t]
                 c[0] += len(pairs)
@@ -335,7 +303,7 @@ def _re_counts(
             p_t = [r for r in p_all if r.type == t]
             for mode, pairs in (
                 ("strict", _strict_match(g_t, p_t, key)),
-                ("relaxed", _max_match(g_t, p_t, weight)),
+                ("relaxed", _max_match(g_t, p_t, weight, box=_box)),
             ):
                 c = counts[mode][t]
                 c[0] += len(pairs)

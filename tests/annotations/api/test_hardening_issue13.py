@@ -30,7 +30,9 @@ def api_paths(world) -> list[str]:
     alpha."""
     values = {"slug": "alpha", "pk": str(world.annotator_set.pk), "note_id": str(world.note_a1.pk),
               "local_id": "T1", "version_id": str(world.model_version.pk), "job_id": "1", "export_id": "0" * 32,
-              "user_id": str(world.users["annotator"].pk), "name": "Drug", "token_id": "1"}
+              "user_id": str(world.users["annotator"].pk), "name": "Drug", "token_id": "1",
+              "assignment_id": "1", "unit": "s-0000000000000000", "case_id": "1", "drug_id": "1",
+              "reaction_id": "1"}
     apis = [p for p in get_resolver().url_patterns if isinstance(p, URLResolver) and str(p.pattern) == "api/"]
     assert len(apis) >= 2  # each app includes its own API routes under /api/
     paths = []

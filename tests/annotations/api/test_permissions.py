@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 
-from annotations.models import AnnotationSet, Note
+from annotations.models import AnnotationSet, Note, Project
 from annotations.services import editing
 from inference.models import Job
 
@@ -24,6 +24,10 @@ CREATE_OWN = {**OWN_WRITE, "annotator": 201, "admin": 201}
 SIGN_OFF = {"anonymous": 401, "annotator": 403, "reviewer": 201, "admin": 201, "outsider": 404}
 MANAGE = {"anonymous": 401, "annotator": 403, "reviewer": 403, "admin": 200, "outsider": 404}
 MANAGE_CREATE = {**MANAGE, "admin": 201}
+# Cases (pharmacovigilance.permissions): reviewers and admins; annotators get none.
+CASES_READ = {"anonymous": 401, "annotator": 403, "reviewer": 200, "admin": 200, "outsider": 404}
+CASES_WRITE = CASES_READ
+CURATE = {"anonymous": 401, "annotator": 403, "reviewer": 200, "admin": 200, "outsider": 404}
 
 
 @dataclass
@@ -55,6 +59,21 @@ def annotator_edit(call):
 
 def create_job(w: World, tmp_result: bool = False):
     Job.objects.create(project=w.alpha, kind="export", parameters={"format": "jsonl", "source": "gold"})
+
+
+def adapted_encoder(w: World, *, in_use: bool = False) -> Job:
+    """A finished adapt job with an adapted encoder directory (adapted from the shipped one); in use or not."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    directory = Path(tempfile.mkdtemp(prefix="adapted-encoder-"))
+    (directory / "config.json").write_text("{}")
+    (directory / "adaptation.json").write_text(json.dumps({"base_encoder": "", "metrics": {}}))
+    job = Job.objects.create(project=w.alpha, kind="adapt", parameters={}, state="succeeded", result_path=str(directory))
+    if in_use:
+        Project.objects.filter(pk=w.alpha.pk).update(encoder_path=str(directory))
+    return job
 
 
 def make_export(w: World):
@@ -125,6 +144,10 @@ CASES = [
     Case("api-retrain-policy", "get", lambda w: {"slug": "alpha"}, READ),
     Case("api-retrain-policy", "put", lambda w: {"slug": "alpha"}, MANAGE, body=lambda w: {"retrain_every": 5}),
     Case("api-annotation-queue", "get", lambda w: {"slug": "alpha"}, READ),
+    Case("api-encoder", "get", lambda w: {"slug": "alpha"}, READ),
+    Case("api-encoder-adopt", "post", lambda w: {"slug": "alpha"}, MANAGE, body=lambda w: {"job": adapted_encoder(w).pk}),
+    Case("api-encoder-rollback", "post", lambda w: {"slug": "alpha"}, MANAGE,
+         setup=lambda w: adapted_encoder(w, in_use=True)),
     Case("api-note-list", "get", lambda w: {"slug": "alpha"}, READ),
     Case("api-note-list", "post", lambda w: {"slug": "alpha"}, MANAGE_CREATE,
          body=lambda w: {"external_id": "a3", "text": "Heparin held d/t bruising.", "patient": "p1"}),
@@ -201,9 +224,154 @@ CASES = [
     Case("api-token-detail", "delete", lambda w: {"token_id": _annotator_token(w)},
          {"anonymous": 401, "annotator": 204, "reviewer": 404, "admin": 404, "outsider": 404},
          setup=lambda w: _annotator_token(w)),
+    # Note assignments (issue 17): the settings are read by members and changed by admins; one's own notes and
+    # the next one for anyone who may annotate; everyone's assignments for admins.
+    Case("api-assignment-settings", "get", lambda w: {"slug": "alpha"}, READ),
+    Case("api-assignment-settings", "patch", lambda w: {"slug": "alpha"}, MANAGE,
+         body=lambda w: {"annotators_per_note": 2, "blind_annotation": True}),
+    Case("api-my-assignment-list", "get", lambda w: {"slug": "alpha"}, READ),
+    Case("api-my-assignment-next", "post", lambda w: {"slug": "alpha"}, {**OWN_WRITE, "reviewer": 200},
+         setup=lambda w: _two_per_note(w)),
+    Case("api-assignment-list", "get", lambda w: {"slug": "alpha"}, MANAGE, setup=lambda w: _assignment(w)),
+    Case("api-assignment-list", "post", lambda w: {"slug": "alpha"}, MANAGE_CREATE, setup=lambda w: _two_per_note(w),
+         body=lambda w: {"user": w.users["annotator"].pk, "notes": [w.note_a2.pk]}),
+    Case("api-assignment-detail", "get", lambda w: {"slug": "alpha", "assignment_id": _assignment(w)}, MANAGE),
+    Case("api-assignment-detail", "delete", lambda w: {"slug": "alpha", "assignment_id": _assignment(w)},
+         {**MANAGE, "admin": 204}),
+    Case("api-assignment-reassign", "post", lambda w: {"slug": "alpha", "assignment_id": _assignment(w)}, MANAGE,
+         body=lambda w: {"user": w.users["admin"].pk}),
+    Case("api-assignment-release-stale", "post", lambda w: {"slug": "alpha"}, MANAGE),
+    Case("api-assignment-workload", "get", lambda w: {"slug": "alpha"}, MANAGE),
+    # Curation (issue 17): reviewers and admins only, reads included (annotators must not see the others' sets).
+    Case("api-curation-queue", "get", lambda w: {"slug": "alpha"}, CURATE, setup=lambda w: _two_submissions(w)),
+    Case("api-note-curation", "get", lambda w: {"slug": "alpha", "note_id": w.note_a1.pk}, CURATE,
+         setup=lambda w: _two_submissions(w)),
+    Case("api-note-curation", "post", lambda w: {"slug": "alpha", "note_id": w.note_a1.pk},
+         {**CURATE, "reviewer": 201, "admin": 201}, setup=lambda w: _two_submissions(w)),
+    Case("api-curation-decide", "post", lambda w: {"slug": "alpha", "note_id": w.note_a1.pk, "unit": _unit(w)},
+         CURATE, setup=lambda w: _curation_started(w), body=lambda w: {"choice": "none", "version": _cur_version(w)}),
+    Case("api-curation-finish", "post", lambda w: {"slug": "alpha", "note_id": w.note_a1.pk}, CURATE,
+         setup=lambda w: _curation_started(w, decide_all=True), body=lambda w: {"version": _cur_version(w)}),
     Case("api-schema", "get", lambda w: {}, {**READ, "outsider": 200}),
     Case("api-docs", "get", lambda w: {}, {**READ, "outsider": 200}),
+    # Case exports (pharmacovigilance.exports): project admins start them (a job; its file through the jobs API).
+    Case("api-case-export-create", "post", lambda w: {"slug": "alpha"}, MANAGE_CREATE, body=lambda w: {"format": "e2b"}),
+    # Terminologies (pharmacovigilance.terminology) are the site's: the loaded versions for project admins (the
+    # outsider is beta's admin), the look-up for members of any project.
+    Case("api-terminology-list", "get", lambda w: {},
+         {"anonymous": 401, "annotator": 403, "reviewer": 403, "admin": 200, "outsider": 200}),
+    Case("api-terminology-lookup", "post", lambda w: {}, {**READ, "outsider": 200},
+         body=lambda w: {"system": "meddra", "q": "epistaxis"}),
+    # Cases (pharmacovigilance): reviewers and admins read, open, change and assess them; annotators get none.
+    Case("api-case-list", "get", lambda w: {"slug": "alpha"}, CASES_READ, setup=lambda w: _case(w)),
+    Case("api-case-list", "post", lambda w: {"slug": "alpha"}, {**CASES_WRITE, "reviewer": 201, "admin": 201},
+         setup=lambda w: Note.objects.filter(pk=w.note_a1.pk).update(final_verdict="ade"),
+         body=lambda w: {"note": w.note_a1.pk}),
+    Case("api-case-search", "post", lambda w: {"slug": "alpha"}, CASES_READ, body=lambda w: {"drug": "warfarin"}),
+    Case("api-case-detail", "get", lambda w: {"slug": "alpha", "case_id": _case(w)}, CASES_READ),
+    Case("api-case-detail", "patch", lambda w: {"slug": "alpha", "case_id": _case(w)}, CASES_WRITE,
+         body=lambda w: {"version": 1, "narrative": "Epistaxis on warfarin."}),
+    Case("api-case-notes", "post", lambda w: {"slug": "alpha", "case_id": _case(w)}, CASES_WRITE,
+         body=lambda w: {"version": 1, "note": w.note_a2.pk}),
+    Case("api-case-drugs", "post", lambda w: {"slug": "alpha", "case_id": _case(w)},
+         {**CASES_WRITE, "reviewer": 201, "admin": 201}, body=lambda w: {"version": 1, "name": "aspirin"}),
+    Case("api-case-drug-detail", "patch", lambda w: {"slug": "alpha", "case_id": _case(w), "drug_id": _case_row(w, "drugs")},
+         CASES_WRITE, body=lambda w: {"version": 1, "dose": "5 mg"}),
+    Case("api-case-drug-detail", "delete", lambda w: {"slug": "alpha", "case_id": _case(w),
+                                                      "drug_id": _case_row(w, "drugs")},
+         CASES_WRITE, query=lambda w: "?version=1"),
+    Case("api-case-reactions", "post", lambda w: {"slug": "alpha", "case_id": _case(w)},
+         {**CASES_WRITE, "reviewer": 201, "admin": 201}, body=lambda w: {"version": 1, "term": "rash"}),
+    Case("api-case-reaction-detail", "patch", lambda w: {"slug": "alpha", "case_id": _case(w),
+                                                         "reaction_id": _case_row(w, "reactions")},
+         CASES_WRITE, body=lambda w: {"version": 1, "outcome": "recovered"}),
+    Case("api-case-reaction-detail", "delete", lambda w: {"slug": "alpha", "case_id": _case(w),
+                                                          "reaction_id": _case_row(w, "reactions")},
+         CASES_WRITE, query=lambda w: "?version=1"),
+    Case("api-case-causality", "post", lambda w: {"slug": "alpha", "case_id": _case(w)}, CASES_WRITE,
+         body=lambda w: {"version": 1, "drug": _case_row(w, "drugs"), "reaction": _case_row(w, "reactions"),
+                         "who_umc": "possible", "naranjo": {"2": "yes"}}),
+    Case("api-case-transition", "post", lambda w: {"slug": "alpha", "case_id": _case(w, assessed=True)}, CASES_WRITE,
+         body=lambda w: {"version": 1, "to": "assessed"}),
 ]
+
+def _case(w: World, assessed: bool = False) -> int:
+    """A draft case of alpha (made once) of a patient with notes a1 and a2: warfarin (suspect) and epistaxis; with
+    `assessed`, their causality assessed (so it may become assessed). Version 1."""
+    from annotations.models import Patient
+    from pharmacovigilance.models import Case, CaseDrug, CaseReaction, Causality
+
+    found = Case.objects.filter(project=w.alpha, reference="alpha-matrix").first()
+    if found is None:
+        patient = Patient.objects.create(project=w.alpha, external_id="p-matrix")
+        Note.objects.filter(pk__in=[w.note_a1.pk, w.note_a2.pk]).update(patient=patient)
+        found = Case.objects.create(project=w.alpha, reference="alpha-matrix", patient=patient,
+                                    patient_identifier="p-matrix", created_by=w.users["admin"])
+        found.notes.add(w.note_a1)
+        CaseDrug.objects.create(case=found, key="D1", name="warfarin")
+        CaseReaction.objects.create(case=found, key="R1", term="epistaxis")
+    if assessed and not Causality.objects.filter(case=found).exists():
+        from django.utils import timezone
+
+        Causality.objects.create(case=found, drug=found.drugs.get(), reaction=found.reactions.get(), who_umc="possible",
+                                 assessed_by=w.users["admin"], assessed_at=timezone.now())
+    return found.pk
+
+
+def _case_row(w: World, kind: str) -> int:
+    from pharmacovigilance.models import Case
+
+    return getattr(Case.objects.get(pk=_case(w)), kind).order_by("pk").values_list("pk", flat=True)[0]
+
+
+def _two_submissions(w: World):
+    """Note a1 submitted by the annotator and by the admin (who agree on warfarin and the verdict only)."""
+    from annotations.models import Entity, NoteLabel
+
+    AnnotationSet.objects.filter(pk=w.annotator_set.pk).update(status="submitted")
+    second, _ = AnnotationSet.objects.get_or_create(
+        note=w.note_a1, source_kind="user", user=w.users["admin"],
+        defaults={"source_name": "admin", "status": "submitted"})
+    Entity.objects.get_or_create(annotation_set=second, local_id="T1", defaults={
+        "type": "Drug", "fragments": [[11, 19]], "start": 11, "end": 19, "text": "warfarin"})
+    for aset in (w.annotator_set, second):
+        NoteLabel.objects.get_or_create(annotation_set_id=aset.pk, defaults={"value": "ade"})
+
+
+def _curation_started(w: World, decide_all: bool = False):
+    from annotations.curation.selectors import curation_state
+    from annotations.services.curation import curation_decide, curation_start
+
+    _two_submissions(w)
+    curation, _ = curation_start(note=w.note_a1, by=w.users["reviewer"])
+    if decide_all:
+        for unit in curation_state(note=w.note_a1).merge.disagreements:
+            curation_decide(note=w.note_a1, unit=unit.key, choice="none", expected_version=_cur_version(w),
+                            by=w.users["reviewer"])
+
+
+def _unit(w: World) -> str:
+    from annotations.curation.selectors import curation_state
+
+    return curation_state(note=w.note_a1).merge.disagreements[0].key
+
+
+def _cur_version(w: World) -> int:
+    return AnnotationSet.objects.get(note=w.note_a1, source_kind="curation").version
+
+
+def _two_per_note(w: World):
+    Project.objects.filter(pk=w.alpha.pk).update(annotators_per_note=2)
+
+
+def _assignment(w: World) -> int:
+    """The annotator's open assignment of note a2 (made once)."""
+    from django.utils import timezone
+
+    from annotations.models import NoteAssignment
+
+    return NoteAssignment.objects.get_or_create(note=w.note_a2, user=w.users["annotator"],
+                                                defaults={"touched_at": timezone.now()})[0].pk
 
 
 def _model_origin(w: World):
@@ -259,7 +427,8 @@ PAGES_ANON_OK = {"login", "api-token", "api-not-found", "password_reset", "passw
 
 def _fill(route: Route, w: World) -> dict:
     values = {"slug": "alpha", "note_id": w.note_a1.pk, "pk": w.annotator_set.pk, "local_id": "T1",
-              "export_id": "0" * 32, "action": "undo"}
+              "export_id": "0" * 32, "action": "undo", "assignment_id": 1, "unit": "s-0000000000000000",
+              "case_id": 1, "drug_id": 1, "reaction_id": 1}
     kwargs = {}
     for name, converter in route.converters.items():
         if name in values:

@@ -147,7 +147,7 @@ def test_jsonl_errors_give_the_line_and_keep_going():
 
 
 def test_unknown_format_is_a_clear_error():
-    with pytest.raises(ValueError, match="unknown input format 'xml'; known: ade, brat, jsonl, pubtator"):
+    with pytest.raises(ValueError, match="unknown input format 'xml'; known: ade, brat, fhir, jsonl, pubtator"):
         read_corpus(FIXTURES, "xml")
 
 

@@ -66,6 +66,19 @@ def project():
     n = make_note(project, "adjudicated")
     make_set(n, kind="user", status="submitted", user=ann1, label="ade")
     expected[n.external_id] = make_set(n, kind="user", status="gold", user=ann2, label="no_ade").pk
+    # two submissions and a curator's finished merge: the curation is the gold, even over a sign-off
+    n = make_note(project, "curated")
+    make_set(n, kind="user", status="submitted", user=ann1, label="ade")
+    make_set(n, kind="user", status="gold", user=ann2, label="ade")
+    expected[n.external_id] = AnnotationSet.objects.create(
+        note=n, source_kind="curation", user=ann1, source_name="ann1", status="gold",
+        curated_from=[{"set": 0, "version": 1, "user": "ann1"}]).pk
+    NoteLabel.objects.create(annotation_set_id=expected[n.external_id], value="ade")
+    # two submissions and a curation still in progress: the note still awaits adjudication
+    n = make_note(project, "curating")
+    make_set(n, kind="user", status="submitted", user=ann1, label="ade")
+    make_set(n, kind="user", status="submitted", user=ann2, label="no_ade")
+    AnnotationSet.objects.create(note=n, source_kind="curation", user=ann1, source_name="ann1", status="in_progress")
     # a model's set is never gold; an in-progress set is not either
     n = make_note(project, "model-only")
     version = ModelVersion.objects.create(project=project, name="m1", path="/nonexistent")
@@ -79,7 +92,8 @@ def test_the_gold_rule_picks_one_set_per_note_or_none(project):
     selection = gold_sets(project=project)
     chosen = {g.external_id: g.annotation_set_id for g in selection.gold}
     assert chosen == expected
-    assert Note.objects.get(pk=selection.awaiting_adjudication[0]).external_id == "awaiting"
+    awaiting = Note.objects.filter(pk__in=selection.awaiting_adjudication).values_list("external_id", flat=True)
+    assert sorted(awaiting) == ["awaiting", "curating"]
 
 
 def test_export_source_gold_exports_exactly_what_a_retrain_trains_and_judges_on(project, tmp_path):
