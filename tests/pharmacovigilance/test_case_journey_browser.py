@@ -1,7 +1,9 @@
 """Issue 18's case journey in headless Chromium: a reviewer confirms a flagged demo note, opens its case (the drug
 and the reaction pre-filled with their evidence), codes the reaction against the made-up MedDRA test files
 through the look-up, answers the Naranjo questions (the score and the category shown live), marks the case
-serious (hospitalisation) and moves it to assessed."""
+serious (hospitalisation) and moves it to assessed; then an admin exports it as FHIR and as ICH E2B(R3) from the
+case page, and the downloaded files read back (fhir.resources validates the Bundle; e2br3 reads the ICSR) with
+the case's drug, reaction, seriousness and causality intact."""
 
 from __future__ import annotations
 
@@ -44,6 +46,8 @@ def flagged_demo_note(db):
     project_schema_set(project=project, schema=load_schema(ANNOTATION_CONF, VISUAL_CONF), inferred=False)
     reviewer = get_user_model().objects.create_user("reviewer", password=PASSWORD)
     ProjectMembership.objects.create(project=project, user=reviewer, role="reviewer")
+    admin = get_user_model().objects.create_user("safety-admin", password=PASSWORD)
+    ProjectMembership.objects.create(project=project, user=admin, role="admin")
     document = next(d for d in demo_documents() if d.id == "demo-011")
     patient = Patient.objects.create(project=project, external_id=document.metadata["patient"])
     note = Note.objects.create(project=project, patient=patient, external_id=document.id, text=document.text,
@@ -167,3 +171,45 @@ def test_a_reviewer_confirms_a_flagged_note_opens_its_case_codes_assesses_and_ma
     causality = case.causality.get()
     assert (causality.naranjo_score, causality.naranjo_category, causality.who_umc) == (5, "probable", "probable")
     assert causality.naranjo_answers["5"] == "no" and causality.naranjo_answers["2"] == "yes"
+
+    # 8. An admin exports the assessed case from its page, as FHIR and as E2B(R3), and downloads both files.
+    page = browser_login(browser, live_server, "safety-admin", PASSWORD)
+    files = {}
+    for report_format in ("fhir", "e2b"):
+        page.goto(f"{live_server.url}/projects/demo/cases/{case.pk}/")
+        page.click("#export-case-reports")
+        page.wait_for_selector("#case-export-form")
+        assert "1 case" in page.inner_text("#case-export-selected")
+        page.check(f"input[name=report_format][value={report_format}]")
+        page.click("#start-case-export")
+        page.wait_for_selector("#download")  # the job page, the job finished (tasks run in-process in tests)
+        shot(page, f"07-exported-{report_format}")
+        with page.expect_download() as download:
+            page.click("#download")
+        files[report_format] = Path(download.value.path()).read_bytes()
+    page.context.close()
+
+    import io
+    import zipfile
+
+    import e2br3
+    from fhir.resources.R4B.bundle import Bundle
+
+    with zipfile.ZipFile(io.BytesIO(files["fhir"])) as archive:
+        (name,) = archive.namelist()
+        bundle = Bundle.model_validate_json(archive.read(name))  # validates every resource
+    resources = {e.resource.get_resource_type(): e.resource for e in bundle.entry}
+    event = resources["AdverseEvent"]
+    assert event.seriousness.coding[0].code == "serious"
+    assert "94000007" in {c.code for c in event.event.coding} or "95000006" in {c.code for c in event.event.coding}
+    assert any("clozapine" in (m.code.text or "") for e in bundle.entry
+               if (m := e.resource).get_resource_type() == "Medication")
+    assessment = event.suspectEntity[0].causality[0].assessment
+    assert "probable" in (assessment.text or "").lower() or any(
+        "probable" in (c.display or c.code or "").lower() for c in assessment.coding or [])
+    assert b"developed gastrointestinal bleeding" not in files["fhir"]  # no note text unless asked for
+
+    (icsr,) = e2br3.parse(files["e2b"]).icsrs
+    assert icsr.drugs[0].product_name == "clozapine"
+    assert icsr.reactions[0].meddra.code == "95000006" and icsr.reactions[0].hospitalisation is True
+    assert icsr.drugs[0].relatedness[0].assessments[0].result == "Probable/Likely"
