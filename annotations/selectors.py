@@ -97,6 +97,14 @@ def project_members(
     return out, total
 
 
+def user_find(*, username: str = "", user_id: int | None = None):
+    """The account with this id (when given) or username, or None: how the member page and API name a person."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects
+    return users.filter(pk=user_id).first() if user_id is not None else users.filter(username=username).first()
+
+
 def users_not_in_project(*, project: Project, q: str = "", limit: int = 20):
     """Active users who could be added to the project, by username, name or email (the member picker)."""
     from django.contrib.auth import get_user_model

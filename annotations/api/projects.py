@@ -4,7 +4,6 @@ list, add, re-role and remove members. Each endpoint validates, calls one servic
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -162,8 +161,7 @@ class SchemaTemplateListView(APIView):
 
 
 def _user(username: str = "", user_id: int | None = None):
-    users = get_user_model().objects
-    user = users.filter(pk=user_id).first() if user_id is not None else users.filter(username=username).first()
+    user = page_selectors.user_find(username=username, user_id=user_id)
     if user is None:
         raise ApplicationError("not_found", "No such user.", status=404)
     return user

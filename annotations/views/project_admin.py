@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -234,14 +233,6 @@ def _page(request) -> int:
     return max(1, min(int(value), 10_000)) if value.isdigit() else 1
 
 
-def _user(username_or_id: str, *, by_id: bool = False):
-    users = get_user_model().objects
-    try:
-        return users.get(pk=int(username_or_id)) if by_id else users.get(username=username_or_id)
-    except (get_user_model().DoesNotExist, ValueError):
-        return None
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_members(request: HttpRequest, slug: str) -> HttpResponse:
@@ -250,7 +241,7 @@ def project_members(request: HttpRequest, slug: str) -> HttpResponse:
     can_manage = Capability.MANAGE in ROLE_CAPABILITIES[role] and project.archived_at is None
     form = MemberAddForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = _user(form.cleaned_data["username"])
+        user = selectors.user_find(username=form.cleaned_data["username"])
         if user is None:
             form.add_error("username", "No such user: a site administrator creates accounts (Users page).")
         else:
@@ -277,7 +268,7 @@ def project_members(request: HttpRequest, slug: str) -> HttpResponse:
 def project_member(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
     """Change a member's role (`role`) or remove them (`remove`); HTMX gets the row (or nothing) back."""
     project, role = project_get_for_user(user=request.user, slug=slug, capability=Capability.MANAGE)
-    user = _user(str(user_id), by_id=True)
+    user = selectors.user_find(user_id=user_id)
     if user is None:
         raise Http404("No such member.")
     error = None
