@@ -7,7 +7,3 @@ class TerminologyConfig(AppConfig):
     label = "terminology"
     verbose_name = "Terminologies"
 
-    def ready(self) -> None:
-        # The job kinds of this app (a terminology load, proposing codes): the jobs registry discovers only
-        # inference's own packages, so the app registers its kinds itself.
-        from pharmacovigilance.terminology import job_kinds  # noqa: F401
