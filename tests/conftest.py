@@ -59,3 +59,7 @@ def browser_login(browser, live_server, username: str, password: str):
     page.press("input[name=password]", "Enter")
     page.wait_for_load_state()
     return page
+
+
+# A real S3-compatible object store (SeaweedFS) for the tests that need one: `object_store`, `bucket_settings`.
+from tests.object_store import bucket_settings, object_store  # noqa: E402, F401

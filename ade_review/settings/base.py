@@ -114,6 +114,45 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 
+# Every file the product writes or reads (uploads, exports, model versions, adapted encoders, terminology files)
+# goes through Django's storage API, alias "default" (`ade_review.storage.file_storage`). With no bucket set it
+# is the local disk under MEDIA_ROOT (the demo, small sites on one machine); with ADE_REVIEW_S3_BUCKET set it is
+# an S3-compatible object store (MinIO, Ceph, SeaweedFS, a cloud bucket) through django-storages, so that web
+# nodes and workers on separate machines share nothing but the database, the broker and the bucket. Credentials
+# left empty fall back to boto3's own chain (AWS_* variables, an instance role).
+ADE_REVIEW_S3_BUCKET = os.environ.get("ADE_REVIEW_S3_BUCKET", "")
+if ADE_REVIEW_S3_BUCKET:
+    FILES_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": ADE_REVIEW_S3_BUCKET,
+            "endpoint_url": os.environ.get("ADE_REVIEW_S3_ENDPOINT_URL") or None,
+            "access_key": os.environ.get("ADE_REVIEW_S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("ADE_REVIEW_S3_SECRET_ACCESS_KEY") or None,
+            "region_name": os.environ.get("ADE_REVIEW_S3_REGION") or None,
+            "location": os.environ.get("ADE_REVIEW_S3_PREFIX", "").strip("/"),
+            # Objects are private: no ACL is sent (the bucket's own policy applies, never public-read), and
+            # links, where one is handed out, are signed and short-lived.
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": int(os.environ.get("ADE_REVIEW_S3_URL_EXPIRE_S", "300")),
+            "file_overwrite": False,
+            "signature_version": "s3v4",
+            # Path-style addressing: what self-hosted stores (MinIO, SeaweedFS, Ceph) answer without DNS set-up.
+            "addressing_style": os.environ.get("ADE_REVIEW_S3_ADDRESSING_STYLE", "path"),
+        },
+    }
+else:
+    FILES_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # No fixed location: it follows MEDIA_ROOT (read when used, so a changed MEDIA_ROOT is obeyed).
+        "OPTIONS": {"file_permissions_mode": 0o640, "directory_permissions_mode": 0o750},
+    }
+STORAGES = {
+    "default": FILES_STORAGE,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
 # Celery: without a broker URL the tasks run in-process (the embedded demo).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", os.environ.get("REDIS_URL", ""))
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
@@ -264,6 +303,11 @@ ADE_REVIEW_DATA = Path(os.environ.get("ADE_REVIEW_DATA", BASE_DIR.parent / "shar
 # Encoder directory (any local Hugging Face encoder); empty means the shipped MiniLM-L6.
 ADE_REVIEW_ENCODER = os.environ.get("ADE_REVIEW_ENCODER", "")
 ADE_REVIEW_MODEL_DIR = Path(os.environ.get("ADE_REVIEW_MODEL_DIR", VAR_DIR / "models"))
+# Model versions and adapted encoders live in the file store (inference.artifacts) under a content hash; each
+# worker copies the ones it loads into its own cache here (verified, least recently used evicted above the limit).
+# ADE_REVIEW_MODEL_DIR is only the scratch space where training writes a directory before it is published.
+ADE_REVIEW_MODEL_CACHE_DIR = Path(os.environ.get("ADE_REVIEW_MODEL_CACHE_DIR", VAR_DIR / "cache" / "models"))
+ADE_REVIEW_MODEL_CACHE_MAX_BYTES = int(os.environ.get("ADE_REVIEW_MODEL_CACHE_MAX_BYTES", str(20 * 1024**3)))
 # Retrain jobs: settings of inference.core.extraction.pipeline_training.PipelineTrainConfig (head, lr, head_lr,
 # batch_size, max_length, note_epochs, threads, ...), as JSON; epochs and the start come from the
 # project's retrain policy, the encoder from the project.

@@ -10,9 +10,12 @@ from accounts import services
 from annotations.audit.models import AuditEvent
 from annotations.models import Project, ProjectMembership
 from inference.models import Job
+from pharmacovigilance.models import Case
+from pharmacovigilance.terminology.models import Terminology
 
 pytestmark = pytest.mark.django_db
-INSPECTED = ("annotations/project", "annotations/projectmembership", "inference/job", "annotations/auditevent")
+INSPECTED = ("annotations/project", "annotations/projectmembership", "inference/job", "annotations/auditevent",
+             "pharmacovigilance/case", "terminology/terminology")
 
 
 @pytest.fixture
@@ -22,8 +25,13 @@ def objects(staff, user):
     job = Job.objects.create(project=project, kind="export", parameters={"format": "jsonl"}, created_by=staff)
     services.user_deactivate(actor=staff, user=user)  # an audit record
     event = AuditEvent.objects.order_by("-pk").first()
+    case = Case.objects.create(project=project, reference="CASE-1", patient_identifier="PID-SECRET-7",
+                               reporter="Dr Secret Reporter", narrative="SECRET NARRATIVE of the patient",
+                               created_by=staff)
+    terminology = Terminology.objects.create(system="meddra", version="27.0", current=True, loaded_by=staff)
     return {"annotations/project": project, "annotations/projectmembership": membership, "inference/job": job,
-            "annotations/auditevent": event}
+            "annotations/auditevent": event, "pharmacovigilance/case": case,
+            "terminology/terminology": terminology}
 
 
 def admin_client(user) -> Client:
@@ -78,3 +86,15 @@ def test_the_list_filters_and_search_answer(staff, objects):
     assert client.get("/admin/inference/job/", {"state__exact": "queued"}).status_code == 200
     assert client.get("/admin/annotations/auditevent/", {"action__exact": "user_change"}).status_code == 200
     assert client.get("/admin/annotations/projectmembership/", {"role__exact": "annotator"}).status_code == 200
+
+
+def test_the_case_inspection_shows_no_clinical_content(staff, objects):
+    """Case narratives, patient ids and reporters are PHI, read on the audited case page only."""
+    client = admin_client(staff)
+    case = objects["pharmacovigilance/case"]
+    for url in ("/admin/pharmacovigilance/case/", f"/admin/pharmacovigilance/case/{case.pk}/change/"):
+        html = client.get(url).content.decode()
+        assert "CASE-1" in html
+        assert "SECRET" not in html and "PID-SECRET" not in html
+    # Nor can the clinical text be probed through the search box.
+    assert "CASE-1" not in client.get("/admin/pharmacovigilance/case/", {"q": "SECRET"}).content.decode()

@@ -81,6 +81,14 @@ def test_the_list_is_for_site_staff_and_project_admins(people, staff, meddra):
     assert Client().get("/terminology/").status_code == 302
 
 
+def test_project_admins_find_the_terminologies_from_their_project_page_and_others_do_not(people):
+    project, users = people
+    link = b'href="/terminology/" id="terminologies-link"'
+    assert link in client_for(users["admin"]).get(f"/projects/{project.slug}/").content
+    for role in ("reviewer", "annotator"):
+        assert link not in client_for(users[role]).get(f"/projects/{project.slug}/").content
+
+
 def _upload(client, path, system="atc", version="2024", name=None):
     file = SimpleUploadedFile(name or path.name, path.read_bytes(), content_type="application/octet-stream")
     return client.post("/terminology/load/", {"system": system, "version": version, "upload": file})
