@@ -62,8 +62,36 @@ def stored_file_local_path(key: str) -> Path | None:
         return None
 
 
+def stored_file_stream(key: str):
+    """The stored file `key` as a binary stream read as it arrives, and its size in bytes: the file itself on the
+    local disk; from a bucket the object's body straight off the connection (django-storages' own file would
+    first fetch the whole object before its first byte), so memory stays flat and a download starts at once.
+
+    Errors: FileNotFoundError when the key names no file; the store's own errors."""
+    store = file_storage()
+    if not store.exists(key):
+        raise FileNotFoundError("no such stored file")
+    handle = store.open(key, "rb")
+    remote = getattr(handle, "obj", None)  # django-storages' S3 file: its boto3 object, nothing read yet
+    if remote is None:
+        return handle, store.size(key)
+    got = remote.get()
+    return got["Body"], int(got["ContentLength"])
+
+
+def stored_file_within(key: str, folder: str) -> bool:
+    """True when the stored file `key` really lies in the store's `folder`: on the local disk its real path
+    (links and `..` resolved) is a file under the folder's real path; in a bucket, which has no links, a key
+    that stored_key_check passed for that folder always does."""
+    own = stored_file_local_path(key)
+    if own is None:
+        return True
+    root = stored_file_local_path(folder).resolve()
+    return root in own.resolve().parents and own.is_file()
+
+
 @contextmanager
-def stored_file_local(key: str, *, suffix: str = "") -> Iterator[Path]:
+def stored_file_local(key: str) -> Iterator[Path]:
     """A file on this machine with the stored file's bytes, for readers that need a path (zip archives, the
     corpus and terminology readers): on the local disk the file itself; from a bucket a copy streamed into a
     private temporary folder (0700) of this machine, removed on exit whatever happens.
@@ -77,11 +105,9 @@ def stored_file_local(key: str, *, suffix: str = "") -> Iterator[Path]:
         return
     folder = Path(tempfile.mkdtemp(prefix="ade-review-"))
     try:
-        local = folder / (PurePosixPath(key).name or f"file{suffix}")
-        store = file_storage()
-        if not store.exists(key):
-            raise FileNotFoundError("no such stored file")
-        with store.open(key, "rb") as source, open(local, "wb") as out:
+        local = folder / PurePosixPath(key).name  # its name and suffix tell the readers what it is
+        source, _ = stored_file_stream(key)
+        with source, open(local, "wb") as out:
             shutil.copyfileobj(source, out, COPY_CHUNK)
         yield local
     finally:
@@ -110,33 +136,81 @@ def stored_file_put(*, key: str, local_path: Path) -> str:
     return name.replace("\\", "/")
 
 
-def stored_file_delete(key: str) -> None:
-    """Remove a stored file (nothing when it is gone already); on the local disk also the folders it leaves
-    empty, up to the top folder of its key ("imports", "exports", ...)."""
+def stored_file_delete(key: str, *, own_folder: bool = False) -> None:
+    """Remove a stored file (nothing when it is gone already). `own_folder`: the file has a folder of its own
+    (an upload's: imports/<project id>/<upload>/<name>, terminologies/<upload>/<name>), which on the local disk
+    goes with it once empty (a bucket has no folders); shared folders such as imports/<project id> stay, so an
+    upload being stored next to it never loses its parent."""
     file_storage().delete(key)
-    own = stored_file_local_path(key)
-    if own is None:
-        return
-    parts = PurePosixPath(key).parts
-    folder = own.parent
-    for _ in range(len(parts) - 2):
+    own = stored_file_local_path(key) if own_folder else None
+    if own is not None:
         try:
-            folder.rmdir()  # only when empty
+            own.parent.rmdir()  # only when empty
         except OSError:
-            return
-        folder = folder.parent
+            pass
 
 
 def stored_file_response(key: str, *, filename: str | None = None, content_type: str | None = None):
-    """A download of the stored file `key` through this web node: a FileResponse read in 1 MiB blocks from the
-    store (the local disk, or the bucket: django-storages spools the object into this node's temporary disk and
-    memory stays flat), as an attachment named `filename` (default: the key's last part; never the key
-    itself, so no folder, bucket or endpoint reaches the browser). Errors: FileNotFoundError."""
+    """A download of the stored file `key` through this web node: a FileResponse streamed in 1 MiB blocks from
+    the store as they arrive (stored_file_stream: memory flat, first byte at once, from the disk or the bucket),
+    as an attachment named `filename` (default: the key's last part; never the key itself, so no folder, bucket
+    or endpoint reaches the browser). Errors: FileNotFoundError."""
     from django.http import FileResponse
 
     name = filename or PurePosixPath(key).name
-    handle = file_storage().open(key, "rb")
-    response = FileResponse(handle, as_attachment=True, filename=name,
+    stream, size = stored_file_stream(key)
+    response = FileResponse(stream, as_attachment=True, filename=name,
                             **({"content_type": content_type} if content_type else {}))
+    response["Content-Length"] = str(size)
     response.block_size = COPY_CHUNK
     return response
+
+
+def object_store_bucket_ensure() -> bool:
+    """Create the configured bucket when it does not exist yet (a fresh MinIO, SeaweedFS or Ceph at deployment),
+    private: no ACL or policy is set, so only signed requests with the app's credentials reach it.
+
+    Result: True when it was created, False when it was there already (or the store is the local disk).
+    Errors: botocore's ClientError (no permission to create, a name taken by someone else)."""
+    if not object_store_in_use():
+        return False
+    from botocore.exceptions import ClientError
+
+    store = file_storage()
+    client = store.connection.meta.client
+    try:
+        client.head_bucket(Bucket=store.bucket_name)
+        return False
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+    region = client.meta.region_name
+    extra = {"CreateBucketConfiguration": {"LocationConstraint": region}} if region and region != "us-east-1" else {}
+    client.create_bucket(Bucket=store.bucket_name, **extra)
+    return True
+
+
+def stored_file_probe() -> None:
+    """Write, read back and delete one small file in the store: the check every web node and worker can run at
+    start (`manage.py storage_check`). Errors: RuntimeError naming the step that failed (never the bucket,
+    endpoint or key); the store's own error is chained."""
+    import uuid
+
+    from django.core.files.base import ContentFile
+
+    store = file_storage()
+    key = f"health/{uuid.uuid4().hex}"
+    body = uuid.uuid4().bytes
+    step = "write"
+    try:
+        store.save(key, ContentFile(body))
+        step = "read"
+        with store.open(key, "rb") as fh:
+            if fh.read() != body:
+                raise RuntimeError("the file store returned other bytes than were written")
+        step = "delete"
+        stored_file_delete(key, own_folder=True)  # on the local disk the probe's folder goes too, once empty
+    except RuntimeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any store error: say which step, chain the cause
+        raise RuntimeError(f"the file store refused to {step} a file ({type(exc).__name__})") from exc

@@ -148,8 +148,10 @@ def run_export(project, user, fmt: str, limit: int | None) -> dict:
     job.refresh_from_db()
     if job.state != "succeeded":
         raise RuntimeError(f"the {fmt} export job ended {job.state}: {job.message}")
-    size = Path(job.result_path).stat().st_size
-    Path(job.result_path).unlink(missing_ok=True)
+    from ade_review.storage import file_storage  # the result is a key of the file store
+
+    size = file_storage().size(job.result_path)
+    file_storage().delete(job.result_path)
     return {"seconds": seconds, "rss_growth_mib": rss.growth_mib, "done": job.done, "bytes": size}
 
 

@@ -227,7 +227,10 @@ def _adapt_texts(args) -> list[str]:
             raise CliError(f"no project {args.project!r}")
         texts += adaptation_texts(project=project)
         if args.encoder is None and project.encoder_path:
-            args.encoder = project.encoder_path
+            from inference.artifacts import artifact_path
+
+            # A published encoder (artifact:<sha256>) is read from this machine's model cache.
+            args.encoder = str(artifact_path(project.encoder_path))
     if not texts:
         raise CliError("no text to adapt on (give --texts or --project)")
     return texts

@@ -7,6 +7,7 @@ use the same bucket (`bucket_settings.env`)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,7 +52,8 @@ class ObjectStore:
             "bucket_name": bucket, "endpoint_url": self.endpoint_url, "access_key": self.access_key,
             "secret_key": self.secret_key, "region_name": self.region, "location": "", "default_acl": None,
             "querystring_auth": True, "querystring_expire": 300, "file_overwrite": False,
-            "signature_version": "s3v4", "addressing_style": "path"}}
+            "signature_version": "s3v4", "addressing_style": "path",
+            "max_memory_size": 8 * 1024 * 1024}}
 
 
 def _free_ports(n: int) -> list[int]:
@@ -74,10 +77,10 @@ def weed_binary() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
-def object_store(tmp_path_factory):
-    """One SeaweedFS server (master, volume, filer, S3 gateway) for the run; stopped at its end."""
-    root = tmp_path_factory.mktemp("seaweedfs")
+@contextlib.contextmanager
+def running_seaweedfs(root: Path) -> Iterator[ObjectStore]:
+    """A SeaweedFS server (master, volume, filer, S3 gateway) in `root` on free loopback ports, stopped on exit.
+    Also used outside pytest (benchmarks/storage_model_load.py)."""
     config = root / "s3.json"
     config.write_text(json.dumps({"identities": [{
         "name": "ade", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
@@ -88,8 +91,10 @@ def object_store(tmp_path_factory):
         [weed_binary(), "server", f"-dir={root}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
          f"-master.port={master}", f"-master.port.grpc={master_grpc}", f"-volume.port={volume}",
          f"-volume.port.grpc={volume_grpc}", "-filer", f"-filer.port={filer}", f"-filer.port.grpc={filer_grpc}",
-         "-s3", f"-s3.port={s3}", f"-s3.port.grpc={s3_grpc}", "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={config}", "-volume.max=20",
-         "-master.volumeSizeLimitMB=64"],
+         "-s3", f"-s3.port={s3}", f"-s3.port.grpc={s3_grpc}", "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={config}",
+         # Every bucket is a collection that takes 7 volumes at its first write (sparse files, a few KiB each
+         # until written): room for the hundreds of per-test buckets of a run, not 2 of them.
+         "-volume.max=1000", "-master.volumeSizeLimitMB=64"],
         stdout=log, stderr=subprocess.STDOUT)
     store = ObjectStore(endpoint_url=f"http://127.0.0.1:{s3}")
     try:
@@ -112,6 +117,13 @@ def object_store(tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def object_store(tmp_path_factory):
+    """One SeaweedFS server for the run; stopped at its end."""
+    with running_seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as store:
+        yield store
 
 
 @dataclasses.dataclass(frozen=True)

@@ -140,6 +140,9 @@ if ADE_REVIEW_S3_BUCKET:
             "signature_version": "s3v4",
             # Path-style addressing: what self-hosted stores (MinIO, SeaweedFS, Ceph) answer without DNS set-up.
             "addressing_style": os.environ.get("ADE_REVIEW_S3_ADDRESSING_STYLE", "path"),
+            # A file opened for reading is fetched whole into a spooled temporary file: django-storages' default
+            # (0) keeps it all in memory, whatever its size; above 8 MiB it goes to this machine's temporary disk.
+            "max_memory_size": 8 * 1024 * 1024,
         },
     }
 else:
@@ -298,6 +301,8 @@ ADE_REVIEW_E2B_RECEIVER_ID = os.environ.get("ADE_REVIEW_E2B_RECEIVER_ID", "ICSR-
 ADE_REVIEW_JOB_LEASE_S = int(os.environ.get("ADE_REVIEW_JOB_LEASE_S", str(15 * 60)))
 # Uploaded corpora and export files are deleted this many days after they were written (0: kept for ever).
 ADE_REVIEW_FILE_RETENTION_DAYS = int(os.environ.get("ADE_REVIEW_FILE_RETENTION_DAYS", "30"))
+# Up to this many notes with submitted sets the agreement page computes agreement as it answers; above, as a job.
+ADE_REVIEW_AGREEMENT_INLINE_NOTES = int(os.environ.get("ADE_REVIEW_AGREEMENT_INLINE_NOTES", "1000"))
 # Where the public corpora live for benchmarks and corpus tests.
 ADE_REVIEW_DATA = Path(os.environ.get("ADE_REVIEW_DATA", BASE_DIR.parent / "shared" / "data"))
 # Encoder directory (any local Hugging Face encoder); empty means the shipped MiniLM-L6.

@@ -6,16 +6,17 @@ the capability: 403) and scopes every object lookup to that project, so ids from
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from pathlib import Path
 
 from django.conf import settings
-from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
+from ade_review.storage import file_storage, stored_file_put, stored_file_response, stored_key_check
 from annotations.api import edits, selectors
 from annotations.api import serializers as s
 from annotations.api.base import (
@@ -378,8 +379,10 @@ class SignOffView(ProjectAPIView):
 # --- exports ----------------------------------------------------------------------------------------
 
 
-def export_dir(project) -> Path:
-    return Path(settings.MEDIA_ROOT) / "exports" / str(project.pk)
+def export_key(project, export_id: str) -> str:
+    """Where a synchronous export is stored (the one file store: local disk or bucket); `export_id` is the
+    32 hex digits the URL converter lets through."""
+    return f"exports/{project.pk}/{export_id}.zip"
 
 
 class ExportCreateView(ProjectAPIView):
@@ -395,14 +398,18 @@ class ExportCreateView(ProjectAPIView):
         if Note.objects.filter(project=self.project).count() > limit:
             raise ApplicationError("export_too_large", f"More than {limit} notes: start an export job instead.")
         export_id = uuid.uuid4().hex
-        out = export_dir(self.project) / f"{export_id}.zip"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        written = corpus_export(project=self.project, out=out, fmt=v["format"], source=v["source"],
-                                only_annotated=v["only_annotated"])
+        # Written on this node's disk (a private temporary folder, removed after), then put in the store
+        # whole, where any web node finds it for the download.
+        with tempfile.TemporaryDirectory(prefix="ade-review-export-") as folder:
+            out = Path(folder) / f"{export_id}.zip"
+            written = corpus_export(project=self.project, out=out, fmt=v["format"], source=v["source"],
+                                    only_annotated=v["only_annotated"])
+            size = out.stat().st_size
+            stored_file_put(key=export_key(self.project, export_id), local_path=out)
         audit_record(action=AuditAction.EXPORT, request=request, project=self.project, object_type="export",
                      object_id=export_id, details={"format": v["format"], "source": v["source"], "notes": written})
         payload = {"id": export_id, "format": v["format"], "source": v["source"], "notes": written,
-                   "size_bytes": out.stat().st_size,
+                   "size_bytes": size,
                    "download_url": request.build_absolute_uri(f"{export_id}/download/")}
         return Response(s.ExportOutput(payload).data, status=201)
 
@@ -416,10 +423,10 @@ class ExportDownloadView(ProjectAPIView):
     @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY, **ERRORS})
     def get(self, request, slug, export_id):
         """Download an export (a zip). Audited (download)."""
-        path = export_dir(self.project) / f"{export_id}.zip"
-        if not path.is_file():
+        key = export_key(self.project, export_id)
+        if not stored_key_check(key, prefix=f"exports/{self.project.pk}") or not file_storage().exists(key):
             raise ApplicationError("not_found", "No such export.", status=404)
         audit_record(action=AuditAction.DOWNLOAD, request=request, project=self.project, object_type="export",
                      object_id=export_id)
-        return FileResponse(path.open("rb"), as_attachment=True, filename=f"{self.project.slug}-{export_id}.zip",
-                            content_type="application/zip")
+        return stored_file_response(key, filename=f"{self.project.slug}-{export_id}.zip",
+                                    content_type="application/zip")

@@ -3,11 +3,19 @@ chain of `adaptation.json` files back to the encoder it all started from), the p
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from annotations.models import Note, Project
-from inference.core.adaptation.adapt import read_adaptation
+from inference.artifacts import (
+    ArtifactError,
+    artifact_exists,
+    artifact_read_file,
+    is_reference,
+    reference_label,
+)
+from inference.core.adaptation.adapt import REPORT_FILE, read_adaptation
 from inference.models import FINISHED_STATES, Job, JobState
 
 ADAPT = "adapt"
@@ -37,6 +45,8 @@ def _is_default(path: str) -> bool:
 
     if not path:
         return True
+    if is_reference(path):
+        return False
     try:
         return Path(path).resolve() == default_encoder_path().resolve()
     except (ModuleNotFoundError, OSError):
@@ -47,13 +57,23 @@ def encoder_info(path: str) -> EncoderInfo:
     """What is known of the encoder at `path` ("" or the shipped directory: the shipped MiniLM-L6)."""
     if _is_default(path):
         return EncoderInfo(path="", name="MiniLM-L6 (shipped)")
-    report = read_adaptation(path)
-    exists = (Path(path) / "config.json").is_file()
-    if report is None:
-        return EncoderInfo(path=path, name=Path(path).name, exists=exists)
+    if is_reference(path):  # published: its adaptation.json from this worker's cache or the store
+        exists = artifact_exists(path)
+        try:
+            raw = artifact_read_file(path, REPORT_FILE) if exists else None
+            report = json.loads(raw) if raw is not None else None
+        except (ArtifactError, ValueError):
+            report = None
+        name = str((report or {}).get("name") or reference_label(path))
+    else:
+        report = read_adaptation(path)
+        exists = (Path(path) / "config.json").is_file()
+        name = Path(path).name
+    if not isinstance(report, dict):
+        return EncoderInfo(path=path, name=name, exists=exists)
     base = report.get("base_encoder") or ""
     return EncoderInfo(
-        path=path, name=Path(path).name, adapted=True, base="" if _is_default(base) else base,
+        path=path, name=name, adapted=True, base="" if _is_default(base) else base,
         created_at=report.get("created_at", ""), metrics=report.get("metrics") or {}, exists=exists,
     )
 
@@ -86,7 +106,9 @@ def adaptation_job_get(*, project: Project, job_id: int) -> Job:
     Errors: Job.DoesNotExist (none such in this project), ValueError (not finished or its encoder is gone).
     """
     job = Job.objects.get(project=project, kind=ADAPT, pk=job_id)
-    if job.state != JobState.SUCCEEDED or not job.result_path or not (Path(job.result_path) / "config.json").is_file():
+    present = job.result_path and (artifact_exists(job.result_path) if is_reference(job.result_path)
+                                   else (Path(job.result_path) / "config.json").is_file())
+    if job.state != JobState.SUCCEEDED or not present:
         raise ValueError("this adaptation did not finish, or its encoder is no longer on disk")
     return job
 

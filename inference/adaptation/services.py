@@ -2,24 +2,29 @@
 project's notes), making an adapted encoder the project's encoder, and rolling back to the one it was adapted
 from. Every change of the project's encoder is audited (MODEL_CHANGE).
 
-Where the adapted encoders live: `<ADE_REVIEW_MODEL_DIR>/<project>/encoders/adapt-job<id>/`, one per job, so
-a worker never overwrites a directory another process may have loaded (encoders are cached per process by
-their path). A redelivered job resumes from its own checkpoints; a new job with the same settings picks up
-the checkpoints of an earlier one that was cancelled or whose worker died (the core checks that they come
-from the same notes and settings, and starts over when not).
+Where the adapted encoders live: a job writes `<ADE_REVIEW_MODEL_DIR>/<project>/encoders/adapt-job<id>/` on its
+worker's own disk (scratch, one per job), then publishes the finished encoder to the file store
+(inference.artifacts, without its checkpoints): the job's result_path and the project's encoder_path keep the
+reference `artifact:<sha256>`, and any worker loads it through its own cache. A redelivered job resumes from its
+own checkpoints; a new job with the same settings picks up the checkpoints of an earlier one that was cancelled
+or whose worker died, when it runs on the same machine (the core checks that they come from the same notes and
+settings, and starts over when not).
 
 Settings: ADE_REVIEW_ADAPT_CONFIG (optional, a dict of AdaptationConfig fields such as device, threads,
 lr, checkpoint_every, head_warmup_steps) adds to what the job's parameters set.
 
-Lineage: each adapted directory's adaptation.json names the encoder it came from; every model version
-records the encoder it was trained from (ModelVersion.encoder, written by the retrain).
+Lineage: each adapted directory's adaptation.json names the encoder it came from (its reference, when that was
+published) and the job that made it (`name`); every model version records the encoder it was trained from
+(ModelVersion.encoder, written by the retrain).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -37,6 +42,7 @@ from inference.adaptation.selectors import (
     adaptation_texts,
     encoder_info,
 )
+from inference.artifacts import artifact_exists, artifact_local, artifact_publish, is_reference
 from inference.models import FINISHED_STATES, Job, JobState
 
 logger = logging.getLogger(__name__)
@@ -104,16 +110,9 @@ def adapt_job_run(*, job: Job) -> None:
     (and a server folder of extra text, from the command line). Called by jobs.job_single_run with the job
     RUNNING. The result is recorded on the job (result_path, figures in parameters["outcome"]); with
     `adopt` the adapted encoder becomes the project's encoder."""
-    from inference.core.adaptation.adapt import (
-        AdaptationConfig,
-        AdaptationStopped,
-        CheckpointMismatch,
-        adapt_encoder,
-        read_texts,
-    )
-    from inference.core.adaptation.vocabulary import VocabularyConfig
+    from inference.core.adaptation.adapt import read_texts
     from inference.core.encoder import resolve_encoder
-    from inference.jobs.engine import job_fail, job_finish
+    from inference.jobs.engine import job_fail
 
     project, params = job.project, job.parameters
     Job.objects.filter(pk=job.pk).update(total=100, done=0, message="reading the notes")
@@ -123,7 +122,23 @@ def adapt_job_run(*, job: Job) -> None:
     if not any(t.strip() for t in texts):
         job_fail(job_id=job.pk, message="the project has no notes to adapt the encoder on")
         return
-    base = resolve_encoder(project.encoder_path or settings.ADE_REVIEW_ENCODER or None)
+    base_reference = project.encoder_path or settings.ADE_REVIEW_ENCODER or None
+    with artifact_local(base_reference or "") as base_local:
+        base = resolve_encoder(str(base_local) if base_reference else None)
+        _adapt(job=job, texts=texts, base=base, base_reference=base_reference or "")
+
+
+def _adapt(*, job: Job, texts: list[str], base: Path, base_reference: str) -> None:
+    from inference.core.adaptation.adapt import (
+        AdaptationConfig,
+        AdaptationStopped,
+        CheckpointMismatch,
+        adapt_encoder,
+    )
+    from inference.core.adaptation.vocabulary import VocabularyConfig
+    from inference.jobs.engine import job_fail, job_finish
+
+    project, params = job.project, job.parameters
     out = adaptation_dir(project=project, job=job)
     carried = _carry_checkpoints(job=job, out=out)
     if carried:
@@ -152,13 +167,14 @@ def adapt_job_run(*, job: Job) -> None:
         job_fail(job_id=job.pk, message=f"adaptation failed ({type(exc).__name__}); see the worker's log")
         return
     m = report.metrics()
+    reference = _publish(out=out, job=job, base_reference=base_reference)
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
         if locked.state in FINISHED_STATES:
             return
-        locked.done, locked.total, locked.result_path = 100, 100, str(out)
+        locked.done, locked.total, locked.result_path = 100, 100, reference
         locked.parameters = {**locked.parameters, "outcome": {
-            **m, "base_encoder": encoder_info(str(base)).name, "texts": report.texts,
+            **m, "base_encoder": encoder_info(base_reference or str(base)).name, "texts": report.texts,
             "heldout_texts": report.heldout_texts, "device": report.device,
             "vocab_size_before": report.vocabulary.get("vocab_size_before"),
             "vocab_size_after": report.vocabulary.get("vocab_size_after"),
@@ -172,7 +188,25 @@ def adapt_job_run(*, job: Job) -> None:
             f"{m['unk_rate_before']:.1%} -> {m['unk_rate_after']:.1%}{ppl}"
         ))
         if params.get("adopt"):
-            _encoder_set(project=project, path=str(out), actor=locked.created_by, change="adopt", job=locked)
+            _encoder_set(project=project, path=reference, actor=locked.created_by, change="adopt", job=locked)
+
+
+def _publish(*, out: Path, job: Job, base_reference: str) -> str:
+    """The adapted encoder into the file store (its checkpoints left out); returns its reference. Its
+    adaptation.json names the base by reference (the local path the core wrote is this worker's cache) and the
+    job that made it; the scratch directory is removed once published."""
+    from inference.core.adaptation.adapt import REPORT_FILE
+
+    report_file = out / REPORT_FILE
+    report = json.loads(report_file.read_text(encoding="utf-8"))
+    if is_reference(base_reference):
+        report["base_encoder"] = base_reference
+    report["name"] = f"adapt-job{job.pk}"
+    report_file.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    try:
+        return artifact_publish(out, exclude=(CHECKPOINTS,))
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def _encoder_set(*, project: Project, path: str, actor, change: str, job: Job | None = None) -> Project:
@@ -208,6 +242,10 @@ def project_encoder_adopt(*, project: Project, job_id: int, actor) -> Project:
     return _encoder_set(project=project, path=job.result_path, actor=actor, change="adopt", job=job)
 
 
+def _encoder_present(path: str) -> bool:
+    return artifact_exists(path) if is_reference(path) else (Path(path) / "config.json").is_file()
+
+
 @transaction.atomic
 def project_encoder_rollback(*, project: Project, actor) -> Project:
     """Go back to the encoder the project's current (adapted) encoder was adapted from. Audited.
@@ -219,6 +257,6 @@ def project_encoder_rollback(*, project: Project, actor) -> Project:
     if not current.adapted:
         raise ApplicationError("nothing_to_roll_back", "The project's encoder was not adapted from another one.",
                                status=409)
-    if current.base and not (Path(current.base) / "config.json").is_file():
-        raise ApplicationError("encoder_missing", "The encoder it was adapted from is no longer on disk.", status=409)
+    if current.base and not _encoder_present(current.base):
+        raise ApplicationError("encoder_missing", "The encoder it was adapted from is no longer stored.", status=409)
     return _encoder_set(project=project, path=current.base, actor=actor, change="rollback")

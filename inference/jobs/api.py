@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from django.conf import settings
-from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from ade_review.storage import stored_file_response
 from annotations.api.base import ERRORS, Pagination, ProjectAPIView, validated
 from annotations.audit.models import AuditAction
 from annotations.audit.services import audit_record
@@ -19,7 +17,7 @@ from annotations.permissions import Capability
 from inference.jobs import serializers as s
 from inference.jobs.engine import job_cancel, job_create
 from inference.jobs.import_uploads import import_upload_start
-from inference.jobs.selectors import job_error_list
+from inference.jobs.selectors import job_error_list, job_result_file
 from inference.models import Job, ModelVersion
 
 
@@ -117,12 +115,11 @@ class JobDownloadView(ProjectAPIView):
     def get(self, request, slug, job_id):
         """Download an export job's result (a zip; a case export as E2B(R3): one XML batch). Audited (download)."""
         job = _job(self.project, job_id)
-        root = (Path(settings.MEDIA_ROOT) / "exports").resolve()
-        path = Path(job.result_path).resolve() if job.result_path else None
-        if path is None or not path.is_file() or root not in path.parents:
+        key = job_result_file(job=job)  # streamed from the store through this node
+        if key is None:
             raise ApplicationError("not_found", "This job has no result to download.", status=404)
         audit_record(action=AuditAction.DOWNLOAD, request=request, project=self.project, object_type="job",
                      object_id=job.pk)
         # Exports are zips, but for a case export as one ICH E2B(R3) batch (pharmacovigilance.exports): XML.
-        content_type = "application/xml" if path.suffix == ".xml" else "application/zip"
-        return FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type=content_type)
+        content_type = "application/xml" if key.endswith(".xml") else "application/zip"
+        return stored_file_response(key, content_type=content_type)

@@ -1,70 +1,79 @@
-"""Retention of stored files: uploaded corpora (MEDIA_ROOT/imports) and export files (MEDIA_ROOT/exports)
-hold clinical notes, so they are deleted ADE_REVIEW_FILE_RETENTION_DAYS after they were written (a beat
-task calls `stored_files_expire` every hour). A file that a queued or running job still reads or writes is
-kept whatever its age.
+"""Retention of stored files: uploaded corpora (imports/), export files (exports/) and uploaded terminology files
+(terminologies/) hold clinical notes or licensed content, so they are deleted ADE_REVIEW_FILE_RETENTION_DAYS after
+they were written (a beat task calls `stored_files_expire` every hour). A file that a queued or running job still
+reads or writes is kept whatever its age.
+
+It goes through the storage API only (`listdir`, `get_modified_time`, `delete`: `ade_review.storage`), so the
+same code expires files on the local disk and objects in a bucket; keys are never logged.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
+from collections.abc import Iterator
 
 from django.conf import settings
+from django.core.files.storage import Storage
 
+from ade_review.storage import file_storage, stored_file_delete
 from inference.models import FINISHED_STATES, Job
 
 logger = logging.getLogger(__name__)
 
-# MEDIA_ROOT/terminologies: uploaded terminology files (licensed), which their load job deletes when it ends;
-# one whose job never ran goes with the others.
+# terminologies/: uploaded terminology files (licensed), which their load job deletes when it ends; one whose job
+# never ran goes with the others.
 STORED_FOLDERS = ("imports", "exports", "terminologies")
 
 
-def _in_use() -> set[Path]:
-    paths = set()
+def _in_use() -> set[str]:
+    """The keys (and, for command-line imports, server paths) that unfinished jobs read or write."""
+    names = set()
     for parameters, result in Job.objects.exclude(state__in=FINISHED_STATES).values_list(
         "parameters", "result_path"
     ):
         for value in ((parameters or {}).get("path"), result):
             if value:
-                paths.add(Path(value).resolve())
-    return paths
+                names.add(str(value))
+    return names
 
 
-def stored_files_expire(*, days: int | None = None) -> int:
-    """Delete uploads and export files older than `days` (default ADE_REVIEW_FILE_RETENTION_DAYS; 0 keeps
-    them for ever), and the upload folders they leave empty. Result: the number of files deleted."""
+def _walk(store: Storage, folder: str) -> Iterator[str]:
+    """Every file's key under `folder`, depth first; a folder that is gone (removed meanwhile) yields nothing."""
+    try:
+        folders, files = store.listdir(folder)
+    except FileNotFoundError:
+        return
+    for name in files:
+        yield f"{folder}/{name}"
+    for name in folders:
+        yield from _walk(store, f"{folder}/{name}")
+
+
+def stored_files_expire(*, days: int | None = None, now: float | None = None) -> int:
+    """Delete uploads, exports and uploaded terminology files written more than `days` ago (default
+    ADE_REVIEW_FILE_RETENTION_DAYS; 0 keeps them for ever), and on the local disk the folders they leave
+    empty. `now` (seconds since the epoch; default the clock) is when "ago" is counted from.
+    Result: the number of files deleted."""
     days = settings.ADE_REVIEW_FILE_RETENTION_DAYS if days is None else days
     if days <= 0:
         return 0
-    cutoff = time.time() - days * 86400
-    media = Path(settings.MEDIA_ROOT)
+    cutoff = (time.time() if now is None else now) - days * 86400
+    store = file_storage()
     keep = _in_use()
     removed = 0
-    for name in STORED_FOLDERS:
-        root = media / name
-        if not root.is_dir():
-            continue
-        emptied: set[Path] = set()
-        for path in sorted(root.rglob("*"), reverse=True):  # files before their folders
+    for folder in STORED_FOLDERS:
+        for key in list(_walk(store, folder)):
+            if key in keep:
+                continue
             try:
-                if path.is_symlink() or path.is_file():
-                    if path.lstat().st_mtime < cutoff and path.resolve() not in keep:
-                        path.unlink()
-                        removed += 1
-                        emptied.add(path.parent)
-                elif (
-                    path.is_dir()
-                    and (path in emptied or path.stat().st_mtime < cutoff)
-                    and not any(path.iterdir())
-                ):
-                    # An upload's own folder emptied above, or an old empty one (a fresh empty folder may be
-                    # an upload being written: left alone).
-                    path.rmdir()
-                    emptied.add(path.parent)
-            except OSError:
-                continue  # removed meanwhile (a concurrent run, a discarded upload) or not ours to remove
+                if store.get_modified_time(key).timestamp() >= cutoff:
+                    continue
+                # An upload's own folder goes with it (on the local disk); exports share their project's.
+                stored_file_delete(key, own_folder=folder != "exports")
+            except FileNotFoundError:
+                continue  # removed meanwhile (a concurrent run, a discarded upload, a finished load job)
+            removed += 1
     if removed:
         logger.info("retention: %d stored file(s) older than %d days deleted", removed, days)
     return removed

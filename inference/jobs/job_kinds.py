@@ -3,12 +3,14 @@ restartable from scratch: an import skips notes already present, an export rewri
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from ade_review.storage import stored_file_delete, stored_file_put
 from annotations.audit.models import AuditAction
 from annotations.audit.services import audit_record
 from annotations.errors import ApplicationError
@@ -18,7 +20,13 @@ from annotations.models import Note
 from annotations.services.corpus_export import annotation_set_filter, corpus_export
 from annotations.services.corpus_import import corpus_import
 from inference.jobs.engine import ProgressWriter, job_fail, job_finish
-from inference.jobs.import_uploads import import_format_detect, import_source_check
+from inference.jobs.import_uploads import (
+    import_format_detect,
+    import_server_file_save,
+    import_source_check,
+    import_source_is_upload,
+    import_source_local,
+)
 from inference.jobs.registry import JobKindSpec, JobRequest, Param, register
 from inference.jobs.selectors import JobOutcome
 from inference.models import FINISHED_STATES, Job, JobError, JobState
@@ -35,10 +43,14 @@ def _import_prepare(request: JobRequest) -> JobRequest:
     if not p.get("path"):
         raise ApplicationError("bad_parameters", "An import needs an uploaded file (from the command line: a path).")
     source = import_source_check(project=request.project, path=p["path"], any_path=request.any_import_path)
-    p["path"] = str(source)
     if p["format"] == AUTO_FORMAT:
         p["format"] = import_format_detect(path=source)
         p["format_detected"] = True
+    if request.any_import_path:
+        # A file the command line named goes into the store like an upload, so that whichever worker runs the
+        # job, on whatever machine, reads it; a folder stays a path of this machine (README: Deployment).
+        source = import_server_file_save(project=request.project, path=Path(source)) or source
+    p["path"] = source
     return request
 
 
@@ -51,14 +63,19 @@ def _import_run(job: Job) -> None:
     p = job.parameters
     progress = ProgressWriter(job.pk)
     try:
-        report = corpus_import(
-            project=job.project,
-            path=Path(p["path"]),
-            fmt=p["format"],
-            source_name=p.get("source_name") or "import",
-            max_member_bytes=settings.ADE_REVIEW_MAX_IMPORT_MEMBER_BYTES,
-            progress=lambda read, imported: progress(read),
-        )
+        # Checked again where it is read: the parameters come back from the database. An upload is read from
+        # the store (a worker of another machine reads a private temporary copy, removed after).
+        source = import_source_check(project=job.project, path=p["path"],
+                                     any_path=not import_source_is_upload(p["path"]))
+        with import_source_local(source) as local:
+            report = corpus_import(
+                project=job.project,
+                path=local,
+                fmt=p["format"],
+                source_name=p.get("source_name") or "import",
+                max_member_bytes=settings.ADE_REVIEW_MAX_IMPORT_MEMBER_BYTES,
+                progress=lambda read, imported: progress(read),
+            )
     except ApplicationError as exc:
         job_fail(job_id=job.pk, message=f"{exc.code}: {exc.message}")
         return
@@ -113,37 +130,42 @@ def _fail_with_problems(job: Job, problems: list) -> None:
         locked.save(update_fields=["state", "finished_at", "message"])
 
 
+def export_key(job: Job, filename: str) -> str:
+    """Where an export job's file is stored: exports/<project id>/<filename> (the download checks that folder)."""
+    return f"exports/{job.project_id}/{filename}"
+
+
 def _export_run(job: Job) -> None:
     p = job.parameters
-    out_dir = Path(settings.MEDIA_ROOT) / "exports"
-    out_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
-    out = out_dir / f"job-{job.pk}-{job.project.slug}-{p['format']}.zip"
+    name = f"job-{job.pk}-{job.project.slug}-{p['format']}.zip"
     total = Note.objects.filter(project=job.project).count()
     Job.objects.filter(pk=job.pk).update(total=total)
     progress = ProgressWriter(job.pk)
-    try:
-        written = corpus_export(
-            project=job.project,
-            out=out,
-            fmt=p["format"],
-            source=p["source"],
-            only_annotated=bool(p.get("only_annotated")),
-            progress=progress,
-        )
-    except ApplicationError as exc:
-        job_fail(job_id=job.pk, message=f"{exc.code}: {exc.message}")
-        return
-    except OSError as exc:
-        job_fail(job_id=job.pk, message=f"the export could not be written ({type(exc).__name__})")
-        return
-    except BaseException:
-        out.unlink(missing_ok=True)  # the writer removes what it wrote; this covers a failure before it ran
-        raise
+    # Written on this worker's disk first (a private temporary folder, removed whatever happens), then put in
+    # the store in one piece (streamed: multipart into a bucket), so no half-written export is ever stored.
+    with tempfile.TemporaryDirectory(prefix="ade-review-export-") as folder:
+        try:
+            written = corpus_export(
+                project=job.project,
+                out=Path(folder) / name,
+                fmt=p["format"],
+                source=p["source"],
+                only_annotated=bool(p.get("only_annotated")),
+                progress=progress,
+            )
+            key = stored_file_put(key=export_key(job, name), local_path=Path(folder) / name)
+        except ApplicationError as exc:
+            job_fail(job_id=job.pk, message=f"{exc.code}: {exc.message}")
+            return
+        except OSError as exc:
+            job_fail(job_id=job.pk, message=f"the export could not be written ({type(exc).__name__})")
+            return
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
         if locked.state in FINISHED_STATES:
+            stored_file_delete(key)  # cancelled meanwhile: nothing is kept
             return
-        locked.done, locked.total, locked.result_path = written, max(total, written), str(out)
+        locked.done, locked.total, locked.result_path = written, max(total, written), key
         locked.save(update_fields=["done", "total", "result_path"])
         job_finish(locked, message=f"exported {written} notes as {p['format']} ({p['source']})")
         # The trail's export record: a project with notes can be deleted only after an export newer than
@@ -173,6 +195,8 @@ register(JobKindSpec(
               choices=lambda: [AUTO_FORMAT, *sorted(READERS)], default=AUTO_FORMAT,
               doors=frozenset({"cli", "upload"}), invalid="Unknown import format {value!r}; known: {choices}."),
         Param("source_name", help="Import: the name of the imported annotation sets.", doors=frozenset()),
+        # Set by the upload door, which detects the format on the file it holds (import_upload_start).
+        Param("format_detected", "bool", "Import: the format was taken from the file.", doors=frozenset()),
     ),
     prepare=_import_prepare,
     run=_import_run,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Length
 
+from ade_review.storage import file_storage, stored_key_check
 from annotations.errors import ApplicationError
 from annotations.formats.detect import ProblemSummary, problems_summarise
 from annotations.models import (
@@ -85,6 +86,16 @@ def job_parameters_shown(*, job: Job) -> dict:
     if path:
         shown["file"] = str(path).replace("\\", "/").rsplit("/", 1)[-1]
     return shown
+
+
+def job_result_file(*, job: Job) -> str | None:
+    """The stored file a finished job made for download (an export), as a key of the store, or None when it
+    has none or it is gone (expired). Only files under the job's own project's exports folder
+    (exports/<project id>/) count, whatever the job records: the one rule both download doors follow."""
+    key = stored_key_check(job.result_path, prefix=f"exports/{job.project_id}")
+    if key is None or not file_storage().exists(key):
+        return None
+    return key
 
 
 def job_error_list(*, job: Job, limit: int | None = 200) -> QuerySet[JobError]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import PurePosixPath
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -13,6 +12,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ade_review.storage import file_storage, stored_file_response
 from annotations.audit.models import AuditAction
 from annotations.audit.services import audit_record
 from annotations.errors import ApplicationError
@@ -227,15 +227,16 @@ def job_cancel_view(request: HttpRequest, slug: str, job_id: int) -> HttpRespons
 
 @login_required
 def job_download(request: HttpRequest, slug: str, job_id: int) -> FileResponse:
-    """Stream a finished export's file (admins only; only files under MEDIA_ROOT/exports)."""
+    """Stream a finished export's file from the store through this web node (admins only; only the job's
+    project's exports: selectors.job_result_file). Audited."""
     project, _ = project_get_for_user(user=request.user, slug=slug, capability=Capability.MANAGE)
     job = _job_or_404(project, job_id)
     if not job.result_path:  # a kind that makes a file (export) records it
         raise Http404("This job has no file.")
-    path = Path(job.result_path).resolve()
-    exports = (Path(settings.MEDIA_ROOT) / "exports").resolve()
-    if exports not in path.parents or not path.is_file():
+    key = selectors.job_result_file(job=job)
+    if key is None:
         raise Http404("The export file is gone.")
+    name = PurePosixPath(key).name
     audit_record(action=AuditAction.DOWNLOAD, request=request, project=project, object_type="job",
-                 object_id=job.pk, details={"file": path.name, "bytes": path.stat().st_size})
-    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
+                 object_id=job.pk, details={"file": name, "bytes": file_storage().size(key)})
+    return stored_file_response(key, filename=name)

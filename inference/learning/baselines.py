@@ -6,6 +6,7 @@ why: a baseline cannot be scored by the pipeline evaluator)."""
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 from django.conf import settings
@@ -14,6 +15,7 @@ from django.db import transaction
 from annotations.errors import ApplicationError
 from annotations.formats.schema import ADE_RELATION_NAMES
 from annotations.models import Project
+from inference.artifacts import artifact_publish
 from inference.core.extraction.baselines.crf_rf_pipeline import CrfRfPipeline
 from inference.jobs.engine import job_create
 from inference.learning.selectors import examples_documents, training_examples
@@ -36,13 +38,17 @@ def baseline_version_create(*, project: Project, name: str = "crf-rf-baseline", 
     if len(documents) < MIN_GOLD:
         raise ApplicationError("not_enough_gold", f"The baseline needs at least {MIN_GOLD} gold notes.")
     pipeline = CrfRfPipeline.fit(documents, ade_relation_types=ADE_RELATION_NAMES)
-    directory = Path(settings.ADE_REVIEW_MODEL_DIR) / project.slug / name
+    directory = Path(settings.ADE_REVIEW_MODEL_DIR) / project.slug / name  # scratch, then the store
     pipeline.save(directory)
+    try:
+        reference = artifact_publish(directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
     with transaction.atomic():
         ModelVersion.objects.filter(project=project, is_active=True).update(is_active=False)
         version, _ = ModelVersion.objects.update_or_create(
             project=project, name=name,
-            defaults={"path": str(directory), "is_active": True, "encoder": "",
+            defaults={"path": reference, "is_active": True, "encoder": "",
                       "train_config": {"kind": "crf_rf_baseline", "gold_notes": len(documents)}},
         )
     logger.info("project %s: baseline %s trained on %d gold notes", project.slug, name, len(documents))

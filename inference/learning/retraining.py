@@ -17,8 +17,10 @@ its message), and cancelling the job stops training at the next step.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import shutil
 from pathlib import Path
 
 from django.conf import settings
@@ -30,6 +32,7 @@ from annotations.audit.services import audit_record
 from annotations.errors import ApplicationError
 from annotations.models import Project
 from annotations.services.schemas import project_schema_get
+from inference.artifacts import artifact_local, artifact_publish
 from inference.core.extraction.pipeline_training import (
     GateDecision,
     PipelineTrainConfig,
@@ -241,8 +244,12 @@ def train_job_run(*, job: Job) -> None:
     heldout_docs = examples_documents(snapshot.heldout)
     incumbent = ModelVersion.objects.filter(project=project, is_active=True).first()
     incumbent_pipe = None
-    if incumbent is not None and (Path(incumbent.path) / "pipeline.json").is_file():
-        incumbent_pipe = Pipeline.load(incumbent.path)
+    if incumbent is not None and incumbent.path:
+        # The active version and the project's encoder come from the store through this worker's cache (a
+        # worker that never saw them downloads them once); a row that still holds a local path reads it.
+        with artifact_local(incumbent.path) as incumbent_dir:
+            if (incumbent_dir / "pipeline.json").is_file():
+                incumbent_pipe = Pipeline.load(incumbent_dir)
     start = incumbent_pipe if params.get("start_from") == StartFrom.CURRENT else None
     if start is not None and (incumbent.encoder or "") != (project.encoder_path or ""):
         # The project's encoder changed since the active version was trained (an adapted encoder was put in
@@ -263,10 +270,11 @@ def train_job_run(*, job: Job) -> None:
     )
     lines: list[str] = []
     try:
-        result = train_pipeline(
-            train_docs, config, relation_types=relation_types or None, start_from=start,
-            log=lines.append, progress=progress,
-        )
+        with _encoder_local(config) as local_config:  # `config` (recorded) keeps the encoder's reference
+            result = train_pipeline(
+                train_docs, local_config, relation_types=relation_types or None, start_from=start,
+                log=lines.append, progress=progress,
+            )
     except TrainingStopped:
         logger.info("job %s: training stopped (the job was cancelled)", job.pk)
         return
@@ -286,8 +294,14 @@ def train_job_run(*, job: Job) -> None:
     # on the same held-out gold (decisions at 0.5 do not change) and record how calibrated it was.
     candidate.update(pipeline_calibrate(result.pipeline, heldout_docs))
     name = _version_name(project)
+    # Written on this worker's own disk (scratch), then published to the store: the row keeps the reference, so
+    # a worker on another machine loads the same files.
     directory = Path(settings.ADE_REVIEW_MODEL_DIR) / project.slug / "versions" / f"{name}-job{job.pk}"
     result.save(directory, trained_on=f"project {project.slug}, job {job.pk}", train_config=config.to_dict())
+    try:
+        reference = artifact_publish(directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
         if locked.state in FINISHED_STATES:  # cancelled while scoring: keep nothing
@@ -297,7 +311,7 @@ def train_job_run(*, job: Job) -> None:
         version = ModelVersion.objects.create(
             project=project,
             name=name,
-            path=str(directory),
+            path=reference,
             encoder=project.encoder_path or "",
             metrics=candidate,
             is_active=decision.promote,
@@ -325,6 +339,19 @@ def train_job_run(*, job: Job) -> None:
         if decision.promote:
             transaction.on_commit(lambda: _after_promotion(version.pk))
     logger.info("project %s: %s %s (%s)", project.slug, name, verdict, decision.reason)
+
+
+@contextlib.contextmanager
+def _encoder_local(config: PipelineTrainConfig):
+    """`config` with its encoder as a local directory while training reads it (a published, adapted encoder
+    comes through this worker's cache); the config is unchanged for a local path or the shipped encoder."""
+    import dataclasses
+
+    if not config.encoder:
+        yield config
+        return
+    with artifact_local(config.encoder) as local:
+        yield dataclasses.replace(config, encoder=str(local)) if str(local) != config.encoder else config
 
 
 def _notes_record(version: ModelVersion, field: str, note_ids: list[int]) -> None:

@@ -8,6 +8,7 @@ last phrase seen) makes the series be recomputed from scratch, since the running
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -17,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 
 from annotations.models import Note, Patient, Project
+from inference.artifacts import artifact_local, artifact_publish
 from inference.core.risk.patient_risk import RiskMonitor
 from inference.core.risk.phrase_classifier import STUDY_STATES
 from inference.core.risk.phrases import NursingNote, split_note
@@ -28,8 +30,9 @@ logger = logging.getLogger(__name__)
 
 @lru_cache(maxsize=8)
 def _bundle(path: str):
-    """The risk model's files, loaded once per process."""
-    return RiskBundle.load(path)
+    """The risk model's files (a published reference, through this worker's cache), loaded once per process."""
+    with artifact_local(path) as directory:
+        return RiskBundle.load(directory)
 
 
 def risk_model_train(
@@ -53,14 +56,18 @@ def risk_model_train(
     bundle, classifier = train_risk_bundle(
         patients, states=states, phrase_model=phrase_model, phrase_options=phrase_options, trace=trace, seed=seed
     )
-    directory = Path(settings.ADE_REVIEW_MODEL_DIR) / project.slug / "risk" / name
+    directory = Path(settings.ADE_REVIEW_MODEL_DIR) / project.slug / "risk" / name  # scratch, then the store
     bundle.save(directory, classifier)
+    try:
+        reference = artifact_publish(directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
     with transaction.atomic():
         RiskModel.objects.filter(project=project, is_active=True).update(is_active=False)
         model = RiskModel.objects.create(
             project=project,
             name=name,
-            path=str(directory),
+            path=reference,
             state_names=list(bundle.state_names),
             state_values=list(bundle.values),
             metrics=bundle.metrics,

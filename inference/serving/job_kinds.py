@@ -4,11 +4,10 @@ notes; each chunk is written in the transaction that completes it."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from annotations.errors import ApplicationError
 from annotations.models import AnnotationSet, AnnotationSetSource, Entity, Note, Relation
 from annotations.selectors import notes_flagged_open
+from inference.artifacts import artifact_exists
 from inference.jobs.engine import TRANSIENT_ERRORS
 from inference.jobs.registry import JobKindSpec, JobRequest, Param, register
 from inference.jobs.selectors import FILTER_FIELDS, SELECTIONS, JobOutcome, note_selection
@@ -21,9 +20,10 @@ PRE_ANNOTATE = "pre_annotate"
 
 
 def model_version_files_check(version: ModelVersion) -> None:
-    """Errors: ApplicationError `model_files_missing` when the version's directory is gone (a predictor
-    would otherwise fall back to the shipped encoder and score with a model nobody chose)."""
-    if not version.path or not Path(version.path).is_dir():
+    """Errors: ApplicationError `model_files_missing` when the version's files are gone from the store (or its
+    local directory, for a row written before the store) (a predictor would otherwise fall back to the shipped
+    encoder and score with a model nobody chose)."""
+    if not version.path or not artifact_exists(version.path):
         raise ApplicationError(
             "model_files_missing",
             f"The files of model version {version.name} are gone (its directory no longer exists); "

@@ -240,7 +240,19 @@ def predictor_get(
 
 
 def predictor_for_model_version(model_version, *, quantize: str | None = None, device: str | None = None):
-    """`predictor_get` for a ModelVersion row."""
-    return predictor_get(
-        path=model_version.path, encoder=model_version.encoder, device=device, quantize=quantize
-    )
+    """`predictor_get` for a ModelVersion row: its files (and its encoder, when published) come from the store
+    through this worker's cache, downloaded on the first use on this machine (inference.artifacts).
+
+    Errors: inference.artifacts.ArtifactError when the version's files are not in the store or do not verify.
+    """
+    from inference.artifacts import artifact_local, is_reference
+    from inference.core.extraction.baselines.crf_rf_pipeline import is_baseline_dir
+
+    with artifact_local(model_version.path) as path:
+        # A pipeline, a baseline or a directory that is itself an encoder carries its weights: the encoder it
+        # was trained from is fetched only for a head that sits beside no encoder of its own.
+        self_contained = (path / "pipeline.json").is_file() or (path / "config.json").is_file() or is_baseline_dir(path)
+        if is_reference(model_version.encoder or "") and not self_contained:
+            with artifact_local(model_version.encoder) as encoder:
+                return predictor_get(path=path, encoder=str(encoder), device=device, quantize=quantize)
+        return predictor_get(path=path, encoder=model_version.encoder, device=device, quantize=quantize)

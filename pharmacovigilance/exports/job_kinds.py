@@ -3,7 +3,8 @@ batch XML, with progress and Cancel, audited.
 
 Started by project admins only: through the API (`POST /api/projects/<slug>/cases/exports/`, or the jobs API with
 kind `case_export`), the case export page, or `start_job`. The job reads the cases a batch at a time, writes to a
-`.part` file that becomes the result only when every case is written (a failed or cancelled export leaves
+file in a private temporary folder of its worker that is put in the store (exports/<project id>/, the local disk
+or the bucket every machine shares) only when every case is written (a failed or cancelled export leaves
 nothing behind), and records each case it could not write (and, for E2B, what a receiver would refuse) as job
 errors. Restartable from scratch: a redelivered run rewrites its file.
 """
@@ -11,11 +12,13 @@ errors. Restartable from scratch: a redelivered run rewrites its file.
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 
+from ade_review.storage import stored_file_delete, stored_file_put
 from annotations.audit.models import AuditAction
 from annotations.audit.services import audit_record
 from annotations.errors import ApplicationError
@@ -70,14 +73,19 @@ def _prepare(request: JobRequest) -> JobRequest:
     return request
 
 
-def _out_path(job: Job) -> Path:
-    folder = Path(settings.MEDIA_ROOT) / "exports"
-    folder.mkdir(mode=0o750, parents=True, exist_ok=True)
+def _out_name(job: Job) -> str:
     fmt = job.parameters["report_format"]
-    return folder / f"job-{job.pk}-{job.project.slug}-cases-{fmt}{FORMATS[fmt]}"
+    return f"job-{job.pk}-{job.project.slug}-cases-{fmt}{FORMATS[fmt]}"
 
 
 def _run(job: Job) -> None:
+    # The file is written in a private temporary folder of this worker (removed whatever happens) and put in
+    # the store only when complete.
+    with tempfile.TemporaryDirectory(prefix="ade-review-export-") as folder:
+        _run_into(job, Path(folder))
+
+
+def _run_into(job: Job, folder: Path) -> None:
     p = job.parameters
     fmt = p["report_format"]
     try:
@@ -87,8 +95,7 @@ def _run(job: Job) -> None:
         job_fail(job_id=job.pk, message=f"{exc.code}: {exc.message}")
         return
     Job.objects.filter(pk=job.pk).update(total=len(ids))
-    out = _out_path(job)
-    part = out.with_name(out.name + ".part")
+    part = folder / _out_name(job)
     write_progress = ProgressWriter(job.pk)
 
     def progress(done: int) -> None:
@@ -108,7 +115,7 @@ def _run(job: Job) -> None:
                 reports, part, batch_id=f"{job.project.slug}-{job.pk}"[:100], sender_id=settings.ADE_REVIEW_E2B_SENDER_ID,
                 receiver_id=p.get("receiver") or settings.ADE_REVIEW_E2B_RECEIVER_ID,
                 sender_organisation=settings.ADE_REVIEW_E2B_SENDER_ORGANISATION, progress=progress)
-        part.replace(out)
+        key = stored_file_put(key=f"exports/{job.project_id}/{part.name}", local_path=part)
     except _Cancelled:
         part.unlink(missing_ok=True)
         return
@@ -126,7 +133,7 @@ def _run(job: Job) -> None:
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
         if locked.state in FINISHED_STATES:  # cancelled after the last check
-            out.unlink(missing_ok=True)
+            stored_file_delete(key)
             return
         JobError.objects.bulk_create(
             [JobError(job=locked, note=None, message=f"case {case_id}: {reason}"[:1000])
@@ -135,7 +142,7 @@ def _run(job: Job) -> None:
             batch_size=1000)
         locked.done, locked.failed = result.written, len(result.failed)
         locked.total = max(len(ids), locked.done + locked.failed)
-        locked.result_path = str(out)
+        locked.result_path = key
         locked.parameters = {**locked.parameters, "outcome": {
             "exported": result.written, "failed": len(result.failed), "warnings": len(result.warnings),
             "first_warnings": result.warnings[:20]}}

@@ -10,13 +10,19 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
+from pathlib import PurePosixPath
 
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from ade_review.storage import (
+    file_storage,
+    stored_file_delete,
+    stored_file_local,
+    stored_file_within,
+    stored_key_check,
+)
 from annotations.errors import ApplicationError
 from annotations.models import AnnotationSet, AnnotationSetSource
 from inference.jobs.engine import ProgressWriter, job_fail, job_finish
@@ -49,24 +55,35 @@ def _load_prepare(request: JobRequest) -> JobRequest:
         raise ApplicationError("bad_kind", "A terminology is the site's, not a project's: load it from the "
                                            "Terminologies page.")
     p = request.parameters
-    path = Path(p.get("path") or "").resolve()
-    root = terminology_upload_root().resolve()
     # Only what the terminology page uploaded; the command line loads any path itself (load_terminology).
-    if root not in path.parents or not path.is_file():
+    if _upload_key(p.get("path")) is None:
         raise ApplicationError("bad_parameters", "A terminology job reads only a file uploaded on the "
                                                  "Terminologies page.")
-    p["path"] = str(path)
     return request
+
+
+def _upload_key(key) -> str | None:
+    """`key` when it names an uploaded terminology file in the store (terminologies/<upload>/<name>; on the
+    local disk a real file inside that folder, no symlink out of it), else None."""
+    root = str(terminology_upload_root())
+    key = stored_key_check(key, prefix=root)
+    if key is None or len(PurePosixPath(key).parts) != 3 or not file_storage().exists(key):
+        return None
+    return key if stored_file_within(key, root) else None
 
 
 def _load_run(job: Job) -> None:
     p = job.parameters
-    path = Path(p["path"])
+    key = _upload_key(p.get("path"))  # checked again: the parameters come back from the database
     progress = ProgressWriter(job.pk)
     try:
-        result = terminology_load(by=job.created_by, system=p["system"], version=p["version"], files=path,
-                                  source_name=p.get("source_name") or path.name, progress=progress,
-                                  should_stop=lambda: _stopped(job.pk))
+        if key is None:
+            raise ApplicationError("bad_parameters", "the uploaded terminology file is gone")
+        # From the store: a worker of another machine reads a private temporary copy, removed after.
+        with stored_file_local(key) as path:
+            result = terminology_load(by=job.created_by, system=p["system"], version=p["version"], files=path,
+                                      source_name=p.get("source_name") or path.name, progress=progress,
+                                      should_stop=lambda: _stopped(job.pk))
     except ApplicationError as exc:
         if exc.code == "cancelled":
             return  # the job is cancelled already (that is what stopped the load)
@@ -77,7 +94,8 @@ def _load_run(job: Job) -> None:
             job_fail(job_id=job.pk, message=f"{exc.code}: {exc.message}")
         return
     finally:
-        _upload_discard(path)
+        if key is not None:
+            stored_file_delete(key, own_folder=True)  # a licensed file is not kept once its job ends
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
         if locked.state in FINISHED_STATES:
@@ -107,13 +125,6 @@ def _fail_with_problems(job: Job, message: str, problems: list[dict]) -> None:
         )
         locked.state, locked.finished_at, locked.message = JobState.FAILED, timezone.now(), message[:1000]
         locked.save(update_fields=["state", "finished_at", "message"])
-
-
-def _upload_discard(path: Path) -> None:
-    """Remove an uploaded terminology (its folder under the upload root; never anything outside it)."""
-    folder = path.parent
-    if terminology_upload_root().resolve() in folder.resolve().parents:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _load_outcome(job: Job) -> JobOutcome:

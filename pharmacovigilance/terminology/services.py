@@ -15,18 +15,18 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from ade_review.storage import file_storage, stored_file_delete, stored_file_local_path
 from annotations.audit.models import AuditAction
 from annotations.audit.services import audit_record
 from annotations.errors import ApplicationError
@@ -302,9 +302,10 @@ def _next_local_id(taken: set[str]) -> str:
 UPLOAD_SUFFIXES = (".zip", ".csv", ".tsv", ".txt")
 
 
-def terminology_upload_root() -> Path:
-    """Where uploaded terminology files wait for their load job (MEDIA_ROOT/terminologies)."""
-    return Path(settings.MEDIA_ROOT) / "terminologies"
+def terminology_upload_root() -> PurePosixPath:
+    """The key prefix under which uploaded terminology files wait for their load job in the one file store
+    (`ade_review.storage`: the local disk, or the bucket every machine shares)."""
+    return PurePosixPath("terminologies")
 
 
 def terminology_upload_start(*, by, system: str, version: str, upload):
@@ -337,16 +338,15 @@ def terminology_upload_start(*, by, system: str, version: str, upload):
         raise ApplicationError("upload_too_large", f"{name}: {upload.size:,} bytes, over the limit of {limit:,}.",
                                status=413)
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).stem).strip("._")[:100] or "upload"
-    folder = terminology_upload_root() / f"{timezone.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    folder.mkdir(mode=0o700, parents=True)
-    path = folder / f"{stem}{suffix}"
+    key = f"{terminology_upload_root()}/{timezone.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}/{stem}{suffix}"
     try:
-        # 0600: a licensed file, readable by the app's user only, whatever the umask.
-        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
+        key = file_storage().save(key, upload)  # streamed in chunks (multipart into a bucket)
+        own = stored_file_local_path(key)
+        if own is not None:  # on the local disk: a licensed file, the app's user's only (0600 in 0700)
+            os.chmod(own, 0o600)
+            os.chmod(own.parent, 0o700)
         return job_create(project=None, kind="terminology_load", created_by=by,
-                          parameters={"system": system, "version": version, "path": str(path), "source_name": name})
+                          parameters={"system": system, "version": version, "path": key, "source_name": name})
     except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
+        stored_file_delete(key, own_folder=True)
         raise

@@ -1,4 +1,6 @@
-"""Register a trained model directory (from `ade-review train`) as a project's model version."""
+"""Register a trained model directory (from `ade-review train`) as a project's model version: the directory is
+published to the file store (inference.artifacts), so that every worker can load it, and the version keeps the
+reference."""
 
 import json
 from pathlib import Path
@@ -8,6 +10,7 @@ from django.db import transaction
 
 from annotations.management.audited import AuditedCommand
 from annotations.models import Project
+from inference.artifacts import ArtifactError, artifact_publish
 from inference.models import ModelVersion
 
 
@@ -32,16 +35,20 @@ class Command(AuditedCommand):
         if ModelVersion.objects.filter(project=project, name=options["name"]).exists():
             raise CommandError(f"project {project.slug} already has a model version {options['name']!r}")
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        try:
+            reference = artifact_publish(path)
+        except ArtifactError as exc:
+            raise CommandError(f"{path}: {exc}") from exc
         with transaction.atomic():
             if options["activate"]:
                 ModelVersion.objects.filter(project=project, is_active=True).update(is_active=False)
             version = ModelVersion.objects.create(
                 project=project,
                 name=options["name"],
-                path=str(path),
+                path=reference,
                 encoder=str(meta.get("encoder", "")),
                 metrics=meta.get("metrics", {}) if isinstance(meta.get("metrics"), dict) else {},
                 is_active=options["activate"],
             )
         state = "active" if version.is_active else "inactive"
-        self.stdout.write(f"registered {version.name} for {project.slug} ({state}): {path}")
+        self.stdout.write(f"registered {version.name} for {project.slug} ({state}): {path} stored as {reference}")

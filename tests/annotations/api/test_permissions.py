@@ -82,9 +82,10 @@ def make_export(w: World):
     path = settings.MEDIA_ROOT / "exports" / str(w.alpha.pk)
     path.mkdir(parents=True, exist_ok=True)
     (path / ("0" * 32 + ".zip")).write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+    # An export job's result is a key of the file store (here the local disk under MEDIA_ROOT).
     job = Job.objects.create(project=w.alpha, kind="export", parameters={}, state="succeeded",
-                             result_path=str(settings.MEDIA_ROOT / "exports" / "job.zip"))
-    (settings.MEDIA_ROOT / "exports" / "job.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+                             result_path=f"exports/{w.alpha.pk}/job.zip")
+    (path / "job.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
     return job
 
 

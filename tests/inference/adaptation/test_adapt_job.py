@@ -4,6 +4,7 @@ died mid-run is picked up by the next one from its last checkpoint; the models p
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from annotations.models import Note, Project, ProjectMembership, ProjectRole
 from annotations.services.corpus_import import project_get_or_create, text_hash
 from inference.adaptation import services
 from inference.adaptation.selectors import encoder_lineage
+from inference.artifacts import artifact_local, is_reference
 from inference.core.adaptation.synthetic import synthetic_corpus
 from inference.jobs.engine import jobs_reap_stale
 from inference.models import Job, JobState
@@ -36,6 +38,8 @@ def encoder_dir(tmp_path_factory) -> Path:
 @pytest.fixture
 def world(tmp_path, settings, encoder_dir):
     settings.ADE_REVIEW_MODEL_DIR = tmp_path / "models"
+    settings.MEDIA_ROOT = tmp_path / "media"  # the file store, where versions are published
+    settings.ADE_REVIEW_MODEL_CACHE_DIR = tmp_path / "model-cache"
     settings.ADE_REVIEW_ADAPT_CONFIG = {"head_warmup_steps": 2, "threads": 1, "device": "cpu", "lr": 2e-3,
                                         "checkpoint_every": 2}
     project = project_get_or_create(slug="zh-ward", name="Chinese ward")
@@ -67,9 +71,13 @@ def test_an_admin_adapts_uses_and_rolls_back_the_encoder_through_the_api(world, 
     assert created.status_code == 201, created.content
     job = Job.objects.get(pk=created.json()["id"])
     assert job.state == JobState.SUCCEEDED, job.message
-    out = Path(job.result_path)
-    assert out == services.adaptation_dir(project=project, job=job)
-    assert (out / "config.json").is_file() and (out / "tokenizer.json").is_file()
+    # Published to the file store (its scratch directory on the worker is gone); the job keeps the reference.
+    out = job.result_path
+    assert is_reference(out) and not services.adaptation_dir(project=project, job=job).exists()
+    with artifact_local(out) as files:
+        assert (files / "config.json").is_file() and (files / "tokenizer.json").is_file()
+        assert not (files / "checkpoints").exists()
+        assert json.loads((files / "adaptation.json").read_text())["name"] == f"adapt-job{job.pk}"
     outcome = job.parameters["outcome"]
     assert outcome["unk_rate_before"] > 0.05 and outcome["unk_rate_after"] == 0.0 and outcome["steps"] == 4
     assert outcome["vocab_size_after"] > outcome["vocab_size_before"] and "perplexity_after" in outcome
@@ -87,11 +95,12 @@ def test_an_admin_adapts_uses_and_rolls_back_the_encoder_through_the_api(world, 
     adopted = admin.post(adopt_url, {"job": job.pk}, format="json")
     assert adopted.status_code == 200, adopted.content
     state = adopted.json()
-    assert state["current"]["adapted"] and state["current"]["path"] == str(out) and state["can_roll_back"]
-    assert [e["path"] for e in state["lineage"]] == [str(out), str(encoder_dir.resolve())]
+    assert state["current"]["adapted"] and state["current"]["path"] == out and state["can_roll_back"]
+    assert state["current"]["name"] == f"adapt-job{job.pk}"
+    assert [e["path"] for e in state["lineage"]] == [out, str(encoder_dir.resolve())]
     assert state["current"]["metrics"]["unk_rate_after"] == 0.0
     project.refresh_from_db()
-    assert project.encoder_path == str(out)
+    assert project.encoder_path == out
     record = AuditEvent.objects.filter(project=project, action=AuditAction.MODEL_CHANGE).latest("pk")
     assert record.details["change"] == "encoder_adopt" and record.details["adapt_job"] == job.pk
     assert record.actor == users["admin"]
@@ -178,3 +187,25 @@ def test_the_models_page_shows_the_encoder_and_its_actions_to_admins(world, enco
     client.post(reverse("inference:encoder-rollback", kwargs={"slug": project.slug}))
     project.refresh_from_db()
     assert project.encoder_path == str(encoder_dir)
+
+
+def test_an_encoder_adapted_from_a_published_one_names_it_and_rolls_back_to_it(world, encoder_dir, settings, tmp_path):
+    from inference.artifacts import artifact_publish
+
+    project, users = world
+    base = artifact_publish(encoder_dir)  # e.g. adopted on another machine: only the reference is known here
+    project.encoder_path = base
+    project.save(update_fields=["encoder_path"])
+    settings.ADE_REVIEW_MODEL_CACHE_DIR = tmp_path / "empty-cache"  # this worker never loaded it
+    admin = api(users["admin"])
+    created = admin.post(reverse("api-job-list", kwargs={"slug": project.slug}),
+                         {"kind": "adapt", "parameters": {**SMALL, "adopt": True}}, format="json")
+    job = Job.objects.get(pk=created.json()["id"])
+    assert job.state == JobState.SUCCEEDED, job.message
+    project.refresh_from_db()
+    assert project.encoder_path == job.result_path and is_reference(job.result_path)
+    assert [e.path for e in encoder_lineage(path=project.encoder_path)] == [job.result_path, base]
+    rolled = admin.post(reverse("api-encoder-rollback", kwargs={"slug": project.slug}))
+    assert rolled.status_code == 200, rolled.content
+    project.refresh_from_db()
+    assert project.encoder_path == base

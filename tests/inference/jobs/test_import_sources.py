@@ -82,28 +82,41 @@ def test_admin_of_another_project_cannot_import_its_uploads_through_the_api(two_
 
 def test_the_upload_root_check_is_one_function_that_resolves_before_it_compares(two_projects, settings):
     a, b, _, stored, _ = two_projects
-    assert import_source_check(project=a, path=stored) == stored.resolve()
+    key = str(stored)  # an upload is named by its key in the store, relative: imports/<project id>/<upload>/<name>
+    assert not stored.is_absolute() and stored.parts[:2] == ("imports", str(a.pk))
+    assert import_source_check(project=a, path=key) == key
     for outside in (
-        stored,  # A's upload, seen from B
+        key,  # A's upload, seen from B
         import_upload_root(b) / ".." / str(a.pk) / stored.parent.name / stored.name,  # '..' back into A
         import_upload_root(b),  # the root itself is no file to import
+        Path(settings.MEDIA_ROOT) / key,  # A's upload by its server path
         Path(settings.MEDIA_ROOT) / "imports",
     ):
         with pytest.raises(ApplicationError) as info:
             import_source_check(project=b, path=outside)
         assert info.value.code == "bad_parameters" and str(settings.MEDIA_ROOT) not in info.value.message
-    link = import_upload_root(b) / "link.jsonl"
+        assert key not in info.value.message
+    # On the local disk a link in B's folder that points at A's upload is refused too (its real path is A's).
+    link_key = f"{import_upload_root(b)}/20200101T000000-0123abcd/link.jsonl"
+    link = Path(settings.MEDIA_ROOT) / link_key
     link.parent.mkdir(parents=True, exist_ok=True)
-    os.symlink(stored, link)
+    os.symlink(Path(settings.MEDIA_ROOT) / key, link)
     with pytest.raises(ApplicationError):
-        import_source_check(project=b, path=link)
+        import_source_check(project=b, path=link_key)
     with pytest.raises(ApplicationError):  # job creation uses the same check whatever the door
-        job_create(project=b, kind="import", parameters={"path": str(stored), "format": "jsonl"})
-    # The command line (start_job) may name any server path.
+        job_create(project=b, kind="import", parameters={"path": key, "format": "jsonl"})
+    # The command line (start_job) may name any server path; a file is stored as the project's upload, so that
+    # any worker reads it from the store.
+    server_path = Path(settings.MEDIA_ROOT) / key
     job = job_create(
-        project=b, kind="import", parameters={"path": str(stored), "format": "jsonl"}, any_import_path=True
+        project=b, kind="import", parameters={"path": str(server_path), "format": "jsonl"}, any_import_path=True
     )
-    assert job.parameters["path"] == str(stored)
+    copied = job.parameters["path"]
+    assert copied.startswith(f"imports/{b.pk}/") and copied.endswith("/a.jsonl")
+    assert (Path(settings.MEDIA_ROOT) / copied).read_bytes() == server_path.read_bytes()
+    folder = job_create(project=b, kind="import", parameters={"path": str(server_path.parent), "format": "jsonl"},
+                        any_import_path=True)
+    assert folder.parameters["path"] == str(server_path.parent)  # a folder stays a server path
 
 
 def test_job_responses_show_the_upload_name_never_a_server_path(two_projects, client, settings):

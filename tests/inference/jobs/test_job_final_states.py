@@ -7,7 +7,6 @@ from __future__ import annotations
 import shutil
 import zipfile
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -17,7 +16,7 @@ from annotations.errors import ApplicationError
 from annotations.models import Note
 from annotations.services.corpus_import import text_hash
 from inference.jobs.engine import job_create, jobs_reap_stale
-from inference.jobs.import_uploads import import_upload_root
+from inference.jobs.import_uploads import import_upload_save
 from inference.models import Job, JobChunk, JobError, JobState, ModelVersion
 
 from .conftest import make_notes
@@ -42,7 +41,8 @@ def test_an_unexpected_error_outside_the_export_still_fails_the_job_with_a_safe_
         django_capture_on_commit_callbacks, project=project, kind="export", parameters={"format": "jsonl"}
     )
     assert job.state == JobState.FAILED, job.message
-    assert job.finished_at and "FileExistsError" in job.message and str(tmp_path) not in job.message
+    # The store cannot make its exports folder (a file is in the way): the error's kind, never the path.
+    assert job.finished_at and "NotADirectoryError" in job.message and str(tmp_path) not in job.message
 
 
 def test_a_model_version_whose_directory_is_gone_fails_its_job(
@@ -74,12 +74,11 @@ def test_a_model_version_with_missing_weight_files_fails_its_job(
     assert JobError.objects.filter(job=job, note__isnull=True).exists()
 
 
-def _upload(project, name: str, data: bytes) -> Path:
-    folder = import_upload_root(project) / "test"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_bytes(data)
-    return path
+def _upload(project, name: str, data: bytes) -> str:
+    """Store `data` as the project's upload (the key its import job reads)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return import_upload_save(project=project, upload=SimpleUploadedFile(name, data))
 
 
 def test_a_jsonl_line_nested_too_deep_is_one_line_error_and_the_valid_lines_are_imported(
@@ -128,7 +127,7 @@ def test_a_brat_export_of_ids_that_are_no_file_names_succeeds_with_safe_names(
         parameters={"format": "brat", "source": "gold"},
     )
     assert (job.state, job.done) == (JobState.SUCCEEDED, len(ids)), job.message
-    with zipfile.ZipFile(job.result_path) as zf:
+    with zipfile.ZipFile(tmp_path / job.result_path) as zf:  # a key of the store (here the disk under MEDIA_ROOT)
         names = zf.namelist()
     assert len([n for n in names if n.endswith(".txt")]) == len(ids)
     assert "ok/sub.txt" in names

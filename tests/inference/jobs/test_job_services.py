@@ -202,16 +202,19 @@ def test_pre_annotation_with_the_model_core_pipeline(
 def test_import_job_reports_the_broken_lines_and_refuses_paths_outside_the_projects_uploads(
     project, settings, tmp_path, django_capture_on_commit_callbacks
 ):
-    import shutil
     from pathlib import Path
 
-    from inference.jobs.import_uploads import import_upload_root
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from inference.jobs.import_uploads import import_upload_save
 
     fixtures = Path(__file__).resolve().parents[2] / "fixtures" / "formats" / "jsonl"
     settings.MEDIA_ROOT = tmp_path
-    uploads = import_upload_root(project)
-    uploads.mkdir(parents=True)
-    good = shutil.copy(fixtures / "good.jsonl", uploads / "good.jsonl")
+
+    def upload(name: str) -> str:
+        return import_upload_save(project=project, upload=SimpleUploadedFile(name, (fixtures / name).read_bytes()))
+
+    good = upload("good.jsonl")
     job = run(
         django_capture_on_commit_callbacks,
         project=project,
@@ -219,7 +222,7 @@ def test_import_job_reports_the_broken_lines_and_refuses_paths_outside_the_proje
         parameters={"path": good, "format": "jsonl"},
     )
     assert job.state == JobState.SUCCEEDED and job.done == Note.objects.filter(project=project).count() > 0
-    broken = shutil.copy(fixtures / "broken.jsonl", uploads / "broken.jsonl")
+    broken = upload("broken.jsonl")
     job = run(
         django_capture_on_commit_callbacks,
         project=project,

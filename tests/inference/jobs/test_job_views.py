@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 from django.urls import reverse
@@ -109,9 +109,9 @@ def test_admin_uploads_a_corpus_file_and_the_import_job_reads_it(
         )
     job = Job.objects.get()
     assert response.status_code == 302 and response.url.endswith(f"/jobs/{job.pk}/")
-    stored = Path(job.parameters["path"])
+    stored = PurePosixPath(job.parameters["path"])  # its key in the store
     # The name's directories are dropped and its odd characters replaced: the file stays in the imports folder.
-    assert stored.name == "ward_notes.jsonl" and import_upload_root(project).resolve() in stored.parents
+    assert stored.name == "ward_notes.jsonl" and import_upload_root(project) in stored.parents
     assert job.state == JobState.SUCCEEDED, job.message
     assert job.done == Note.objects.filter(project=project).count() > 0
 

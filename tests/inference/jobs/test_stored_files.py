@@ -45,8 +45,10 @@ def test_uploads_are_written_0600_and_exports_0640(
     assert imported.state == exported.state == JobState.SUCCEEDED, (imported.message, exported.message)
     (upload,) = (p for p in (tmp_path / "imports").rglob("*") if p.is_file())
     assert mode(upload) == 0o600 and mode(upload.parent) == 0o700
-    assert mode(exported.result_path) == 0o640
-    assert not mode(exported.result_path) & stat.S_IROTH
+    export = tmp_path / exported.result_path  # a key of the store: here the local disk under MEDIA_ROOT
+    assert exported.result_path == f"exports/{project.pk}/{export.name}"
+    assert mode(export) == 0o640
+    assert not mode(export) & stat.S_IROTH
 
 
 def test_files_older_than_the_retention_period_are_removed_unless_a_job_still_needs_them(
@@ -69,7 +71,8 @@ def test_files_older_than_the_retention_period_are_removed_unless_a_job_still_ne
     expired_api_export = stored("exports/1/abc.zip", old)
     recent = stored("exports/job-2-ward-jsonl.zip")
     needed = stored("imports/1/20200101-bb/queued.jsonl", old)
-    Job.objects.create(project=project, kind="import", parameters={"path": str(needed), "format": "jsonl"})
+    Job.objects.create(project=project, kind="import", parameters={"path": "imports/1/20200101-bb/queued.jsonl",
+                                                                   "format": "jsonl"})
     outside = stored("elsewhere/keep.txt", old)
 
     removed = stored_files_expire()
@@ -104,6 +107,6 @@ def test_an_expired_export_is_gone_from_its_job_page_not_an_error(
     job = Job.objects.get()
     Job.objects.filter(pk=job.pk).update(finished_at=timezone.now() - timedelta(days=2))
     past = time.time() - 2 * 86400
-    os.utime(job.result_path, (past, past))
+    os.utime(tmp_path / job.result_path, (past, past))
     assert stored_files_expire() == 1
     assert client.get(reverse("inference:job-download", args=[project.slug, job.pk])).status_code == 404

@@ -191,10 +191,15 @@ def test_worker_killed_mid_job_loses_nothing_and_duplicates_nothing(project, mod
 
 
 def test_an_import_whose_worker_is_killed_is_failed_by_the_reaper_once_its_lease_runs_out(
-    project, broker, workers, settings, tmp_path
+    project, broker, workers, settings, tmp_path, monkeypatch
 ):
     """No worker comes back: nothing would ever finish the job but the reaper (finding 5 of issue 13)."""
     from inference.jobs.engine import jobs_reap_stale
+
+    # The command line stores the file in the file store (here a disk folder of this test's, which the worker,
+    # started with this environment, uses too).
+    settings.MEDIA_ROOT = tmp_path / "media"
+    monkeypatch.setenv("MEDIA_ROOT", str(tmp_path / "media"))
 
     corpus = tmp_path / "big.jsonl"
     corpus.write_text(

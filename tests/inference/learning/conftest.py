@@ -68,6 +68,7 @@ def loop_encoder(tmp_path_factory) -> Path:
 def loop(tmp_path, settings, loop_encoder) -> Loop:
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.ADE_REVIEW_MODEL_DIR = tmp_path / "models"
+    settings.ADE_REVIEW_MODEL_CACHE_DIR = tmp_path / "model-cache"
     settings.ADE_REVIEW_TRAIN_CONFIG = FAST
     project = project_get_or_create(slug="pv-loop", name="PV loop")
     project.encoder_path = str(loop_encoder)

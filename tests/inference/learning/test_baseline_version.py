@@ -16,6 +16,8 @@ def test_seeding_the_demo_trains_a_baseline_that_flags_notes_before_any_retrain(
     settings, tmp_path, django_capture_on_commit_callbacks
 ):
     settings.ADE_REVIEW_MODEL_DIR = tmp_path / "models"
+    settings.MEDIA_ROOT = tmp_path / "media"  # the file store, where versions are published
+    settings.ADE_REVIEW_MODEL_CACHE_DIR = tmp_path / "model-cache"
     with django_capture_on_commit_callbacks(execute=True):  # the job is enqueued once the seed commits
         call_command("seed_demo")
     project = Project.objects.get(slug="demo")

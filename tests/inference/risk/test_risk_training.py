@@ -39,6 +39,8 @@ TYPES = state_types().types
 @pytest.fixture(autouse=True)
 def _model_dir(settings, tmp_path):
     settings.ADE_REVIEW_MODEL_DIR = tmp_path / "models"
+    settings.MEDIA_ROOT = tmp_path / "media"  # the file store, where versions are published
+    settings.ADE_REVIEW_MODEL_CACHE_DIR = tmp_path / "model-cache"
 
 
 def shift_documents(patient, *, label_every: int = 2, verdict: str | None = None) -> list[Document]:

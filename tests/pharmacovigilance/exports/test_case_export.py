@@ -33,6 +33,13 @@ from tests.pharmacovigilance.core.sample_reports import warfarin_bleed
 pytestmark = pytest.mark.django_db
 
 
+
+def _stored(job) -> Path:
+    """An export job's file: its result is a key of the file store, here the local disk under MEDIA_ROOT."""
+    from django.conf import settings
+
+    return Path(settings.MEDIA_ROOT) / job.result_path
+
 @pytest.fixture
 def project(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -152,7 +159,7 @@ def test_a_case_that_cannot_be_written_is_reported_and_the_others_are(project, c
     assert (job.state, job.done, job.failed) == ("partially_failed", 4, 1)
     (error,) = JobError.objects.filter(job=job)
     assert error.message.startswith("case CASE-0003: ")
-    with zipfile.ZipFile(Path(job.result_path)) as archive:
+    with zipfile.ZipFile(_stored(job)) as archive:
         assert "CASE-0003.json" not in archive.namelist() and len(archive.namelist()) == 4
 
 
@@ -183,7 +190,7 @@ def test_a_cancelled_export_leaves_no_file(project, cases, users, django_capture
     job = start(users["admin"], project, {"format": "e2b"}, django_capture_on_commit_callbacks)
     job.refresh_from_db()
     assert job.state == "cancelled" and not job.result_path
-    assert not any((Path(settings.MEDIA_ROOT) / "exports").glob(f"job-{job.pk}-*"))
+    assert not any((Path(settings.MEDIA_ROOT) / "exports").rglob(f"job-{job.pk}-*"))
     assert not AuditEvent.objects.filter(action="export", object_id=str(job.pk)).exists()
 
 
@@ -258,7 +265,7 @@ def test_real_cases_export_through_the_case_records_selectors(project, users, dj
     job = start(users["admin"], project, {"format": "e2b"}, django_capture_on_commit_callbacks)
     job.refresh_from_db()
     assert (job.state, job.done, job.total) == ("succeeded", 2, 2)
-    batch = e2br3.parse(Path(job.result_path).read_bytes())
+    batch = e2br3.parse(_stored(job).read_bytes())
     assert [i.safety_report_id for i in batch.icsrs] == ["pv-1", "pv-2"]
     bleed = batch.icsrs[0]
     assert bleed.drugs[0].product_name == "warfarin" and bleed.drugs[0].dosages[0].text == "5 mg, daily"
@@ -269,7 +276,7 @@ def test_real_cases_export_through_the_case_records_selectors(project, users, dj
     filtered = start(users["admin"], project, {"format": "fhir", "filter": {"drug": "heparin"}},
                      django_capture_on_commit_callbacks)
     filtered.refresh_from_db()
-    with zipfile.ZipFile(Path(filtered.result_path)) as archive:
+    with zipfile.ZipFile(_stored(filtered)) as archive:
         assert archive.namelist() == ["pv-2.json"]
     assert AuditEvent.objects.get(action="export", object_id=str(filtered.pk)).details["case_ids"] == [second.pk]
     assert first.pk != second.pk
@@ -299,4 +306,22 @@ def test_the_line_listings_filters_carry_over_to_the_export(project, users, djan
     job.refresh_from_db()
     assert job.parameters["case_filter"] == {"drug": "heparin", "state": "assessed"}
     assert (job.state, job.done) == ("succeeded", 1)
-    assert [i.safety_report_id for i in e2br3.parse(Path(job.result_path).read_bytes()).icsrs] == [wanted.reference]
+    assert [i.safety_report_id for i in e2br3.parse(_stored(job).read_bytes()).icsrs] == [wanted.reference]
+
+
+def test_a_case_export_lands_in_the_bucket_and_downloads_from_it_unchanged(
+    project, cases, users, bucket_settings, settings, django_capture_on_commit_callbacks
+):
+    job = start(users["admin"], project, {"format": "e2b", "cases": [1, 3]}, django_capture_on_commit_callbacks)
+    job.refresh_from_db()
+    assert job.state == "succeeded", job.message
+    assert job.result_path == f"exports/{project.pk}/job-{job.pk}-{project.slug}-cases-e2b.xml"
+    client = bucket_settings.store.client()
+    stored = client.get_object(Bucket=bucket_settings.bucket, Key=job.result_path)["Body"].read()
+    content_type, data = download(users["admin"], project, job)
+    assert content_type == "application/xml" and data == stored
+    assert [i.safety_report_id for i in e2br3.parse(data).icsrs] == ["CASE-0001", "CASE-0003"]
+    assert not Path(settings.MEDIA_ROOT).exists()  # nothing on this machine's disk
+    detail = api(users["admin"]).get(reverse("api-job-detail", kwargs={"slug": project.slug, "job_id": job.pk}))
+    for secret in (bucket_settings.bucket, bucket_settings.store.endpoint_url, job.result_path):
+        assert secret not in detail.content.decode()

@@ -4,7 +4,10 @@ editor's normalization field with its look-up."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -102,7 +105,7 @@ def test_an_upload_loads_as_a_job_and_the_file_is_deleted(staff, django_capture_
     assert (job.project, job.state, job.created_by) == (None, JobState.SUCCEEDED, staff)
     assert job.message == "loaded ATC 2024 (15 terms)"
     assert Terminology.objects.get(current=True).version == "2024"
-    assert not any(terminology_upload_root().rglob("*.csv"))  # a licensed file is not kept
+    assert not any((Path(settings.MEDIA_ROOT) / terminology_upload_root()).rglob("*.csv"))  # a licensed file is not kept
     page = client_for(staff).get(f"/terminology/loads/{job.pk}/")
     assert page.status_code == 200 and b'id="load-outcome"' in page.content and b"ATC5" in page.content
     assert b'id="cancel-load"' not in page.content
@@ -122,7 +125,7 @@ def test_a_broken_upload_fails_with_its_problems_and_loads_nothing(staff, tmp_pa
     errors = list(JobError.objects.filter(job=job).values_list("message", flat=True))
     assert "llt.asc:18: PT 94999999 is not in pt.asc" in errors and len(errors) == 6
     assert not Terminology.objects.exists()
-    assert not any(p.is_file() for p in terminology_upload_root().rglob("*"))
+    assert not any(p.is_file() for p in (Path(settings.MEDIA_ROOT) / terminology_upload_root()).rglob("*"))
     page = client_for(staff).get(f"/terminology/loads/{job.pk}/").content.decode()
     assert 'id="load-problems"' in page and "llt.asc:17: LLT code &#x27;9500X102&#x27;" in page
 
@@ -136,7 +139,7 @@ def test_uploads_are_for_site_staff_and_checked(people, staff, tmp_path):
     assert response.status_code == 400 and b"a terminology is a .zip" in response.content
     response = _upload(client_for(staff), ATC, version="<script>")
     assert response.status_code == 400 and b"The version is 1-50 letters" in response.content
-    assert not Job.objects.exists() and not any(p.is_file() for p in terminology_upload_root().rglob("*"))
+    assert not Job.objects.exists() and not any(p.is_file() for p in (Path(settings.MEDIA_ROOT) / terminology_upload_root()).rglob("*"))
 
 
 def test_cancel_before_it_runs_loads_nothing(staff):
@@ -178,3 +181,32 @@ def test_the_editor_offers_the_look_up_in_the_normalization_field(people):
     assert '<option value="atc" selected>' in drug.content.decode()
     page = client.get(f"/projects/ward/notes/{note.pk}/?set={aset.pk}").content.decode()
     assert "js/term_lookup.js" in page
+
+
+def test_an_upload_kept_in_the_bucket_loads_and_is_deleted_from_it(
+    staff, bucket_settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    client = bucket_settings.store.client()
+    stored_keys = []
+
+    def listed() -> list[str]:
+        return [o["Key"] for o in client.list_objects_v2(Bucket=bucket_settings.bucket).get("Contents", [])]
+
+    from pharmacovigilance.terminology import job_kinds
+
+    real_load = job_kinds.terminology_load
+
+    def load_seeing_the_bucket(**kwargs):  # what the bucket holds while the job reads the file
+        stored_keys.extend(listed())
+        return real_load(**kwargs)
+
+    monkeypatch.setattr(job_kinds, "terminology_load", load_seeing_the_bucket)  # the real load, watched
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(client_for(staff), ATC)
+    job = Job.objects.get(kind="terminology_load")
+    assert job.state == JobState.SUCCEEDED, job.message
+    assert len(stored_keys) == 1 and stored_keys[0].startswith("terminologies/") and stored_keys[0].endswith("/atc.csv")
+    assert listed() == []  # a licensed file is not kept, in a bucket either
+    assert not (Path(settings.MEDIA_ROOT)).exists()  # nothing on this machine's disk
+    page = client_for(staff).get(f"/terminology/loads/{job.pk}/").content.decode()
+    assert bucket_settings.bucket not in page and stored_keys[0] not in page
