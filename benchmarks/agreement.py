@@ -4,11 +4,12 @@ PostgreSQL, and peak Python memory at two project sizes to show it stays flat in
     python benchmarks/agreement.py [--notes 10000] [--small 2000] [--annotators 3] [--entities 50]
                                    [--database-url URL] [--name agreement]
     python benchmarks/agreement.py --curation-only [--curation-chars 50000] [--curation-entities 2000]
+    python benchmarks/agreement.py --keep-curation   # the agreement part only; the curation figures carried over
 
 A scratch PostgreSQL database (dropped first) gets one project; `--small` notes are written, measured,
 then the rest up to `--notes`, measured again. Every note has one submitted set per annotator with
 `--entities` entities (a shared truth, each annotator missing some, shifting boundaries, changing types,
-adding discontinuous fragments), 5 relations, 2 events and a verdict. Data are written through
+adding discontinuous fragments), 5 relations, 2 events, a verdict and a submission day (agreement over time). Data are written through
 annotation_sets_write (the import's bulk path) and not timed. Timed: `project_agreement` (the selector the
 page, the CSV and the API call: chunked reads + annotations.formats.agreement), without tracemalloc; peak
 memory: a second run under tracemalloc (Python allocations, the figure that would grow if notes were kept).
@@ -30,10 +31,12 @@ keeping the 10k-note figures; a full run does both.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
 import tracemalloc
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +46,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from _common import log, reset_database, setup_django, write_result  # noqa: E402
 
 TYPES = ("Drug", "ADE", "Dose", "Route")
+SUBMITTED_FROM = datetime(2026, 1, 5, 10, tzinfo=UTC)
 VERDICTS = ("ade", "no_ade", "uncertain")
 
 
@@ -97,9 +101,12 @@ def build(project, users, start: int, stop: int, n_entities: int, seed: int) -> 
                 Note(project=project, external_id=f"n{i:06d}", text=text, text_hash=text_hash(text))
                 for i, (text, _) in zip(range(lo, hi), generated, strict=True)
             ])
+            # Submitted over about half a year, an annotator a day behind another now and then, so that
+            # agreement over time has weeks and months to count (and pairs that straddle two of them).
             sets = AnnotationSet.objects.bulk_create([
-                AnnotationSet(note=note, source_kind="user", user=u, source_name=u.username, status="submitted")
-                for note in notes for u in users
+                AnnotationSet(note=note, source_kind="user", user=u, source_name=u.username, status="submitted",
+                              submitted_at=SUBMITTED_FROM + timedelta(days=(i * 7) % 180 + k * ((i + k) % 3 == 0)))
+                for i, note in zip(range(lo, hi), notes, strict=True) for k, u in enumerate(users)
             ])
             docs = [d for _, ds in generated for d in ds]
             annotation_sets_write(list(zip(sets, docs, strict=True)), origin="human")
@@ -169,7 +176,6 @@ def _dense_versions(n_chars: int, n_entities: int):
 
 def curation_benchmark(args) -> dict[str, float]:
     """Build the dense note's curation and time its page in Chromium (see the module docstring)."""
-    import os
     import statistics
 
     from django.contrib.auth import get_user_model
@@ -265,8 +271,25 @@ CURATION_SETUP = {
 }
 
 
-def merge_into_result(name: str, metrics: dict[str, float]) -> Path:
-    """Add the curation figures to benchmarks/results/NAME.json, keeping what is there (the 10k-note run)."""
+def _curation_figures(name: str) -> tuple[dict[str, float], dict]:
+    """The curation figures of benchmarks/results/NAME.json and the run that measured them (--keep-curation).
+
+    Errors: SystemExit when the file has none (run with --curation-only first)."""
+    import json
+
+    from _common import RESULTS_DIR
+
+    path = RESULTS_DIR / f"{name}.json"
+    payload = json.loads(path.read_text()) if path.exists() else {}
+    figures = {k: v for k, v in payload.get("metrics", {}).items() if k.startswith("curation_")}
+    if not figures or "curation_run" not in payload:
+        raise SystemExit(f"{path}: no curation figures to keep; run with --curation-only first")
+    return figures, payload["curation_run"]
+
+
+def merge_into_result(name: str, metrics: dict[str, float], *, run: dict | None = None) -> Path:
+    """Add the curation figures to benchmarks/results/NAME.json, keeping what is there (the 10k-note run);
+    `run`: the date, machine and command that measured them (default: this run)."""
     import json
 
     from _common import RESULTS_DIR, command_line, machine_info
@@ -275,10 +298,8 @@ def merge_into_result(name: str, metrics: dict[str, float]) -> Path:
     payload = json.loads(path.read_text()) if path.exists() else {"metrics": {}}
     payload["metrics"].update(metrics)
     payload.setdefault("setup", {}).update(CURATION_SETUP)
-    from datetime import UTC, datetime
-
-    payload["curation_run"] = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine_info(),
-                               "command": command_line()}
+    payload["curation_run"] = run or {"date": datetime.now(UTC).isoformat(timespec="seconds"),
+                                      "machine": machine_info(), "command": command_line()}
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
 
@@ -294,6 +315,9 @@ def main() -> None:
     parser.add_argument("--name", default="agreement")
     parser.add_argument("--curation-only", action="store_true",
                         help="only the curation page; merge its figures into the existing results")
+    parser.add_argument("--keep-curation", action="store_true",
+                        help="only the agreement figures; carry the curation figures (and their run's date and "
+                             "command) over from the existing results, for a change that cannot affect that page")
     parser.add_argument("--curation-database-url",
                         default="postgres://postgres@127.0.0.1:5432/ade_review_curation_bench")
     parser.add_argument("--curation-chars", type=int, default=50_000)
@@ -339,14 +363,23 @@ def main() -> None:
     metrics["alpha"] = report.alpha if report.alpha is not None else float("nan")
     metrics["entity_f1_strict"] = report.entity_f1_strict
     metrics["entity_f1_relaxed"] = report.entity_f1_relaxed
+    metrics["over_time_weeks"] = len(report.periods("week"))
+    metrics["over_time_months"] = len(report.periods("month"))
     metrics["peak_memory_ratio_large_to_small"] = round(
         metrics[f"peak_python_mib_{args.notes}_notes"] / metrics[f"peak_python_mib_{args.small}_notes"], 2)
+    kept = _curation_figures(args.name) if args.keep_curation else None
     write_result(args.name, metrics, extra={"setup": {
-        "timed": "annotations.agreement.selectors.project_agreement (chunked reads of 500 notes + the "
-                 "framework-free counter), in process, PostgreSQL on 127.0.0.1; data writing not timed",
+        "timed": "annotations.agreement.selectors.project_agreement (chunked reads of 500 notes, only the "
+                 "columns the comparison needs, + the framework-free counter), in process, PostgreSQL on "
+                 "127.0.0.1; data writing not timed",
+        "load": f"1-minute load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores when the run ended "
+                "(the machine may be shared)",
         "memory": "tracemalloc peak of a second, identical run (Python allocations only)",
         "goal": "agreement_10k_notes_s under 60 s; peak memory flat in the number of notes",
     }})
+    if kept is not None:
+        merge_into_result(args.name, kept[0], run=kept[1])
+        return
     # The curation page (a project of its own in the same database), merged into the file just written.
     merge_into_result(args.name, curation_benchmark(args))
 

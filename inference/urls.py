@@ -1,6 +1,7 @@
 from django.urls import path
 
 from inference.adaptation import views as adaptation_views
+from inference.agreement import views as agreement_views
 from inference.jobs import views
 from inference.learning import views as learning_views
 
@@ -22,6 +23,13 @@ urlpatterns = [
     path("projects/<slug:slug>/models/<int:version_id>/", learning_views.model_version_detail, name="model-version"),
     path("projects/<slug:slug>/models/<int:version_id>/activate/", learning_views.model_version_activate_view,
          name="model-version-activate"),
+    # The agreement page's job panel for large projects (the page itself: annotations.views.agreement).
+    path("projects/<slug:slug>/agreement/job/", agreement_views.agreement_job_panel, name="agreement-job"),
+    path("projects/<slug:slug>/agreement/job/start/", agreement_views.agreement_job_start, name="agreement-job-start"),
+    path("projects/<slug:slug>/agreement/job/cancel/", agreement_views.agreement_job_cancel,
+         name="agreement-job-cancel"),
+    path("projects/<slug:slug>/agreement/job/agreement.csv", agreement_views.agreement_job_csv,
+         name="agreement-job-csv"),
     path("projects/<slug:slug>/annotate/", learning_views.annotation_queue_page, name="annotation-queue"),
     path("projects/<slug:slug>/annotate/next/", learning_views.annotation_queue_next, name="annotation-next"),
 ]

@@ -15,7 +15,8 @@ def _num(value: float | None) -> str:
 
 
 def agreement_csv_rows(report: AgreementReport) -> Iterable[list[str]]:
-    """Rows of the sections "verdicts", "pairs", "entity types" and "type confusion", each with a header."""
+    """Rows of the sections "verdicts", "pairs", "entity types", "type confusion" and "over time" (by week and by
+    month), each with a header."""
     yield ["section", "measure", "value", "notes", "raters"]
     n_raters = str(len(report.raters))
     yield ["verdicts", "krippendorff_alpha_nominal", _num(report.alpha), str(report.verdict_units), n_raters]
@@ -39,3 +40,10 @@ def agreement_csv_rows(report: AgreementReport) -> Iterable[list[str]]:
     yield ["section", "type_of_first_annotator", "type_of_second_annotator", "entities"]
     for ta, tb, count in report.confusion:
         yield ["type confusion", csv_safe(ta), csv_safe(tb), str(count)]
+    yield []
+    # Dates are written by us (ISO, never a formula), as the numbers are.
+    yield ["section", "granularity", "period_start", "pair_notes", "entity_f1_strict", "entity_f1_relaxed",
+           "verdict_notes", "verdict_kappa"]
+    for p in report.over_time:
+        yield ["over time", p.granularity, p.start.isoformat(), str(p.pair_notes), _num(p.entity_f1_strict),
+               _num(p.entity_f1_relaxed), str(p.verdict_notes), _num(p.verdict_kappa)]

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from annotations.agreement.selectors import project_agreement
 from annotations.api.base import ERRORS, ProjectAPIView
+from annotations.formats.agreement import GRANULARITIES
 from annotations.permissions import agreement_check_visible
 
 # --- serializers --------------------------------------------------------------------------------------
@@ -59,6 +60,17 @@ class ConfusionOutput(serializers.Serializer):
     entities = serializers.IntegerField()
 
 
+class PeriodOutput(serializers.Serializer):
+    granularity = serializers.ChoiceField(choices=GRANULARITIES, help_text="week (ISO, from Monday) or month.")
+    start = serializers.DateField(help_text="The period's first day.")
+    pair_notes = serializers.IntegerField(help_text="(note, annotator pair) units whose two sets were both "
+                                                    "submitted in the period.")
+    entity_f1_strict = serializers.FloatField(help_text="Micro over those units.")
+    entity_f1_relaxed = serializers.FloatField()
+    verdict_notes = serializers.IntegerField()
+    verdict_kappa = _score(help_text="Mean of the pairs' Cohen's kappa on those notes where defined.")
+
+
 class AgreementOutput(serializers.Serializer):
     notes = serializers.IntegerField(help_text="Notes with at least one submitted or signed-off annotator set.")
     annotators = serializers.ListField(child=serializers.CharField())
@@ -68,6 +80,7 @@ class AgreementOutput(serializers.Serializer):
     pairs = PairOutput(many=True)
     entity_types = TypeOutput(many=True)
     type_confusion = ConfusionOutput(many=True)
+    over_time = PeriodOutput(many=True, help_text="By week, then by month, in date order.")
 
 
 # --- views --------------------------------------------------------------------------------------------
@@ -78,7 +91,9 @@ class AgreementView(ProjectAPIView):
     def get(self, request, slug):
         """Inter-annotator agreement over every annotator's submitted or signed-off set: Cohen's kappa per
         pair, Fleiss' kappa and Krippendorff's alpha on note verdicts; entity (strict and relaxed,
-        discontinuous fragments), relation and event F1 per pair; entity F1 per type; the type confusion."""
+        discontinuous fragments), relation and event F1 per pair; entity F1 per type; the type confusion;
+        entity F1 and verdict kappa over time (per week and month of submission). Computed on each request
+        (the page runs it as a job above its cut-over; the `agreement` job kind stores the same report)."""
         agreement_check_visible(user=request.user, project=self.project, role=self.role)  # blind annotation
         r = project_agreement(project=self.project)
         return Response(AgreementOutput({
@@ -91,4 +106,5 @@ class AgreementView(ProjectAPIView):
             "pairs": [asdict(p) for p in r.pairs],
             "entity_types": [asdict(t) for t in r.entity_types],
             "type_confusion": [{"type_a": a, "type_b": b, "entities": n} for a, b, n in r.confusion],
+            "over_time": [asdict(p) for p in r.over_time],
         }).data)

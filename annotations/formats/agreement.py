@@ -1,7 +1,8 @@
 """Inter-annotator agreement (framework-free): chance-corrected agreement on note verdicts, and entity,
 relation and event F1 between two annotators' Documents of the same note.
 
-Figures are accumulated note by note (`AgreementCounter.add_note`), so memory holds counts only, never
+Figures are accumulated note by note (`AgreementCounter.add_note` with Documents, or `add_rated` with
+`RatedSet`s, the leaner form a database reader builds without the text), so memory holds counts only, never
 the notes: a selector can stream a project of any size through one counter.
 
 Verdicts (each annotator's `Document.label`; None is a missing rating):
@@ -23,6 +24,9 @@ argument) exact (strict) or overlapping (relaxed, arguments compared in role ord
 Type confusion: entities with identical fragments in both sets, paired same type first, counted by
 (type of A, type of B). Boundary disagreements: same type, overlapping, different fragments (relaxed
 matches that are not strict).
+
+Over time: a pair's note counts in a week (ISO, from Monday) or month when both sets were submitted in it;
+per period, entity F1 (micro) and the mean of the pairs' Cohen's kappa.
 """
 
 from __future__ import annotations
@@ -30,25 +34,34 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from itertools import combinations
+from operator import attrgetter
+from typing import NamedTuple
 
 from annotations.formats.document import Document
-from annotations.formats.matching import Frags, fragments, max_matching, overlap, strict_matching
+from annotations.formats.matching import Frags, fragments, max_matching, overlap
 
 __all__ = [
     "MODES",
     "AgreementCounter",
     "AgreementReport",
+    "GRANULARITIES",
     "PairReport",
+    "PeriodReport",
+    "RatedSet",
     "SpanCounts",
     "cohen_kappa",
     "fleiss_kappa",
     "krippendorff_alpha",
     "f1",
+    "period_start",
+    "rated_set_of",
 ]
 
 MODES = ("strict", "relaxed")
 KINDS = ("entity", "relation", "event")
+GRANULARITIES = ("week", "month")
 _Frags = Frags
 
 
@@ -147,12 +160,54 @@ def krippendorff_alpha(units: Iterable[Sequence[Hashable | None]]) -> float | No
     return _alpha_from_coincidence(coincidence)
 
 
-# --------------------------------------------------------------------------- spans
+# --------------------------------------------------------------------------- what is compared
 
 
 @dataclass(frozen=True, slots=True)
-class _Item:
-    """An entity, relation or event reduced to what matching compares."""
+class RatedSet:
+    """One annotator's set of one note, reduced to what agreement compares (no text, no attributes).
+
+    entities: id -> (type, fragments as sorted (start, end) pairs); relations: (type, arg1 id, arg2 id);
+    events: (id, type, trigger id, ((role, argument id), ...)). An argument id names an entity or an event
+    (an event is compared by its trigger); ids are anything hashable, unique within the set. label: the
+    verdict (None: missing). submitted: the day the set was submitted (agreement over time; None: unknown).
+    name: what an error message calls the set's note.
+    """
+
+    label: Hashable | None
+    entities: Mapping[Hashable, tuple[str, Frags]]
+    relations: Sequence[tuple[str, Hashable, Hashable]] = ()
+    events: Sequence[tuple[Hashable, str, Hashable, tuple[tuple[str, Hashable], ...]]] = ()
+    submitted: date | None = None
+    name: str = ""
+
+
+def rated_set_of(doc: Document, *, submitted: date | None = None) -> RatedSet:
+    """A Document as the RatedSet agreement compares (its entities, relations, events and verdict)."""
+    return RatedSet(
+        label=doc.label,
+        entities={e.id: (e.type, fragments(e.spans)) for e in doc.entities},
+        relations=[(r.type, r.arg1, r.arg2) for r in doc.relations],
+        events=[(ev.id, ev.type, ev.trigger, tuple(ev.args)) for ev in doc.events],
+        submitted=submitted,
+        name=doc.id,
+    )
+
+
+def period_start(day: date, granularity: str) -> date:
+    """The first day of the week (ISO: Monday) or month `day` falls in."""
+    if granularity == "week":
+        return day - timedelta(days=day.weekday())
+    if granularity == "month":
+        return day.replace(day=1)
+    raise ValueError(f"granularity must be one of {', '.join(GRANULARITIES)}")
+
+
+# --------------------------------------------------------------------------- spans
+
+
+class _Item(NamedTuple):
+    """An entity, relation or event reduced to what matching compares (a tuple: millions are made)."""
 
     type: str
     strict: Hashable  # identical keys = a strict match
@@ -165,28 +220,29 @@ def _box(parts: Iterable[_Frags]) -> tuple[int, int]:
     return (min(s for s, _ in flat), max(e for _, e in flat)) if flat else (0, 0)
 
 
-def _items(doc: Document) -> dict[str, list[_Item]]:
-    """The document's entities, relations and events as matchable items."""
-    ents: dict[str, tuple[str, _Frags]] = {e.id: (e.type, fragments(e.spans)) for e in doc.entities}
-    for ev in doc.events:  # an event used as an argument is compared by its trigger
-        if ev.trigger in ents and ev.id not in ents:
-            ents[ev.id] = ents[ev.trigger]
+def _items(rated: RatedSet) -> dict[str, list[_Item]]:
+    """The set's entities, relations and events as matchable items."""
+    ents: dict[Hashable, tuple[str, _Frags]] = dict(rated.entities)
+    for ev_id, _, trigger, _ in rated.events:  # an event used as an argument is compared by its trigger
+        if trigger in ents and ev_id not in ents:
+            ents[ev_id] = ents[trigger]
     out: dict[str, list[_Item]] = {kind: [] for kind in KINDS}
-    for e in doc.entities:
-        t, fr = ents[e.id]
-        out["entity"].append(_Item(t, fr, ((t, fr),), _box([fr])))
-    for r in doc.relations:
-        if r.arg1 not in ents or r.arg2 not in ents:
-            raise ValueError(f"document {doc.id!r}: relation {r.id} has an argument that is not an entity")
-        a1, a2 = ents[r.arg1], ents[r.arg2]
-        out["relation"].append(_Item(r.type, (a1, a2), (a1, a2), _box([a1[1], a2[1]])))
-    for ev in doc.events:
-        if ev.trigger not in ents or any(a not in ents for _, a in ev.args):
-            raise ValueError(f"document {doc.id!r}: event {ev.id} has an argument that is not an entity")
-        trig = ents[ev.trigger]
-        args = tuple(sorted((role, *ents[a]) for role, a in ev.args))
+    entities = out["entity"]
+    for t, fr in rated.entities.values():
+        # one fragment (most entities): its box is the fragment itself
+        entities.append(_Item(t, fr, ((t, fr),), fr[0] if len(fr) == 1 else _box([fr])))
+    for type_, arg1, arg2 in rated.relations:
+        if arg1 not in ents or arg2 not in ents:
+            raise ValueError(f"document {rated.name!r}: a {type_} relation has an argument that is not an entity")
+        a1, a2 = ents[arg1], ents[arg2]
+        out["relation"].append(_Item(type_, (a1, a2), (a1, a2), _box([a1[1], a2[1]])))
+    for ev_id, type_, trigger, ev_args in rated.events:
+        if trigger not in ents or any(a not in ents for _, a in ev_args):
+            raise ValueError(f"document {rated.name!r}: event {ev_id} has an argument that is not an entity")
+        trig = ents[trigger]
+        args = tuple(sorted((role, *ents[a]) for role, a in ev_args))
         parts = (trig, *((f"{role}:{t}", fr) for role, t, fr in args))
-        out["event"].append(_Item(ev.type, (trig, args), parts, _box(p[1] for p in parts)))
+        out["event"].append(_Item(type_, (trig, args), parts, _box(p[1] for p in parts)))
     return out
 
 
@@ -202,16 +258,22 @@ def _relaxed_weight(g: _Item, p: _Item) -> float:
     return total + (1e6 if g.strict == p.strict else 0.0)  # exact matches are tried first, as the scorer does
 
 
-def _strict_count(gold: Sequence[_Item], pred: Sequence[_Item]) -> int:
-    return len(strict_matching(gold, pred, _strict_key))
+def _entity_weight(g: _Item, p: _Item) -> float:
+    """_relaxed_weight for two entities of the same type (what `_compare` pairs), without its loop."""
+    gf, pf = g.strict, p.strict
+    if len(gf) == 1 and len(pf) == 1:
+        (gs, ge), (ps, pe) = gf[0], pf[0]
+        ov = (ge if ge < pe else pe) - (gs if gs > ps else ps)
+        if ov <= 0:
+            return 0.0
+    else:
+        ov = overlap(gf, pf)
+        if not ov:
+            return 0.0
+    return ov + (1e6 if gf == pf else 0.0)
 
 
-def _strict_key(item: _Item) -> Hashable:
-    return item.strict
-
-
-def _box_of(item: _Item) -> tuple[int, int]:
-    return item.box
+_box_of = attrgetter("box")
 
 
 @dataclass
@@ -243,31 +305,50 @@ class SpanCounts:
                 self.add(mode, t, tp, fp, fn)
 
 
-def _by_type(items: Sequence[_Item]) -> dict[str, list[_Item]]:
-    out: dict[str, list[_Item]] = defaultdict(list)
-    for i in items:
-        out[i.type].append(i)
-    return out
+class _Rated:
+    """One annotator's items of one note, grouped once for every pair the annotator is in."""
+
+    __slots__ = ("by_type", "strict_keys", "confusion_keys")
+
+    def __init__(self, items: dict[str, list[_Item]]) -> None:
+        self.by_type: dict[str, dict[str, list[_Item]]] = {}
+        self.strict_keys: dict[str, dict[str, Counter]] = {}
+        for kind, kind_items in items.items():
+            by: dict[str, list[_Item]] = defaultdict(list)
+            for i in kind_items:
+                by[i.type].append(i)
+            self.by_type[kind] = by
+            self.strict_keys[kind] = {t: Counter(i.strict for i in its) for t, its in by.items()}
+        self.confusion_keys = Counter((i.strict, i.type) for i in items["entity"])
 
 
-def _compare(kind_counts: SpanCounts, gold: Sequence[_Item], pred: Sequence[_Item]) -> int:
-    """Add one note's counts of one kind; returns relaxed minus strict matches (boundary disagreements)."""
-    boundary = 0
-    g_by, p_by = _by_type(gold), _by_type(pred)
+def _compare(kind_counts: SpanCounts, kind: str, a: _Rated, b: _Rated) -> tuple[int, int, int, int]:
+    """Add one note's counts of one kind (A plays gold); returns (strict tp, relaxed tp, items of A, of B)."""
+    g_by, p_by = a.by_type[kind], b.by_type[kind]
+    g_keys, p_keys = a.strict_keys[kind], b.strict_keys[kind]
+    strict_sum = relaxed_sum = n_g = n_p = 0
     for t in g_by.keys() | p_by.keys():
         g_t, p_t = g_by.get(t, ()), p_by.get(t, ())
-        strict = _strict_count(g_t, p_t)
-        relaxed = len(max_matching(g_t, p_t, _relaxed_weight, box=_box_of))
+        # the multiset matching of strict_matching, counted without building its pairs
+        strict = sum((g_keys[t] & p_keys[t]).values()) if g_t and p_t else 0
+        if strict == min(len(g_t), len(p_t)):
+            # A strict pair is also a relaxed one (identical parts overlap), and no matching is larger than
+            # the smaller side: the maximum relaxed matching has exactly this size.
+            relaxed = strict
+        else:
+            relaxed = len(max_matching(g_t, p_t, _entity_weight if kind == "entity" else _relaxed_weight, box=_box_of))
         kind_counts.add("strict", t, strict, len(p_t) - strict, len(g_t) - strict)
         kind_counts.add("relaxed", t, relaxed, len(p_t) - relaxed, len(g_t) - relaxed)
-        boundary += relaxed - strict
-    return boundary
+        strict_sum += strict
+        relaxed_sum += relaxed
+        n_g += len(g_t)
+        n_p += len(p_t)
+    return strict_sum, relaxed_sum, n_g, n_p
 
 
-def _confusion(confusion: Counter, a: Sequence[_Item], b: Sequence[_Item]) -> None:
+def _confusion(confusion: Counter, a: _Rated, b: _Rated) -> None:
     """Pair entities with identical fragments (same type first) and count (type in A, type in B)."""
-    in_a = Counter((i.strict, i.type) for i in a)
-    in_b = Counter((i.strict, i.type) for i in b)
+    in_a, in_b = a.confusion_keys, b.confusion_keys
     for (_, t), n in (in_a & in_b).items():
         confusion[(t, t)] += n
     # what is left differs in type (or has no same-span partner): pair it by fragments, in type order
@@ -293,6 +374,15 @@ class _PairCounts:
     verdicts: Counter = field(default_factory=Counter)  # (verdict of A, verdict of B) -> notes
     confusion: Counter = field(default_factory=Counter)  # (entity type of A, of B) -> entities
     boundary: int = 0
+
+
+@dataclass
+class _PeriodCounts:
+    """One week's or month's pairs of sets both submitted in it: entity counts and verdicts per pair."""
+
+    pair_notes: int = 0
+    entities: dict[str, list[int]] = field(default_factory=lambda: {m: [0, 0, 0] for m in MODES})  # tp, fp, fn
+    verdicts: dict[tuple[str, str], Counter] = field(default_factory=lambda: defaultdict(Counter))
 
 
 @dataclass(frozen=True)
@@ -328,6 +418,22 @@ class TypeReport:
 
 
 @dataclass(frozen=True)
+class PeriodReport:
+    """Agreement over time: the pairs of sets both submitted in one week or month (`start`: its first day).
+
+    pair_notes: (note, annotator pair) units; entity F1: micro over them; verdict_kappa: the mean of the pairs'
+    Cohen's kappa on those notes where it is defined (None: nowhere), over `verdict_notes` units."""
+
+    granularity: str
+    start: date
+    pair_notes: int
+    entity_f1_strict: float
+    entity_f1_relaxed: float
+    verdict_notes: int
+    verdict_kappa: float | None
+
+
+@dataclass(frozen=True)
 class AgreementReport:
     """Everything the agreement page, CSV and API show."""
 
@@ -343,13 +449,49 @@ class AgreementReport:
     confusion: tuple[tuple[str, str, int], ...]  # (type of the first annotator, of the second, entities)
     entity_f1_strict: float  # micro over every pair
     entity_f1_relaxed: float
+    over_time: tuple[PeriodReport, ...] = ()  # by granularity, then period
+
+    def periods(self, granularity: str) -> tuple[PeriodReport, ...]:
+        return tuple(p for p in self.over_time if p.granularity == granularity)
+
+    def to_dict(self) -> dict:
+        """The report as JSON-ready values (a job stores it; `from_dict` reads it back equal)."""
+        return {
+            **{f: getattr(self, f) for f in ("notes", "verdict_units", "alpha", "fleiss_kappa", "fleiss_notes",
+                                            "mean_cohen_kappa", "entity_f1_strict", "entity_f1_relaxed")},
+            "raters": list(self.raters),
+            "pairs": [list(astuple_shallow(p)) for p in self.pairs],
+            "entity_types": [list(astuple_shallow(t)) for t in self.entity_types],
+            "confusion": [list(c) for c in self.confusion],
+            "over_time": [[p.granularity, p.start.isoformat(), *astuple_shallow(p)[2:]] for p in self.over_time],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> AgreementReport:
+        """Errors: ValueError, KeyError or TypeError when `data` is not what `to_dict` wrote."""
+        return cls(
+            notes=int(data["notes"]), raters=tuple(str(r) for r in data["raters"]),
+            verdict_units=int(data["verdict_units"]), alpha=data["alpha"], fleiss_kappa=data["fleiss_kappa"],
+            fleiss_notes=int(data["fleiss_notes"]), mean_cohen_kappa=data["mean_cohen_kappa"],
+            pairs=tuple(PairReport(*p) for p in data["pairs"]),
+            entity_types=tuple(TypeReport(*t) for t in data["entity_types"]),
+            confusion=tuple((str(a), str(b), int(n)) for a, b, n in data["confusion"]),
+            entity_f1_strict=data["entity_f1_strict"], entity_f1_relaxed=data["entity_f1_relaxed"],
+            over_time=tuple(PeriodReport(g, date.fromisoformat(s), *rest) for g, s, *rest in data["over_time"]),
+        )
+
+
+def astuple_shallow(record) -> tuple:
+    """A report dataclass's fields in order (dataclasses.astuple would deep-copy)."""
+    return tuple(getattr(record, f) for f in record.__dataclass_fields__)
 
 
 class AgreementCounter:
     """Accumulates agreement counts note by note; `report()` turns them into figures.
 
-    Usage: for each note, `add_note({annotator: Document})`; rater names sort, pairs are (a, b) with a < b.
-    Memory: counts per pair, type and verdict value; nothing per note.
+    Usage: for each note, `add_note({annotator: Document})` or `add_rated({annotator: RatedSet})`; rater names
+    sort, pairs are (a, b) with a < b.
+    Memory: counts per pair, type, verdict value and period; nothing per note.
     """
 
     def __init__(self) -> None:
@@ -359,9 +501,11 @@ class AgreementCounter:
         self._coincidence: Counter = Counter()
         self._verdict_units = 0
         self._fleiss: dict[int, _FleissCounts] = defaultdict(_FleissCounts)
+        self._periods: dict[tuple[str, date], _PeriodCounts] = defaultdict(_PeriodCounts)
 
-    def add_note(self, documents: Mapping[str, Document]) -> None:
-        """Add one note: each annotator's Document of it (its `label` is the verdict, None when missing).
+    def add_note(self, documents: Mapping[str, Document], *, submitted: Mapping[str, date] | None = None) -> None:
+        """Add one note: each annotator's Document of it (its `label` is the verdict, None when missing), and
+        optionally the day each one was submitted (agreement over time).
 
         Errors: ValueError when the documents' texts differ (they must be the same note)."""
         if not documents:
@@ -369,25 +513,55 @@ class AgreementCounter:
         texts = {d.text for d in documents.values()}
         if len(texts) > 1:
             raise ValueError("the documents of one note must share its text")
+        submitted = submitted or {}
+        self.add_rated({r: rated_set_of(d, submitted=submitted.get(r)) for r, d in documents.items()})
+
+    def add_rated(self, sets: Mapping[str, RatedSet]) -> None:
+        """Add one note: each annotator's RatedSet of it (the caller vouches they are of the same note).
+
+        Errors: ValueError when a relation or event argument is not in its set."""
+        if not sets:
+            return
         self.notes += 1
-        self.raters.update(documents)
-        labels = [d.label for d in documents.values() if d.label is not None]
+        self.raters.update(sets)
+        labels = [s.label for s in sets.values() if s.label is not None]
         if len(labels) >= 2:
             self._verdict_units += 1
         _add_coincidences(self._coincidence, labels)
         self._fleiss[len(labels)].add(labels)
-        items = {rater: _items(doc) for rater, doc in documents.items()}
-        for a, b in combinations(sorted(documents), 2):
+        if len(sets) < 2:
+            return
+        rated = {rater: _Rated(_items(s)) for rater, s in sets.items()}
+        for a, b in combinations(sorted(sets), 2):
             pc = self._pairs[(a, b)]
             pc.notes += 1
-            da, db = documents[a], documents[b]
-            if da.label is not None and db.label is not None:
-                pc.verdicts[(da.label, db.label)] += 1
+            sa, sb = sets[a], sets[b]
+            both = sa.label is not None and sb.label is not None
+            if both:
+                pc.verdicts[(sa.label, sb.label)] += 1
+            entity = (0, 0, 0, 0)
             for kind in KINDS:
-                boundary = _compare(pc.spans[kind], items[a][kind], items[b][kind])
+                counts = _compare(pc.spans[kind], kind, rated[a], rated[b])
                 if kind == "entity":
-                    pc.boundary += boundary
-            _confusion(pc.confusion, items[a]["entity"], items[b]["entity"])
+                    entity = counts
+                    pc.boundary += counts[1] - counts[0]
+            _confusion(pc.confusion, rated[a], rated[b])
+            if sa.submitted is None or sb.submitted is None:
+                continue
+            for granularity in GRANULARITIES:
+                start = period_start(sa.submitted, granularity)
+                if start != period_start(sb.submitted, granularity):
+                    continue
+                period = self._periods[(granularity, start)]
+                period.pair_notes += 1
+                strict, relaxed, n_a, n_b = entity
+                for mode, tp in (("strict", strict), ("relaxed", relaxed)):
+                    c = period.entities[mode]
+                    c[0] += tp
+                    c[1] += n_b - tp
+                    c[2] += n_a - tp
+                if both:
+                    period.verdicts[(a, b)][(sa.label, sb.label)] += 1
 
     def report(self) -> AgreementReport:
         raters = tuple(sorted(self.raters))
@@ -417,6 +591,16 @@ class AgreementCounter:
         kappas = [p.verdict_kappa for p in pairs if p.verdict_kappa is not None]
         n = len(raters)
         fleiss = self._fleiss.get(n)
+        over_time = []
+        for (granularity, start), pc in sorted(self._periods.items(), key=lambda kv: (GRANULARITIES.index(kv[0][0]),
+                                                                                     kv[0][1])):
+            period_kappas = [k for v in pc.verdicts.values() if (k := _cohen_from_confusion(v)) is not None]
+            over_time.append(PeriodReport(
+                granularity=granularity, start=start, pair_notes=pc.pair_notes,
+                entity_f1_strict=f1(*pc.entities["strict"]), entity_f1_relaxed=f1(*pc.entities["relaxed"]),
+                verdict_notes=sum(sum(v.values()) for v in pc.verdicts.values()),
+                verdict_kappa=sum(period_kappas) / len(period_kappas) if period_kappas else None,
+            ))
         return AgreementReport(
             notes=self.notes,
             raters=raters,
@@ -430,4 +614,5 @@ class AgreementCounter:
             confusion=tuple((ta, tb, c) for (ta, tb), c in sorted(confusion.items())),
             entity_f1_strict=entities.f1("strict"),
             entity_f1_relaxed=entities.f1("relaxed"),
+            over_time=tuple(over_time),
         )

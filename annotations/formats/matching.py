@@ -55,12 +55,12 @@ def _candidates(
     gold: Sequence[G], pred: Sequence[P], weight: Callable[[Any, Any], float],
     box: Callable[[Any], tuple[int, int]] | None,
 ) -> list[list[int]]:
-    """Per pred item, the gold indexes with a positive weight, best first."""
+    """Per pred item, the gold indexes with a positive weight, best first (higher weight, then lower index)."""
     edges: list[list[int]] = []
     if box is None or not gold:
         for p in pred:
-            scored = [(w, i) for i, g in enumerate(gold) if (w := weight(g, p)) > 0]
-            edges.append([i for _, i in sorted(scored, key=lambda x: (-x[0], x[1]))])
+            scored = sorted((-w, i) for i, g in enumerate(gold) if (w := weight(g, p)) > 0)
+            edges.append([i for _, i in scored])
         return edges
     boxes = [box(g) for g in gold]
     order = sorted(range(len(gold)), key=lambda i: boxes[i][0])
@@ -69,9 +69,11 @@ def _candidates(
     for p in pred:
         ps, pe = box(p)
         # only gold boxes starting less than `longest` before p's start (and before p's end) can reach into p
-        window = order[bisect_right(starts, ps - longest): bisect_left(starts, pe)]
-        scored = [(w, i) for i in window if boxes[i][1] > ps and (w := weight(gold[i], p)) > 0]
-        edges.append([i for _, i in sorted(scored, key=lambda x: (-x[0], x[1]))])
+        scored = [(-w, i) for i in order[bisect_right(starts, ps - longest): bisect_left(starts, pe)]
+                  if boxes[i][1] > ps and (w := weight(gold[i], p)) > 0]
+        if len(scored) > 1:  # most items have one candidate or none: nothing to order
+            scored.sort()
+        edges.append([i for _, i in scored])
     return edges
 
 

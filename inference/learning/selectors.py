@@ -11,7 +11,7 @@ gold the models never trained on.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -22,7 +22,6 @@ from annotations.formats.document import Document
 from annotations.gold import gold_sets
 from annotations.models import (
     AnnotationSet,
-    AnnotationSetSource,
     Note,
     Project,
 )
@@ -201,20 +200,6 @@ def annotation_queue_queryset(*, project: Project, after_rank: int = 0) -> Query
 def annotation_queue(*, project: Project, after_rank: int = 0, limit: int = 50) -> list[Note]:
     """One page of `annotation_queue_queryset` after a rank."""
     return list(annotation_queue_queryset(project=project, after_rank=after_rank)[:limit])
-
-
-def annotation_queue_next(*, project: Project, exclude_note_ids: Iterable[int] = ()) -> Note | None:
-    """The highest-ranked unlabelled note that nobody has started yet (else the first such note by id).
-
-    Started: someone has a set of their own on it, made by their first edit (opening a note writes no rows)."""
-    opened = AnnotationSet.objects.filter(note__project=project, source_kind=AnnotationSetSource.USER).values(
-        "note_id"
-    )
-    base = notes_unlabelled(Note.objects.filter(project=project)).exclude(pk__in=list(exclude_note_ids))
-    return (
-        base.exclude(pk__in=opened).filter(al_score__rank__isnull=False).order_by("al_score__rank", "pk").first()
-        or base.exclude(pk__in=opened).order_by("pk").first()
-    )
 
 
 # --- the model page's chart ------------------------------------------------------------------------------

@@ -8,11 +8,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from annotations.errors import ApplicationError
+from annotations.models import AssignmentOrder
 from annotations.permissions import Capability, project_get_for_user, user_can
 from annotations.selectors import note_status_counts
+from annotations.services.assignment import note_assign_next
 from inference.core.extraction.metric_names import metric_name, metric_rows
 from inference.learning import selectors as sel
 from inference.learning.retraining import model_version_activate, retrain_policy_update, retrain_request
@@ -167,11 +169,23 @@ def annotation_queue_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def annotation_queue_next(request: HttpRequest, slug: str) -> HttpResponse:
-    """Open the editor on the next note to annotate (the highest-ranked one nobody has started)."""
+    """POST: hand the person their next note through the assignment service (their open assignment first, else a
+    new one: k annotators per note, blind mode and the project's order, active learning by default, all
+    apply) and open it in the editor. GET (an old link) writes nothing: back to the To-annotate page."""
     project, _ = project_get_for_user(user=request.user, slug=slug, capability=Capability.ANNOTATE)
-    note = sel.annotation_queue_next(project=project)
-    if note is None:
-        messages.info(request, "Nothing left to annotate in this project.")
+    if request.method == "GET":
         return redirect("inference:annotation-queue", slug=project.slug)
-    return redirect("note-detail", slug=project.slug, note_id=note.pk)
+    try:
+        assignment = note_assign_next(by=request.user, project=project)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("inference:annotation-queue", slug=project.slug)
+    if assignment is None:
+        if project.assignment_order == AssignmentOrder.MANUAL:
+            messages.info(request, "Notes in this project are assigned by hand: an admin gives you your next one.")
+        else:
+            messages.info(request, "No note needs you now: every note has its annotators, or you have done them.")
+        return redirect("inference:annotation-queue", slug=project.slug)
+    return redirect("note-detail", slug=project.slug, note_id=assignment.note_id)

@@ -22,6 +22,7 @@ PACKAGES = (  # most specific first: a module belongs to the first package its n
     "inference.learning",
     "inference.adaptation",
     "inference.risk",
+    "inference.agreement",
     "inference",
     "annotations.formats",
     "annotations",

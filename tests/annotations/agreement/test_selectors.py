@@ -3,6 +3,7 @@ scorer's figures; other sets do not count; chunking changes nothing; queries do 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from itertools import combinations
 
 import krippendorff
@@ -10,10 +11,13 @@ import numpy as np
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
 from annotations.agreement.selectors import agreement_documents_iter, project_agreement
+from annotations.formats.agreement import AgreementCounter
+from annotations.models import AnnotationSet, Decision, Entity, Event, EventArgument
 from inference.core.extraction.evaluation import ner_scores, re_scores
 from tests.annotations.agreement_corpus import RATERS, VERDICTS
 
@@ -75,3 +79,25 @@ def test_a_project_without_submissions_has_undefined_figures(db):
 
     report = project_agreement(project=Project.objects.create(slug="empty", name="Empty"))
     assert report.notes == 0 and report.pairs == () and report.alpha is None and report.fleiss_kappa is None
+
+
+def test_the_lean_reader_gives_the_report_the_whole_documents_give(agreement_world):
+    project = agreement_world.project
+    sets = AnnotationSet.objects.filter(note__project=project, source_kind="user", status__in=["submitted", "gold"])
+    for k, aset in enumerate(sets.order_by("pk")):  # submitted over two months, a pair now and then apart
+        aset.submitted_at = datetime(2026, 4, 27, 23, 30, tzinfo=UTC) + timedelta(days=(k // 3) % 40, hours=k % 2)
+        aset.save(update_fields=["submitted_at"])
+    # a rejected pre-label is no one's annotation: both readers leave it out
+    # (not an event's trigger or argument: the Documents' reader cannot leave those out)
+    in_events = [*Event.objects.values_list("trigger_id", flat=True), *EventArgument.objects.values_list("entity_id", flat=True)]
+    rejected = Entity.objects.filter(annotation_set__in=sets, local_id="T1").exclude(pk__in=in_events)
+    assert rejected.update(decision=Decision.REJECTED) > 5
+    days = {(s.note.external_id, s.user.username): timezone.localtime(s.submitted_at).date()
+            for s in sets.select_related("user", "note")}
+    expected = AgreementCounter()
+    for docs in agreement_documents_iter(project=project):
+        note = next(iter(docs.values())).id
+        expected.add_note(docs, submitted={rater: days[(note, rater)] for rater in docs})
+    report = project_agreement(project=project)
+    assert report == expected.report()
+    assert report.over_time and report.periods("month")

@@ -40,3 +40,19 @@ def test_members_get_the_same_figures_as_the_page(world):
 def test_non_members_get_404(world):
     response = _get(world.users["outsider"])
     assert response.status_code == 404
+
+
+def test_agreement_over_time_is_in_the_json_by_week_then_month(world):
+    from datetime import UTC, datetime
+
+    from annotations.models import AnnotationSet
+
+    AnnotationSet.objects.filter(note__project=world.project, source_kind="user").update(
+        submitted_at=datetime(2026, 5, 13, 9, tzinfo=UTC))  # a Wednesday
+    body = _get(world.users["ann1"]).json()
+    periods = [(p["granularity"], p["start"]) for p in body["over_time"]]
+    assert periods == [("week", "2026-05-11"), ("month", "2026-05-01")]
+    week = body["over_time"][0]
+    assert week["pair_notes"] == 3 * 8  # every pair of every note: all submitted that day
+    report = project_agreement(project=world.project)
+    assert week["entity_f1_strict"] == pytest.approx(report.entity_f1_strict)  # the same units as the whole

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from datetime import date, timedelta
 from itertools import combinations
 
 import krippendorff
@@ -12,7 +14,13 @@ from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 
-from annotations.formats.agreement import AgreementCounter, cohen_kappa, fleiss_kappa, krippendorff_alpha
+from annotations.formats.agreement import (
+    AgreementCounter,
+    AgreementReport,
+    cohen_kappa,
+    fleiss_kappa,
+    krippendorff_alpha,
+)
 from annotations.formats.document import Document, Entity, Event, Span
 from inference.core.extraction.evaluation import ner_scores, re_scores
 from tests.annotations.agreement_corpus import RATERS, VERDICTS, agreement_corpus
@@ -172,3 +180,54 @@ def test_event_f1_needs_the_same_type_trigger_and_arguments():
     assert event_f1(doc((0, 5), (10, 15)), doc((0, 5), (12, 18))) == (0.0, 1.0)  # argument boundary differs
     assert event_f1(doc((0, 5), (10, 15)), doc((0, 5), (30, 35))) == (0.0, 0.0)  # another argument
     assert event_f1(doc((0, 5), (10, 15)), doc((0, 5), (10, 15), "Other")) == (0.0, 0.0)
+
+
+def _over_time(notes, days):
+    """A counter fed `notes`, each rater's set submitted on days[(note index, rater)] (None: not known)."""
+    counter = AgreementCounter()
+    for i, docs in enumerate(notes):
+        counter.add_note(docs, submitted={r: days.get((i, r)) for r in docs})
+    return counter.report()
+
+
+def test_agreement_over_time_counts_pairs_submitted_in_the_same_week_or_month():
+    notes = agreement_corpus(n_notes=40)
+    # ann1 submits every note on the Monday of week i % 4 of March 2026; ann2 the same day; ann3 on the Sunday
+    # before, so that ann3's pairs fall in the week before (and, for week 0, in February).
+    monday = date(2026, 3, 2)
+    days = {}
+    for i in range(len(notes)):
+        day = monday + timedelta(weeks=i % 4)
+        days[(i, "ann1")] = days[(i, "ann2")] = day
+        days[(i, "ann3")] = day - timedelta(days=1) if i % 5 else None
+    report = _over_time(notes, days)
+    weeks = report.periods("week")
+    assert [p.start for p in weeks] == [monday + timedelta(weeks=k) for k in range(4)]
+    for k, period in enumerate(weeks):
+        idx = [i for i in range(len(notes)) if i % 4 == k]  # only ann1 and ann2 share a week
+        assert period.pair_notes == len(idx)
+        ner = ner_scores([notes[i]["ann1"] for i in idx], [notes[i]["ann2"] for i in idx])
+        assert period.entity_f1_strict == pytest.approx(ner["strict_micro_f1"], abs=1e-12)
+        assert period.entity_f1_relaxed == pytest.approx(ner["relaxed_micro_f1"], abs=1e-12)
+        both = [i for i in idx if notes[i]["ann1"].label is not None and notes[i]["ann2"].label is not None]
+        assert period.verdict_notes == len(both)
+        expected = cohen_kappa_score([notes[i]["ann1"].label for i in both], [notes[i]["ann2"].label for i in both])
+        assert period.verdict_kappa == pytest.approx(expected, abs=1e-9)
+    (march,) = report.periods("month")  # ann3's Sundays are in March too, except 1 March's (February)
+    in_march = [(i, p) for i in range(len(notes)) for p in combinations(RATERS, 2)
+                if all(days.get((i, r)) and days[(i, r)].month == 3 for r in p)]
+    assert march.start == date(2026, 3, 1) and march.pair_notes == len(in_march)
+
+
+def test_over_time_is_empty_without_submission_days():
+    report = _over_time(agreement_corpus(n_notes=5), {})
+    assert report.over_time == () and report.periods("week") == ()
+
+
+def test_a_report_reads_back_equal_from_its_dict():
+    notes = agreement_corpus(n_notes=12)
+    report = _over_time(notes, {(i, r): date(2026, 1, 1) + timedelta(days=i * 9) for i in range(12) for r in RATERS})
+    assert report.over_time and report.pairs and report.confusion
+    data = json.loads(json.dumps(report.to_dict()))  # what a job stores
+    assert AgreementReport.from_dict(data) == report
+

@@ -101,26 +101,35 @@ def test_making_an_older_version_active_pre_annotates_again(loop):
     assert Job.objects.filter(kind="pre_annotate", model_version=loop.v1).count() == 2
 
 
-def test_annotation_queue_lists_notes_in_rank_order_and_next_opens_the_top_one(loop):
+def test_annotation_queue_lists_notes_in_rank_order_and_next_hands_out_through_the_assignment_service(loop):
+    from annotations.models import NoteAssignment
+
     annotator = client_for(loop, "annotator")
-    page = annotator.get(reverse("inference:annotation-queue", args=[loop.project.slug]))
+    slug = loop.project.slug
+    page = annotator.get(reverse("inference:annotation-queue", args=[slug]))
     ranks = [int(r) for r in re.findall(r'<tr data-rank="(\d+)"', page.content.decode())]
     assert ranks == sorted(ranks) and ranks[0] == 1 and len(ranks) == len(loop.truth)
+    assert 'id="annotate-next-form"' in page.content.decode()
+    next_url = reverse("inference:annotation-next", args=[slug])
+    # A GET (an old link) hands out nothing.
+    assert annotator.get(next_url)["Location"] == reverse("inference:annotation-queue", args=[slug])
+    assert not NoteAssignment.objects.exists()
     top = NoteScore.objects.get(project=loop.project, rank=1).note
-    response = annotator.get(reverse("inference:annotation-next", args=[loop.project.slug]))
-    assert response.status_code == 302 and response["Location"] == reverse("note-detail", args=[loop.project.slug, top.pk])
-    # Opening the note claims nothing (a GET creates no rows, issue 13) ...
-    annotator.get(response["Location"])
-    again = client_for(loop, "annotator2").get(reverse("inference:annotation-next", args=[loop.project.slug]))
-    assert again["Location"] == response["Location"]
-    # ... starting on it does (the first edit, or the API's "my set"): the next annotator gets the next note.
-    from annotations.services import editing
-
-    editing.annotation_set_for_editor(note=top, user=loop.users["annotator"])
-    other = client_for(loop, "annotator2").get(reverse("inference:annotation-next", args=[loop.project.slug]))
+    response = annotator.post(next_url)
+    assert response.status_code == 302 and response["Location"] == reverse("note-detail", args=[slug, top.pk])
+    assignment = NoteAssignment.objects.get()
+    assert (assignment.note, assignment.user) == (top, loop.users["annotator"])
+    # The person gets the note they hold back; with one annotator per note the next person gets the next note.
+    assert annotator.post(next_url)["Location"] == response["Location"]
     second = NoteScore.objects.get(project=loop.project, rank=2).note
-    assert other["Location"] == reverse("note-detail", args=[loop.project.slug, second.pk])
-    assert Note.objects.get(pk=top.pk).annotation_sets.filter(source_kind="user").exists()
+    other = client_for(loop, "annotator2").post(next_url)
+    assert other["Location"] == reverse("note-detail", args=[slug, second.pk])
+    # With two per note, a third person is sent to a note someone holds that still needs people first.
+    loop.project.annotators_per_note = 2
+    loop.project.save(update_fields=["annotators_per_note"])
+    third = client_for(loop, "admin").post(next_url)
+    assert third["Location"] == reverse("note-detail", args=[slug, top.pk])
+    assert NoteAssignment.objects.filter(note=top).count() == 2
 
 
 def test_retrain_policy_rollback_and_job_pages_leave_an_audit_trail(loop, tmp_path):
