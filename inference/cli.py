@@ -94,6 +94,7 @@ def _train(args) -> int:
         ner_epochs=args.ner_epochs,
         re_epochs=args.re_epochs,
         note_epochs=args.note_epochs,
+        min_steps=args.min_steps,
         batch_size=args.batch_size,
         lr=args.lr,
         head_lr=args.head_lr,
@@ -109,15 +110,25 @@ def _train(args) -> int:
         f"{len(docs)} documents, {sum(len(d.entities) for d in docs)} entities, "
         f"{sum(len(d.relations) for d in docs)} relations"
     )
+    bar = _ProgressLine()
+    steps = _TrainSteps(bar)
+
+    def log(line: str) -> None:
+        bar.done()
+        print(line, flush=True)
+
     try:
         result = train_pipeline(
             docs,
             config,
             relation_types=list(schema.relation_types) if schema is not None and schema.relation_types else None,
-            log=print,
+            log=log,
+            progress=steps,
         )
     except ValueError as exc:
+        bar.done()
         raise CliError(str(exc)) from exc
+    bar.done()
     print(f"encoder {result.encoder_name}; data {result.fingerprint[:19]}...; {result.seconds:.1f} s")
     out = result.save(args.out, trained_on=str(args.data), train_config=config.to_dict())
     print(f"saved {out}")
@@ -314,6 +325,40 @@ class _ProgressLine:
             self.open = False
 
 
+class _TrainStep:
+    """One optimizer step of one component, as `_ProgressLine` shows it: numbers only (never note text)."""
+
+    def __init__(self, component: str, step: int, steps: int, elapsed: float, left: float | None):
+        self.stage, self.step, self.steps = component, step, steps
+        self.fraction = step / steps if steps else 1.0
+        self.elapsed, self.left = elapsed, left
+
+    def describe(self) -> str:
+        from inference.core.adaptation.adapt import format_duration
+
+        return (f"{self.stage.upper()} step {self.step}/{self.steps} (all epochs), "
+                f"{format_duration(self.elapsed)} elapsed, {format_duration(self.left)} left")
+
+
+class _TrainSteps:
+    """`train_pipeline`'s progress(component, done, total) as a progress line with the time left. Each
+    component (NER, RE, note classifier) trains after the other and is timed from its own first step: the
+    time left is the mean time of the steps since then times the steps still to go ("?" until one is timed)."""
+
+    def __init__(self, bar: _ProgressLine):
+        self.bar = bar
+        self.component = ""
+        self.t_first, self.first = 0.0, 0
+
+    def __call__(self, component: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if component != self.component:
+            self.component, self.t_first, self.first = component, now, done
+        timed = done - self.first
+        left = (now - self.t_first) / timed * (total - done) if timed > 0 else None
+        self.bar(_TrainStep(component, done, total, now - self.t_first, left))
+
+
 def build_parser() -> argparse.ArgumentParser:
     from inference.core.extraction.pipeline_training import DEFAULT_MAX_CHAR_DISTANCE
 
@@ -336,6 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--ner-epochs", type=int, default=None)
     t.add_argument("--re-epochs", type=int, default=None)
     t.add_argument("--note-epochs", type=int, default=0, help="train the direct note classifier (0: no)")
+    t.add_argument("--min-steps", type=int, default=0,
+                   help="per component, more epochs when the data give fewer optimizer steps than this")
     t.add_argument("--head", choices=["linear", "crf", "hybrid"], default="linear")
     t.add_argument("--lr", type=float, default=1e-4)
     t.add_argument("--head-lr", type=float, default=1e-3)

@@ -93,10 +93,12 @@ def jobs_reap_stale_task() -> list[int]:
 
 @shared_task(name="inference.stored_files_expire", **RETRY)
 def stored_files_expire_task() -> int:
-    """Beat: delete uploads and export files older than ADE_REVIEW_FILE_RETENTION_DAYS."""
+    """Beat: delete uploads and export files older than ADE_REVIEW_FILE_RETENTION_DAYS, and the checkpoints of
+    adapt jobs abandoned (cancelled, failed) longer ago than that."""
+    from inference.adaptation.retention import adaptation_checkpoints_expire
     from inference.jobs.file_retention import stored_files_expire
 
-    return stored_files_expire()
+    return stored_files_expire() + adaptation_checkpoints_expire()
 
 
 @receiver(gold_changed, dispatch_uid="retrain_on_gold_changed")

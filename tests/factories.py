@@ -70,3 +70,25 @@ def ade_head(directory: str | os.PathLike, *, hidden_size: int, seed: int = 0) -
     path = Path(directory) / "ade_head.pt"
     torch.save(head.state_dict(), path)
     return path
+
+
+def tiny_chinese_encoder(out_dir: str | os.PathLike, texts, *, hidden_size: int = 48, seed: int = 0) -> Path:
+    """Write a tiny random BERT whose tokenizer (MiniLM's, extended) has every character of `texts`, so that no
+    Chinese character is [UNK]; the new embedding rows are drawn at random (no pre-training), so that a test
+    model can tell characters apart. Result: the directory."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    from inference.core.adaptation.vocabulary import VocabularyConfig, extend_encoder
+
+    out = Path(out_dir)
+    base = tiny_encoder(out.with_name(out.name + "-base"), hidden_size=hidden_size, num_heads=2, seed=seed)
+    model = AutoModel.from_pretrained(str(base), local_files_only=True)
+    tok = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
+    _, ext = extend_encoder(model, tok, base, list(texts), out, VocabularyConfig(min_word_count=1))
+    with torch.no_grad():
+        rows = model.get_input_embeddings().weight
+        gen = torch.Generator().manual_seed(seed)
+        rows[ext.first_new_id :] = 0.5 * torch.randn(rows.shape[0] - ext.first_new_id, rows.shape[1], generator=gen)
+    model.save_pretrained(str(out))
+    return out

@@ -10,7 +10,7 @@ Rules (deliberately simple and predictable):
   (Chinese, Japanese) and Korean work without a word segmenter;
 - sentences end after ".", "!", "?" (or a run of them, with closing quotes/brackets) followed by
   whitespace and a character that is not a lower-case letter, unless the word before the dot is a
-  known abbreviation or a single letter; after "。", "！", "？" always; at a blank line; and at a line
+  known abbreviation or a single letter; after "。", "！", "？", "；" always; at a blank line; and at a line
   break when the next line does not start with a lower-case letter (wrapped text continues).
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Token", "tokenize", "sentence_spans"]
+__all__ = ["Token", "tokenize", "sentence_spans", "is_unspaced_script"]
 
 # CJK unified ideographs (+ extension A, compatibility, extensions B..), kana, Hangul syllables / jamo.
 _CJK = (
@@ -32,6 +32,17 @@ _TOKEN_RE = re.compile(
     rf"|(?P<word>(?:(?![{_CJK}])[^\W\d_])(?:(?![{_CJK}])[^\W\d_]|[\u0300-\u036f])*)"
     r"|(?P<other>\S)"
 )
+
+
+# Scripts written without spaces between words: CJK ideographs (with extensions) and kana. Hangul is
+# written with spaces and is not among them.
+_UNSPACED = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+
+
+def is_unspaced_script(ch: str) -> bool:
+    """Whether the character `ch` belongs to a script written without spaces (Chinese, Japanese), where
+    any character may begin or end a word."""
+    return bool(_UNSPACED.fullmatch(ch))
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +69,9 @@ _ABBREVIATIONS = frozenset(
     "enl ang kl".split()
 )
 _LATIN_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s)")
-_CJK_END = re.compile(r"[。！？]+[”’」』）)]*")
+# "；" too: Chinese records chain their findings with it ("查体：...；血常规：...；"), clauses as long as a
+# sentence, and a window or a sentence-by-sentence reading should be able to cut there.
+_CJK_END = re.compile(r"[。！？；]+[”’」』）)]*")
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 
 

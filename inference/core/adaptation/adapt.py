@@ -126,13 +126,14 @@ class AdaptationProgress:
     def describe(self) -> str:
         if self.stage != "train":
             return f"{self.stage} ({self.fraction:.0%})"
-        left = f", {_duration(self.seconds_left)} left" if self.seconds_left is not None else ""
+        left = f", {format_duration(self.seconds_left)} left" if self.seconds_left is not None else ""
         speed = f", {self.tokens_per_second:,.0f} tokens/s" if self.tokens_per_second else ""
         loss = f", loss {self.loss:.3f}" if self.loss is not None else ""
         return f"step {self.step}/{self.steps}{loss}{speed}{left}"
 
 
-def _duration(seconds: float | None) -> str:
+def format_duration(seconds: float | None) -> str:
+    """Seconds as m:ss (h:mm:ss from an hour), "?" for None: the time left of a progress line."""
     if seconds is None:
         return "?"
     seconds = int(round(seconds))

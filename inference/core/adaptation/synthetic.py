@@ -111,22 +111,28 @@ def _fill(template: str, lexicon: dict[str, tuple[str, ...]], rng: random.Random
     return "".join(parts), entities
 
 
-def synthetic_documents(language: str, n: int, *, seed: int = 0, sentences_per_document: int = 1) -> list[Document]:
+def synthetic_documents(language: str, n: int, *, seed: int = 0, sentences_per_document: int = 1,
+                        lexicon: dict[str, Sequence[str]] | None = None) -> list[Document]:
     """`n` synthetic clinical documents in `language` ("zh", "ko" or "sv"), with entities and relations.
 
-    Args: the language, the number of documents, the seed, and how many template sentences make a
-    document (joined by a space, or nothing for Chinese). Result: documents with ids "<lang>-<i>" and
-    metadata {"language", "synthetic": True}. Errors: ValueError for an unknown language.
+    Args: the language, the number of documents, the seed, how many template sentences make a
+    document (joined by a space, or nothing for Chinese), and the words to draw from (slot -> words; default
+    LEXICONS[language]; e.g. a part of it for training, so that test documents hold words never trained on).
+    Result: documents with ids "<lang>-<i>" and metadata {"language", "synthetic": True}. Errors: ValueError
+    for an unknown language, or a lexicon without a slot's words ("drug", "ade", "disease").
     """
     if language not in TEMPLATES:
         raise ValueError(f"unknown language {language!r}; known: {', '.join(LANGUAGES)}")
+    words = {slot: tuple(ws) for slot, ws in (lexicon or LEXICONS[language]).items()}
+    if any(len(words.get(slot, ())) < (2 if slot == "ade" else 1) for slot in ("drug", "ade", "disease")):
+        raise ValueError("the lexicon needs words for drug, disease and at least two for ade")
     rng = random.Random(f"{seed}-{language}")
     joiner = "" if language == "zh" else " "
     docs = []
     for i in range(n):
         text, spans = "", []
         for k in range(sentences_per_document):
-            sentence, ents = _fill(rng.choice(TEMPLATES[language]), LEXICONS[language], rng)
+            sentence, ents = _fill(rng.choice(TEMPLATES[language]), words, rng)
             offset = len(text) + (len(joiner) if k else 0)
             text = f"{text}{joiner if k else ''}{sentence}"
             spans.append([(s + offset, e + offset, slot) for s, e, slot in ents])

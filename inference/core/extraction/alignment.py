@@ -4,8 +4,10 @@ Alignment follows transformers' `run_ner.py` (`tokenize_and_align_labels`): the 
 mapping ties every subword to its characters; labels live on the first subword of a *unit* and the
 continuation and special tokens carry none. A unit is, by default, a pre-tokenizer word (whitespace and
 punctuation split, every CJK character its own word), so Chinese entities can start at any character and
-English ones at any word. `units="token"` makes every subword that starts a new character its own unit
-(finer boundaries, e.g. Korean particles glued to a noun, at the price of more candidate spans).
+English ones at any word; in Chinese and Japanese every subword is a unit whatever the tokenizer's words
+(a tokenizer that splits at spaces only would otherwise make one unit of a whole clause). `units="token"`
+makes every subword that starts a new character its own unit (finer boundaries, e.g. Korean particles glued
+to a noun, at the price of more candidate spans).
 
 A character span maps exactly onto units when its start is a unit start and its end a unit end; otherwise
 it is snapped outward to the smallest covering unit span (`align_span` says which happened).
@@ -23,6 +25,8 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from inference.core.text import is_unspaced_script
 
 OUTSIDE = "O"
 
@@ -97,7 +101,16 @@ def tokenize_texts(tokenizer, texts: Sequence[str], units: str = "word") -> list
         unit_toks: list[list[int]] = []
         for i, (s, e) in enumerate(offs):
             if units == "word":
-                new = i == 0 or words[i] is None or words[i] != words[i - 1]
+                # A tokenizer that splits words at spaces only (SentencePiece, byte BPE) reads a whole Chinese
+                # clause as one word; Chinese entities begin and end at any character, so there every subword
+                # is a unit of its own (BERT tokenizers split CJK characters themselves: no change for them).
+                new = (
+                    i == 0
+                    or words[i] is None
+                    or words[i] != words[i - 1]
+                    or is_unspaced_script(text[s])
+                    or is_unspaced_script(text[offs[i - 1][1] - 1])
+                )
             else:
                 new = i == 0 or s >= unit_spans[-1][1]
             if new:

@@ -21,6 +21,10 @@ Heads (NERConfig.head):
 - "hybrid" (as in the Chinese cancer-records study): BiLSTM -> dilated gated CNN -> multi-head self-attention stacked on the encoder,
   then a CRF tagger (`hybrid_decoder="crf"`, the default) or the span classifier (`"span"`).
 
+Training the span heads counts every gold span and a fresh sample of at most `max_negative_spans` "none"
+spans a window (with all ~4,000 candidates of a 254-character Chinese window in the loss, a short training
+learnt the prior, "none" everywhere: docs/chinese_ner.md).
+
 Long notes are cut into overlapping windows; each span is decided by its owner window (alignment.py).
 Discontinuous gold entities are trained on as their hull (first start to last end).
 """
@@ -61,6 +65,12 @@ class NERConfig:
     # "window": sliding windows over the whole note; "sentence": windows never cross a sentence boundary
     # (for models that learnt from single sentences; see context_for and benchmarks/long_notes.py).
     context: str = "window"
+    # Training only, span heads: how many "none" spans of one window count towards the loss (drawn afresh at
+    # every step; the gold spans always count). A 254-character Chinese window has ~4,000 candidate spans
+    # and ~30 entities: with all of them in the loss the classifier first learns to answer "none" everywhere
+    # and a short training never leaves it (see docs/chinese_ner.md). None: every span counts. A sentence of
+    # ADE-Corpus-V2 (at most ~400 candidates) is not sampled at the default.
+    max_negative_spans: int | None = 512
 
     @property
     def tagging(self) -> bool:
@@ -87,6 +97,8 @@ class NERConfig:
             raise ValueError(f"overlap must be all, cross_type or none, not {self.overlap!r}")
         if self.context not in ("window", "sentence"):
             raise ValueError(f"context must be window or sentence, not {self.context!r}")
+        if self.max_negative_spans is not None and self.max_negative_spans < 0:
+            raise ValueError(f"max_negative_spans must be >= 0 or None, not {self.max_negative_spans!r}")
 
 
 def context_for(docs: Sequence[Document], share: float = 0.9) -> str:
@@ -317,6 +329,16 @@ class NER:
             out.append((a[0], a[1], e.type))
         return sorted(set(out)), inexact
 
+    def too_wide(self, docs: Sequence[Document]) -> int:
+        """How many gold entities of `docs` span more than `max_width` units (words; characters in Chinese):
+        the span heads never train on them nor predict them (the tagging heads take any length)."""
+        tts = al.tokenize_texts(self.tokenizer, [d.text for d in docs], self.config.units)
+        return sum(
+            la - f + 1 > self.config.max_width
+            for doc, tt in zip(docs, tts, strict=True)
+            for f, la, _ in self.gold_units(doc, tt)[0]
+        )
+
     def featurize(self, docs: Sequence[Document], train: bool = True) -> list[dict]:
         tts, wins = self._windows(docs)
         examples = []
@@ -331,6 +353,7 @@ class NER:
                     if f >= w.unit_start and la < w.unit_end
                 ]
                 ex["gold"] = inside
+                ex["train"] = train
                 examples.append(ex)
         return examples
 
@@ -353,7 +376,10 @@ class NER:
         for i, ex in enumerate(examples):
             gold = {(f, la): t for f, la, t in ex.get("gold", [])}
             n = len(ex["unit_first"])
-            for f, la in al.enumerate_spans(n, cfg.max_width):
+            spans = al.enumerate_spans(n, cfg.max_width)
+            if ex.get("train") and cfg.max_negative_spans is not None:
+                spans = self._sample_negatives(spans, gold, cfg.max_negative_spans)
+            for f, la in spans:
                 sb.append(i)
                 sf.append(ex["unit_first"][f])
                 sl.append(ex["unit_last"][la])
@@ -369,6 +395,16 @@ class NER:
             span_keys=keys,
         )
         return batch
+
+    @staticmethod
+    def _sample_negatives(spans, gold: dict, cap: int) -> list[tuple[int, int]]:
+        """Of the candidate `spans`, the gold ones and `cap` of the "none" ones, drawn with torch's generator
+        (which training seeds), as SpERT samples its negative entities."""
+        positives = [sp for sp in spans if sp in gold]  # a gold span wider than max_width is no candidate
+        if len(spans) - len(positives) <= cap:
+            return spans
+        negatives = [sp for sp in spans if sp not in gold]
+        return sorted([*positives, *(negatives[k] for k in torch.randperm(len(negatives))[:cap].tolist())])
 
     def _to(self, batch: dict) -> dict:
         dev = next(self.module.parameters()).device

@@ -176,6 +176,9 @@ def train_pipeline(
         )
         started["ner"] = "base"
         say(f"NER reads notes by {context} (context {config.context})")
+        if not ner.config.tagging and (wide := ner.too_wide(docs)):
+            say(f"NER: {wide} gold entities are longer than {ner.config.max_width} units (words; characters in "
+                "Chinese): the span head cannot learn or predict them (the crf and hybrid heads can)")
     fit("ner", ner, config.ner_epochs or config.epochs)
 
     rex = None

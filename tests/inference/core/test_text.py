@@ -124,3 +124,13 @@ def test_sentence_boundaries_match_the_rules_read_on_whole_slices():
     for _ in range(200):
         text = " ".join(rng.choice(pieces) for _ in range(rng.randrange(1, 40)))
         assert t._boundaries(text) == slow(text), repr(text)
+
+
+def test_chinese_sentences_end_at_full_stop_exclamation_question_and_semicolon():
+    text = "查体：心肺无异常；血常规：白细胞减少。是否停药？停药！继续观察"
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "查体：心肺无异常；", "血常规：白细胞减少。", "是否停药？", "停药！", "继续观察",
+    ]
+    # a closing quote stays with its sentence; the ASCII semicolon of Latin text does not cut
+    text = "医嘱：“停用顺铂；”次日复查。Rash; itching."
+    assert [text[a:b] for a, b in sentence_spans(text)] == ["医嘱：“停用顺铂；”", "次日复查。", "Rash; itching."]

@@ -205,3 +205,32 @@ def test_span_owner_agrees_with_a_scan_of_every_window(tok):
         for first in range(len(tt.units)):
             for last in range(first, min(len(tt.units), first + 6)):
                 assert al.span_owner(windows, first, last) == scan(windows, first, last), (first, last)
+
+
+def _space_only_tokenizer():
+    """A fast tokenizer that splits words at spaces only (as SentencePiece and byte-level BPE do) with a
+    WordPiece vocabulary of single characters: a Chinese clause is one word of many subwords."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    chars = sorted(set("患者服用阿司匹林后出现皮疹，停药 Drug rash"))
+    vocab = {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "[PAD]": 3}
+    for ch in chars:
+        vocab.setdefault(ch, len(vocab))
+        vocab.setdefault(f"##{ch}", len(vocab))
+    backend = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    return PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]", cls_token="[CLS]",
+                                   sep_token="[SEP]", pad_token="[PAD]")
+
+
+def test_chinese_is_read_by_characters_even_when_the_tokenizer_splits_only_at_spaces():
+    tok = _space_only_tokenizer()
+    text = "患者服用阿司匹林后出现皮疹，停药 Drug rash"
+    tt = al.tokenize_text(tok, text)
+    chinese = [u for u in tt.units if u[1] <= text.index(" ")]
+    assert chinese == [(i, i + 1) for i in range(text.index(" "))]  # one unit per character
+    latin = [text[s:e] for s, e in tt.units if s > text.index(" ")]
+    assert latin == ["Drug", "rash"]  # spaced words stay whole
+    i = text.index("阿司匹林")
+    assert al.align_span(tt, i, i + 4)[2]  # an entity inside the clause aligns exactly

@@ -172,3 +172,16 @@ def test_unreadable_input_or_model_is_a_clean_error(workdir, tmp_path, capsys):
     )
     assert rc == 2
     assert "not a model directory" in capsys.readouterr().err
+
+
+def test_train_shows_progress_with_the_time_left_and_no_note_text(workdir, capsys):
+    rc = main(["train", "--data", str(workdir / "brat"), "--out", str(workdir / "progress-model"), "--encoder",
+               str(workdir / "tiny"), "--ner-epochs", "2", "--no-re", "--batch-size", "2", "--threads", "1"])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    lines = [line for line in captured.err.splitlines() if "NER step" in line]
+    # 4 single-sentence documents, batch 2, 2 epochs: 4 steps over all epochs, the first and the last shown
+    assert "NER step 1/4 (all epochs)" in lines[0] and "? left" in lines[0]
+    assert "NER step 4/4 (all epochs)" in lines[-1] and "0:00 left" in lines[-1] and "100%" in lines[-1]
+    words = {w for d in DOCS for w in d.text.replace(".", " ").split() if len(w) > 3} | {"阿司匹林", "皮疹"}
+    assert not any(w in captured.err for w in words)  # numbers only, never the notes' text
