@@ -102,6 +102,7 @@ def _train(args) -> int:
         max_char_distance=args.max_char_distance or None,
         context=args.context,
         threshold=args.threshold,
+        ner_max_negatives=None if args.ner_max_negatives < 0 else args.ner_max_negatives,
         train_re=not args.no_re,
         seed=args.seed,
         threads=args.threads,
@@ -384,6 +385,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--min-steps", type=int, default=0,
                    help="per component, more epochs when the data give fewer optimizer steps than this")
     t.add_argument("--head", choices=["linear", "crf", "hybrid"], default="linear")
+    t.add_argument("--ner-max-negatives", type=int, default=512, metavar="N",
+                   help='span heads: at most N "none" spans of a window in each training step, drawn afresh '
+                   "(default 512; -1: every candidate span, which over Chinese characters or long windows "
+                   "teaches the head to predict nothing)")
     t.add_argument("--lr", type=float, default=1e-4)
     t.add_argument("--head-lr", type=float, default=1e-3)
     t.add_argument("--max-length", type=int, default=256)

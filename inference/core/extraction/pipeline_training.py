@@ -52,6 +52,9 @@ class PipelineTrainConfig:
     # reads long notes badly), else "window"
     context: str = "auto"
     threshold: float = 0.5
+    # Span heads: "none" spans of one window sampled into each training step (NERConfig.max_negative_spans);
+    # None: every candidate span counts (which, over characters or long windows, teaches the head "none").
+    ner_max_negatives: int | None = 512
     train_re: bool = True
     seed: int = 0
     threads: int | None = None
@@ -171,7 +174,8 @@ def train_pipeline(
     else:
         if previous is not None:
             say(f"NER starts from the base encoder: entity types changed ({previous.ner.labels} -> {labels})")
-        ner = NER(NERConfig(head=config.head, max_length=config.max_length, context=context)).initialize(
+        ner = NER(NERConfig(head=config.head, max_length=config.max_length, context=context,
+                            max_negative_spans=config.ner_max_negatives)).initialize(
             docs, encoder=enc
         )
         started["ner"] = "base"

@@ -198,3 +198,15 @@ def test_min_steps_trains_a_small_set_for_more_epochs(encoder):
     result = train_pipeline(DOCS[:4], PipelineTrainConfig(encoder=encoder, **{**FAST, "epochs": 1, "min_steps": 6}))
     report = result.component_meta["ner"]["train_report"]
     assert report["steps"] == 6 and report["epochs"] == 6  # 4 documents at batch 4: one step an epoch
+
+
+def test_the_negative_sample_cap_of_the_training_settings_reaches_the_saved_ner(encoder, tmp_path):
+    """ADE_REVIEW_TRAIN_CONFIG's `ner_max_negatives` (and the CLI's --ner-max-negatives) set the span head's
+    sampling; `null` keeps every candidate span in the loss, and the saved model says which it was."""
+    assert PipelineTrainConfig.from_dict({}).ner_max_negatives == 512
+    for cap in (None, 7):
+        config = PipelineTrainConfig.from_dict({"encoder": encoder, **FAST, "epochs": 1, "ner_max_negatives": cap})
+        result = train_pipeline(DOCS[:4], config)
+        assert result.pipeline.ner.config.max_negative_spans == cap
+        saved = result.save(tmp_path / f"model-{cap}")
+        assert Pipeline.load(saved).ner.config.max_negative_spans == cap
