@@ -1,7 +1,8 @@
-"""Response headers Django 5.2 does not set itself."""
+"""Response headers Django 5.2 does not set itself, and the page of a file store that cannot be reached."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 
 from django.conf import settings
@@ -79,3 +80,30 @@ class NoStoreMiddleware:
         if "Cache-Control" not in response:
             response["Cache-Control"] = "no-store"
         return response
+
+
+class FileStoreUnreachableMiddleware:
+    """A page whose file store (the S3 bucket) cannot be reached answers 503 with a page that says so, and the
+    log gets one line with the error's kind only: botocore's messages name the endpoint and bucket, which
+    neither the browser nor the log should carry. The API's handler does the same in JSON
+    (annotations/api/exceptions.py)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from ade_review.storage import STORE_UNREACHABLE_MESSAGE, store_unreachable
+
+        if not store_unreachable(exception):
+            return None
+        logging.getLogger("ade_review.storage").warning(
+            "file store unreachable (%s) on %s %s", type(exception).__name__, request.method,
+            getattr(request.resolver_match, "view_name", "") or "?")
+        from django.http import HttpResponse
+        from django.template import loader
+
+        html = loader.get_template("503.html").render({"message": STORE_UNREACHABLE_MESSAGE}, request)
+        return HttpResponse(html, status=503)

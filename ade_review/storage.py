@@ -32,6 +32,21 @@ def object_store_in_use() -> bool:
     return type(file_storage()).__module__.startswith("storages.backends.s3")
 
 
+def store_unreachable(exc: BaseException) -> bool:
+    """True for an error of the object store itself (botocore's: the bucket cannot be reached, refuses the
+    credentials, times out): what pages and the API answer with 503 "the file store cannot be reached" instead
+    of a 500 whose log would carry the endpoint. The local disk's errors (OSError) stay server errors."""
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:  # no S3 backend installed: nothing can come from a bucket
+        return False
+    return isinstance(exc, (BotoCoreError, ClientError))
+
+
+STORE_UNREACHABLE_MESSAGE = ("The file store cannot be reached just now. Nothing was lost; try again in a "
+                             "moment, or tell your site administrator if it lasts.")
+
+
 # --- keys, and moving files between this machine and the store ------------------------------------------------
 
 # One part of a key: what the product itself names files with (ids, slugs, timestamps, sanitised upload names).

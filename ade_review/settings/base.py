@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "ade_review.middleware.AuditOriginMiddleware",
     "ade_review.middleware.AccessDeniedAuditMiddleware",
     "ade_review.middleware.NoStoreMiddleware",
+    "ade_review.middleware.FileStoreUnreachableMiddleware",  # a bucket that cannot be reached: 503, not 500
     # Last, as axes asks: turns a login refused for throttling into accounts.login_throttle.lockout_response.
     "axes.middleware.AxesMiddleware",
 ]

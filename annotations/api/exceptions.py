@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from ade_review.storage import STORE_UNREACHABLE_MESSAGE, store_unreachable
 from annotations.errors import ApplicationError
 
 
@@ -22,6 +25,9 @@ def api_exception_handler(exc, context):
         if exc.status == 409 and isinstance(exc.details, dict) and "current_version" in exc.details:
             response["ETag"] = f'"{exc.details["current_version"]}"'
         return response
+    if store_unreachable(exc):  # the bucket: 503, and nothing of botocore's message (it names the endpoint)
+        logging.getLogger("ade_review.storage").warning("file store unreachable (%s)", type(exc).__name__)
+        return Response(error_body("store_unavailable", STORE_UNREACHABLE_MESSAGE), status=503)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, DjangoPermissionDenied):

@@ -195,3 +195,27 @@ def test_a_job_result_outside_its_projects_exports_is_never_served(bucket_settin
         job = Job.objects.create(project=project, kind="export", parameters={}, state=JobState.SUCCEEDED,
                                  result_path=key)
         assert client.get(reverse("inference:job-download", args=[project.slug, job.pk])).status_code == 404, key
+
+
+def test_a_bucket_that_cannot_be_reached_answers_503_and_names_no_endpoint(settings, client, project, admin_user,
+                                                                           caplog):
+    """A download while the object store is down: the page and the API say so (503, nothing lost), and neither
+    the response nor the log carries the endpoint, the bucket or the key (botocore's own message names them)."""
+    from tests.object_store import ObjectStore, _free_ports
+
+    (port,) = _free_ports(1)  # nothing listens there
+    down = ObjectStore(endpoint_url=f"http://127.0.0.1:{port}")
+    settings.STORAGES = {**settings.STORAGES, "default": down.storage_options("ade-review-down")}
+    key = f"exports/{project.pk}/job-1-{project.slug}-jsonl.zip"
+    job = Job.objects.create(project=project, kind="export", parameters={}, state=JobState.SUCCEEDED, result_path=key)
+    client.force_login(admin_user)
+    api = APIClient()
+    api.force_authenticate(admin_user)
+    caplog.set_level("WARNING")
+    page = client.get(reverse("inference:job-download", args=[project.slug, job.pk]))
+    answer = api.get(f"/api/projects/{project.slug}/jobs/{job.pk}/download/")
+    assert page.status_code == 503 and b"The file store cannot be reached" in page.content
+    assert answer.status_code == 503 and answer.json()["code"] == "store_unavailable"
+    for text in (page.content.decode(), answer.content.decode(), caplog.text):
+        assert str(port) not in text and "ade-review-down" not in text and key not in text
+    assert "file store unreachable" in caplog.text
