@@ -45,7 +45,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 
-from ade_review.storage import file_storage
+from ade_review.storage import file_storage, stored_file_stream
 
 logger = logging.getLogger(__name__)
 
@@ -335,8 +335,9 @@ def _download(h: str) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             digest, size = hashlib.sha256(), 0
             try:
-                src = storage.open(_file_key(h, e.path), "rb")
-            except (FileNotFoundError, OSError) as exc:
+                # Straight off the connection: an opened S3 file would first spool the whole object to disk.
+                src, _ = stored_file_stream(_file_key(h, e.path))
+            except OSError as exc:
                 raise ArtifactError(f"file {e.path!r} of model artifact {h[:12]} is missing from the store") from exc
             with src, open(target, "wb") as out:
                 while chunk := src.read(_CHUNK):
