@@ -12,7 +12,6 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from annotations.formats.agreement import AgreementCounter, AgreementReport, RatedSet
-from annotations.formats.document import Document
 from annotations.models import (
     AnnotationSet,
     AnnotationSetSource,
@@ -25,7 +24,6 @@ from annotations.models import (
     Project,
     Relation,
 )
-from annotations.services.document_store import annotation_sets_to_documents
 
 CHUNK_NOTES = 500
 # Up to this many rated notes the agreement page computes the figures while it answers (a few seconds at
@@ -66,22 +64,6 @@ def _note_id_chunks(project: Project, chunk_notes: int) -> Iterator[list[int]]:
 def project_rated_note_count(*, project: Project) -> int:
     """How many notes have at least one submitted or signed-off annotator set (what agreement reads)."""
     return _rated_sets(project).values("note_id").distinct().count()
-
-
-def agreement_documents_iter(*, project: Project, chunk_notes: int = CHUNK_NOTES) -> Iterator[dict[str, Document]]:
-    """Per note of the project (in note id order), each annotator's whole Document of it, keyed by username
-    (for an export or a check; the agreement itself reads the leaner `agreement_rated_iter`).
-
-    Reads `chunk_notes` notes at a time (keyset on note id), so memory holds one chunk whatever the
-    project's size; a fixed number of queries per chunk. Caller: the project's VIEW check is the view's."""
-    for note_ids in _note_id_chunks(project, chunk_notes):
-        sets = list(_rated_sets(project).filter(note_id__in=note_ids).select_related("note", "user").order_by("note_id", "pk"))
-        documents = annotation_sets_to_documents(sets)
-        by_note: dict[int, dict[str, Document]] = defaultdict(dict)
-        for s in sets:
-            by_note[s.note_id][s.user.username] = documents[s.pk]
-        for note_id in note_ids:
-            yield by_note[note_id]
 
 
 def _fragments(start: int, end: int, stored: str):

@@ -15,14 +15,28 @@ from django.utils import timezone
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
-from annotations.agreement.selectors import agreement_documents_iter, project_agreement
+from annotations.agreement.selectors import _note_id_chunks, _rated_sets, project_agreement
 from annotations.formats.agreement import AgreementCounter
 from annotations.models import AnnotationSet, Decision, Entity, Event, EventArgument
+from annotations.services.document_store import annotation_sets_to_documents
 from inference.core.extraction.evaluation import ner_scores, re_scores
 from tests.annotations.agreement_corpus import RATERS, VERDICTS
 
 pytestmark = pytest.mark.django_db
 CODE = {v: i for i, v in enumerate(VERDICTS)}
+
+
+def agreement_documents_iter(*, project, chunk_notes: int = 500):
+    """The reference reader: per note (in note id order), each annotator's whole Document, keyed by username,
+    through the export's annotation_sets_to_documents; the agreement's lean reader must give the same report."""
+    for note_ids in _note_id_chunks(project, chunk_notes):
+        sets = list(_rated_sets(project).filter(note_id__in=note_ids).select_related("note", "user")
+                    .order_by("note_id", "pk"))
+        documents = annotation_sets_to_documents(sets)
+        by_note = {note_id: {} for note_id in note_ids}
+        for s in sets:
+            by_note[s.note_id][s.user.username] = documents[s.pk]
+        yield from by_note.values()
 
 
 def test_three_annotators_figures_equal_scikit_learn_statsmodels_krippendorff_and_the_scorer(agreement_world):
