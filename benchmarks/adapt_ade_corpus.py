@@ -14,7 +14,7 @@
 
 Usage:
   python benchmarks/adapt_ade_corpus.py --folds 0 --steps 300           # CPU: one fold, saying so
-  python benchmarks/adapt_ade_corpus.py --steps 4000 --batch-size 64 --jobs 11   # GPU: all ten folds
+  python benchmarks/adapt_ade_corpus.py --steps 4000 --mlm-batch-size 64 --jobs 11   # GPU: all ten folds
   python benchmarks/adapt_ade_corpus.py --folds 0 --adapted /tmp/enc     # reuse an adapted encoder
 
 Writes benchmarks/results/adapt_ade_corpus.json (or --out): metrics.shipped_* and metrics.adapted_*
