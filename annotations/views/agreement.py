@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -20,6 +18,7 @@ from annotations.agreement.selectors import (
 )
 from annotations.errors import ApplicationError
 from annotations.permissions import Capability, agreement_check_visible, project_get_for_user
+from annotations.views.downloads import csv_download
 
 
 def _project(request: HttpRequest, slug: str):
@@ -60,11 +59,6 @@ def project_agreement_page(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "annotations/agreement.html", context)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @login_required
 @require_GET
 def project_agreement_csv(request: HttpRequest, slug: str) -> StreamingHttpResponse:
@@ -72,7 +66,4 @@ def project_agreement_csv(request: HttpRequest, slug: str) -> StreamingHttpRespo
     if _as_job(project)[1]:  # a large project: the CSV of the job's last result
         return redirect(_job_url("agreement-job-csv", project.slug))
     report = project_agreement(project=project)
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse((writer.writerow(row) for row in agreement_csv_rows(report)), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="agreement-{project.slug}.csv"'
-    return response
+    return csv_download(agreement_csv_rows(report), f"agreement-{project.slug}.csv")

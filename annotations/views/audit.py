@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -14,6 +12,7 @@ from annotations.audit.csv_export import audit_csv_rows
 from annotations.audit.models import AuditAction
 from annotations.audit.selectors import audit_event_list
 from annotations.permissions import Capability, project_get_for_user
+from annotations.views.downloads import csv_download
 
 
 def _filters(request: HttpRequest) -> dict:
@@ -55,16 +54,8 @@ def audit_event_browse(request: HttpRequest, slug: str | None = None) -> HttpRes
     )
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @login_required
 def audit_event_export(request: HttpRequest, slug: str | None = None) -> StreamingHttpResponse:
     project = _project_or_site(request, slug)
     events = audit_event_list(project=project, **_filters(request)).iterator(chunk_size=2000)
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse((writer.writerow(row) for row in audit_csv_rows(events)), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="audit-{project.slug if project else "site"}.csv"'
-    return response
+    return csv_download(audit_csv_rows(events), f"audit-{project.slug if project else 'site'}.csv")

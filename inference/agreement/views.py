@@ -3,8 +3,6 @@ agreement job's progress with Cancel, then the report it stored (and its CSV); a
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -16,6 +14,7 @@ from annotations.agreement.csv_export import agreement_csv_rows
 from annotations.agreement.selectors import project_rated_note_count
 from annotations.errors import ApplicationError
 from annotations.permissions import Capability, agreement_check_visible, project_get_for_user, user_can
+from annotations.views.downloads import csv_download
 from inference.agreement.job_kinds import AGREEMENT
 from inference.agreement.selectors import agreement_job_latest, agreement_result_latest
 from inference.jobs.engine import job_cancel, job_create
@@ -92,11 +91,6 @@ def agreement_job_cancel(request: HttpRequest, slug: str) -> HttpResponse:
     return _panel(request, project)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @login_required
 @require_GET
 def agreement_job_csv(request: HttpRequest, slug: str) -> StreamingHttpResponse:
@@ -105,8 +99,4 @@ def agreement_job_csv(request: HttpRequest, slug: str) -> StreamingHttpResponse:
     result = agreement_result_latest(project=project)
     if result is None:
         raise Http404("The agreement has not been computed yet.")
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse((writer.writerow(row) for row in agreement_csv_rows(result[1])),
-                                     content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="agreement-{project.slug}.csv"'
-    return response
+    return csv_download(agreement_csv_rows(result[1]), f"agreement-{project.slug}.csv")
