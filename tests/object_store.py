@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import process_stop
+
 ACCESS_KEY = "ade-review-test"
 SECRET_KEY = "ade-review-test-secret-0123456789"
 REGION = "us-east-1"
@@ -111,11 +113,7 @@ def running_seaweedfs(root: Path) -> Iterator[ObjectStore]:
                 time.sleep(0.3)
         yield store
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        process_stop(process)
         log.close()
 
 

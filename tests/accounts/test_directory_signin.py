@@ -28,6 +28,7 @@ from accounts.directory.backend import DirectoryBackend
 from accounts.directory.settings import BACKEND, directory_settings
 from annotations.audit.models import AuditAction, AuditEvent
 from annotations.models import Project, ProjectMembership
+from tests.processes import process_stop
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,13 +160,7 @@ class Slapd:
             pass
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        process_stop(self.process, timeout=10)
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 

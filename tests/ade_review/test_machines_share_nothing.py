@@ -38,6 +38,7 @@ from inference.models.learning import RetrainPolicy
 from tests.factories import tiny_encoder
 from tests.inference.learning.conftest import FAST, toy_document
 from tests.object_store import child_env
+from tests.processes import process_stop
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -103,13 +104,7 @@ class Workers:
 
     def stop_all(self) -> None:
         for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            process_stop(proc)
 
 
 @pytest.fixture

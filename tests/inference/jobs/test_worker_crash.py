@@ -20,6 +20,7 @@ from django.db import connection
 from annotations.models import AnnotationSet, NoteLabel
 from inference.jobs.engine import job_create
 from inference.models import Job, JobChunk, JobError, JobState
+from tests.processes import process_stop
 
 from .conftest import make_notes
 
@@ -105,13 +106,7 @@ class Worker:
 
     def stop_all(self) -> None:
         for proc in self.procs:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            process_stop(proc, timeout=10)
 
     def logs(self) -> str:
         return "\n".join(p.read_text()[-3000:] for p in sorted(self.log_dir.glob("worker-*.log")))
